@@ -1,0 +1,42 @@
+// MemoryLog: the Log contract kept in memory, for unit tests and the
+// deterministic simulator. "Durable" means "in this object": a simulated
+// crash that loses only un-synced writes is modelled by the simulator's disk,
+// which decides when to call append; whatever MemoryLog accepted survives.
+//
+// Pure: standard library only, so zab/core tests and tests/sim may use it.
+#pragma once
+
+#include <deque>
+
+#include "storage/log.h"
+
+namespace chorus::storage {
+
+class MemoryLog final : public Log {
+ public:
+    MemoryLog() = default;
+
+    Status append(std::span<const Entry> entries) override;
+    Result<std::vector<Entry>> read(Zxid first, Zxid last, ReadLimits limits = {}) override;
+    Zxid first_zxid() const override;
+    Zxid last_zxid() const override;
+    Zxid base() const override { return base_; }
+    Status truncate_after(Zxid zxid) override;
+    Status compact_through(Zxid zxid) override;
+    Status reset_to(Zxid zxid) override;
+    uint64_t accepted_epoch() const override { return accepted_epoch_; }
+    uint64_t current_epoch() const override { return current_epoch_; }
+    Status set_accepted_epoch(uint64_t epoch) override;
+    Status set_current_epoch(uint64_t epoch) override;
+
+ private:
+    // Index of the first entry with zxid >= `zxid` (entries_ is sorted).
+    size_t lower_bound(Zxid zxid) const;
+
+    std::deque<Entry> entries_;
+    Zxid base_;
+    uint64_t accepted_epoch_ = 0;
+    uint64_t current_epoch_ = 0;
+};
+
+}  // namespace chorus::storage

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Installs chorus into a scratch root and builds an outside program against
+# it with nothing but `pkg-config --cflags --libs chorus`.
+set -euo pipefail
+build_root=$1
+consumer_src=$2
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/chorus-install-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
+meson install -C "$build_root" --destdir "$scratch/root" --no-rebuild --quiet >"$scratch/install.log" 2>&1 \
+    || { cat "$scratch/install.log"; exit 1; }
+pc=$(find "$scratch/root" -name chorus.pc | head -n1)
+[ -n "$pc" ] || { echo "chorus.pc was not installed"; exit 1; }
+export PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_SYSROOT_DIR="$scratch/root"
+flags=$(pkg-config --cflags --libs chorus)
+echo "pkg-config --cflags --libs chorus: $flags"
+g++ -std=c++20 -o "$scratch/consumer" "$consumer_src" $flags
+libdir=$(pkg-config --libs-only-L chorus | sed 's/^ *-L//; s/ .*//')
+LD_LIBRARY_PATH="$libdir" "$scratch/consumer" "$scratch/data"
