@@ -3,6 +3,8 @@
 # Fix with: clang-format -i <file>
 set -euo pipefail
 cd "$1"
-files=$(find zab session storage examples bench tests -name '*.h' -o -name '*.cc' 2>/dev/null | sort)
-clang-format --dry-run --Werror $files
-echo "clang-format: $(echo "$files" | wc -l) files formatted as .clang-format asks"
+dirs=()
+for d in zab session storage examples bench tests; do [ -d "$d" ] && dirs+=("$d"); done
+mapfile -t files < <(find "${dirs[@]}" \( -name '*.h' -o -name '*.cc' \) | sort)
+clang-format --dry-run --Werror "${files[@]}"
+echo "clang-format: ${#files[@]} files formatted as .clang-format asks"
