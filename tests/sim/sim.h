@@ -1,0 +1,46 @@
+// The deterministic simulator: 3 or 5 Zab cores in one process, driven by a
+// seeded random number generator over simulated links, disks and clients.
+//
+// Links are FIFO connections with random delays; a connection can break
+// (everything in flight is lost, both ends are told) and comes back later.
+// Partitions cut a group of servers off. Disks finish writes after a random
+// delay, several queued writes at once (group commit); a crash loses what
+// was not yet durable (or, for a group in progress, all but a random prefix).
+// Servers crash and restart at any point, sometimes with a wiped disk.
+// Clients submit requests and syncs to random servers.
+//
+// A run has a fault phase and then a liveness phase with every fault healed
+// and every server up: by its end the ensemble must serve again and every
+// server must have delivered the whole committed sequence.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "zab/core/types.h"
+
+namespace chorus::sim {
+
+struct SimOptions {
+    uint64_t seed = 1;
+    int servers = 3;
+    bool trace = false;  // print every event
+    zab::Mutation mutation = zab::Mutation::kNone;
+    int fault_ticks = 400;     // ticks of faults
+    int liveness_ticks = 200;  // ticks after the faults stop, for progress
+};
+
+struct SimResult {
+    bool ok = true;
+    std::string failure;  // what went wrong, when !ok
+    uint64_t committed = 0;
+    uint64_t acked = 0;
+    uint64_t elections = 0;  // times a leader established an epoch
+    uint64_t crashes = 0;
+    uint64_t snapshots_sent = 0;
+    uint64_t truncations = 0;
+};
+
+SimResult run_simulation(const SimOptions& options);
+
+}  // namespace chorus::sim

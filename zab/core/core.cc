@@ -1,0 +1,290 @@
+// Core: construction, the driver-facing calls, writes and delivery.
+// Election, leader and follower behaviour live in election.cc, leader.cc and
+// follower.cc.
+#include "zab/core/core.h"
+
+#include <algorithm>
+
+#include "zab/core/wire.h"
+
+namespace chorus::zab {
+
+const char* role_name(Role role) {
+    switch (role) {
+        case Role::kLooking: return "looking";
+        case Role::kFollowing: return "following";
+        case Role::kLeading: return "leading";
+    }
+    return "?";
+}
+
+Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
+    : config_(std::move(config)), preprocessor_(preprocessor) {
+    CHORUS_ASSERT(std::find(config_.members.begin(), config_.members.end(), config_.id) !=
+                      config_.members.end(),
+                  "a server must be one of the members");
+    CHORUS_ASSERT(config_.election_timeout_ticks >= 2, "election timeout too short");
+    accepted_epoch_ = durable.accepted_epoch;
+    current_epoch_ = durable.current_epoch;
+    snapshot_zxid_ = durable.snapshot_zxid;
+    log_base_ = durable.log_base;
+    for (Txn& txn : durable.log) log_.push_back(std::move(txn));
+    CHORUS_ASSERT(log_base_ <= snapshot_zxid_, "the log must continue from the snapshot or before");
+    CHORUS_ASSERT(last_zxid() >= snapshot_zxid_, "the log must reach the snapshot");
+    durable_ = last_zxid();
+    committed_ = snapshot_zxid_;
+    delivered_ = snapshot_zxid_;
+    const bool has_history = current_epoch_ > 0 || accepted_epoch_ > 0 || !log_.empty() ||
+                             !snapshot_zxid_.is_zero();
+    voting_ = has_history || config_.bootstrap;
+    enter_looking();
+}
+
+bool Core::serving() const {
+    return (role_ == Role::kLeading || role_ == Role::kFollowing) && phase_ == Phase::kBroadcast;
+}
+
+void Core::send(ServerId to, pb::PeerMessage message) {
+    ready_.messages.push_back(Outgoing{to, std::move(message)});
+}
+
+void Core::send_after_persist(ServerId to, pb::PeerMessage message) {
+    ready_.after_persist.push_back(Outgoing{to, std::move(message)});
+}
+
+size_t Core::index_after(Zxid zxid) const {
+    auto it = std::upper_bound(log_.begin(), log_.end(), zxid,
+                               [](Zxid z, const Txn& t) { return z < t.zxid; });
+    return static_cast<size_t>(it - log_.begin());
+}
+
+const Txn* Core::log_entry(Zxid zxid) const {
+    const size_t at = index_after(zxid);
+    if (at == 0 || log_[at - 1].zxid != zxid) return nullptr;
+    return &log_[at - 1];
+}
+
+void Core::append_local(std::vector<Txn> txns) {
+    if (txns.empty()) return;
+    for (const Txn& txn : txns) {
+        CHORUS_ASSERT(is_successor(last_zxid(), txn.zxid), "the log must stay contiguous");
+        log_.push_back(txn);
+    }
+    if (!ready_.writes.empty()) {
+        if (auto* append = std::get_if<AppendTxns>(&ready_.writes.back())) {
+            for (Txn& txn : txns) append->txns.push_back(std::move(txn));
+            return;
+        }
+    }
+    ready_.writes.push_back(AppendTxns{std::move(txns)});
+}
+
+void Core::persisted(uint64_t write_id) {
+    while (!pending_writes_.empty() && pending_writes_.front().id <= write_id) {
+        const PendingWrite done = pending_writes_.front();
+        pending_writes_.pop_front();
+        durable_ = done.log_last;
+        if (done.makes_voting) voting_ = true;
+        if (done.new_leader_epoch != 0 && role_ == Role::kLeading &&
+            done.new_leader_epoch == epoch_) {
+            self_new_leader_durable_ = true;
+        }
+    }
+    if (durable_ > last_zxid()) durable_ = last_zxid();  // a later truncation is pending
+    if (role_ == Role::kLeading) {
+        maybe_establish();
+        advance_commit();
+    }
+    deliver();
+}
+
+void Core::deliver() {
+    // Followers deliver only once UPTODATE has told them the commit point.
+    if (role_ == Role::kFollowing && phase_ != Phase::kBroadcast) return;
+    if (role_ == Role::kLooking) return;
+    // A restore ends this Ready's deliveries: the next take_ready() goes on.
+    if (ready_.restore) return;
+    const Zxid limit = std::min(committed_, durable_);
+    if (delivered_ >= limit) return;
+    for (size_t i = index_after(delivered_); i < log_.size() && log_[i].zxid <= limit; ++i) {
+        const Txn& txn = log_[i];
+        ready_.committed.push_back(txn);
+        if (txn.origin == config_.id && txn.request_id != 0) {
+            ready_.completions.push_back(
+                Completion{txn.request_id, Completion::Outcome::kCommitted, txn.zxid});
+        }
+        delivered_ = txn.zxid;
+        ++delivered_since_snapshot_;
+    }
+    complete_waiting_syncs();
+    if (config_.snapshot_every_txns > 0 && !snapshot_requested_ &&
+        delivered_since_snapshot_ >= config_.snapshot_every_txns) {
+        snapshot_requested_ = true;
+        ready_.snapshot_due = delivered_;
+    }
+}
+
+void Core::complete_waiting_syncs() {
+    auto done = [&](const Waiting& w) { return w.zxid <= delivered_; };
+    for (const Waiting& w : waiting_syncs_) {
+        if (done(w)) ready_.syncs.push_back(SyncDone{w.id, delivered_});
+    }
+    std::erase_if(waiting_syncs_, done);
+}
+
+void Core::snapshot_saved(Zxid zxid) {
+    snapshot_requested_ = false;
+    delivered_since_snapshot_ = 0;
+    if (zxid <= snapshot_zxid_) return;
+    snapshot_zxid_ = zxid;
+    // Compact below the snapshot, keeping a tail for DIFF sync.
+    const size_t at = index_after(zxid);  // entries [0, at) are <= zxid
+    if (at <= config_.log_tail_keep_txns) return;
+    const size_t drop = at - config_.log_tail_keep_txns;
+    const Zxid through = log_[drop - 1].zxid;
+    log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(drop));
+    log_base_ = through;
+    ready_.writes.push_back(CompactThrough{through});
+}
+
+void Core::set_role(Role role, ServerId leader) {
+    role_ = role;
+    leader_ = leader;
+    role_start_tick_ = now_tick_;
+    ready_.role_change = RoleChange{role, leader, epoch_};
+}
+
+void Core::tick() {
+    ++now_tick_;
+    switch (role_) {
+        case Role::kLooking:
+            if (now_tick_ - last_vote_tick_ >= config_.vote_resend_ticks) broadcast_vote();
+            break;
+        case Role::kFollowing: follower_tick(); break;
+        case Role::kLeading: leader_tick(); break;
+    }
+}
+
+void Core::step(ServerId from, const pb::PeerMessage& message) {
+    if (std::find(config_.members.begin(), config_.members.end(), from) == config_.members.end() ||
+        from == config_.id) {
+        return;  // not one of ours: ignore
+    }
+    using B = pb::PeerMessage::BodyCase;
+    switch (message.body_case()) {
+        case B::kVote: on_vote(from, message.vote()); return;
+        case B::kFollowerInfo:
+            if (role_ == Role::kLeading) on_follower_info(from, message.follower_info());
+            return;
+        case B::kAckEpoch:
+            if (role_ == Role::kLeading) on_ack_epoch(from, message.ack_epoch());
+            return;
+        case B::kAckNewLeader:
+            if (role_ == Role::kLeading) on_ack_new_leader(from, message.ack_new_leader());
+            return;
+        case B::kAck:
+            if (role_ == Role::kLeading) on_ack(from, message.ack());
+            return;
+        case B::kPingAck:
+            if (role_ == Role::kLeading) on_ping_ack(from, message.ping_ack());
+            return;
+        case B::kForward:
+            if (role_ == Role::kLeading) on_forward(from, message.forward());
+            return;
+        case B::kSyncRequest:
+            if (role_ == Role::kLeading) on_sync_request(from, message.sync_request());
+            return;
+        default:
+            if (role_ == Role::kFollowing && from == leader_) on_leader_message(message);
+            return;
+    }
+}
+
+Status Core::submit(Request request) {
+    if (!serving()) {
+        return Status(Code::kNotLeader, "no leader is serving yet; retry shortly");
+    }
+    if (role_ == Role::kLeading) {
+        if (pending_txns_.size() >= config_.max_pending_requests) {
+            return Status(Code::kBusy, "too many requests are waiting for a proposal");
+        }
+        accept_request(config_.id, std::move(request));
+        return Status::ok();
+    }
+    pb::PeerMessage m;
+    auto* f = m.mutable_forward();
+    f->set_epoch(epoch_);
+    f->set_request_id(request.id);
+    f->set_type(request.type);
+    f->set_data(std::move(request.data));
+    send(leader_, std::move(m));
+    return Status::ok();
+}
+
+Status Core::sync(uint64_t id) {
+    if (!serving()) {
+        return Status(Code::kNotLeader, "no leader is serving yet; retry shortly");
+    }
+    if (role_ == Role::kLeading) {
+        barriers_.push_back(Barrier{config_.id, id, last_zxid(), ping_seq_ + 1});
+        send_pings();
+        return Status::ok();
+    }
+    pb::PeerMessage m;
+    m.mutable_sync_request()->set_epoch(epoch_);
+    m.mutable_sync_request()->set_id(id);
+    send(leader_, std::move(m));
+    return Status::ok();
+}
+
+void Core::connected(ServerId peer) {
+    if (role_ == Role::kLooking) {
+        pb::PeerMessage m;
+        *m.mutable_vote() = current_vote_message();
+        send(peer, std::move(m));
+    } else if (role_ == Role::kFollowing && peer == leader_ && phase_ == Phase::kDiscovery) {
+        pb::PeerMessage m;
+        m.mutable_follower_info()->set_accepted_epoch(accepted_epoch_);
+        m.mutable_follower_info()->set_voting(voting_);
+        send(peer, std::move(m));
+    }
+}
+
+void Core::disconnected(ServerId peer) {
+    if (role_ == Role::kFollowing && peer == leader_) {
+        enter_looking();
+    } else if (role_ == Role::kLeading) {
+        followers_.erase(peer);
+    }
+}
+
+void Core::shutdown() {
+    if (role_ != Role::kLeading) return;
+    for (const auto& [peer, follower] : followers_) {
+        pb::PeerMessage m;
+        m.mutable_goodbye()->set_epoch(epoch_);
+        send(peer, std::move(m));
+    }
+}
+
+bool Core::proposals_possible() const {
+    return role_ == Role::kLeading && phase_ == Phase::kBroadcast && !pending_txns_.empty() &&
+           inflight_batches_.size() < config_.max_inflight_proposals;
+}
+
+Ready Core::take_ready() {
+    if (role_ == Role::kLeading) propose_batches();
+    deliver();  // catches up on deliveries held back behind a restore
+    if (!ready_.writes.empty() || !ready_.after_persist.empty()) {
+        ready_.write_id = ++next_write_id_;
+        pending_writes_.push_back(
+            PendingWrite{ready_.write_id, last_zxid(), ready_new_leader_epoch_, ready_makes_voting_});
+    }
+    ready_new_leader_epoch_ = 0;
+    ready_makes_voting_ = false;
+    Ready out = std::move(ready_);
+    ready_ = Ready{};
+    return out;
+}
+
+}  // namespace chorus::zab

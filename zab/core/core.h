@@ -1,0 +1,235 @@
+// Core: one replica's Zab protocol state, as a pure state machine.
+//
+// Inputs are calls — step (a peer message), tick (logical time), submit and
+// sync (the application), persisted and snapshot_saved (storage finished),
+// connected/disconnected (the transport) — and the output is a Ready batch
+// (types.h) that the driver takes with take_ready() and carries out in the
+// order documented there. The core reads no clock, opens no socket or file,
+// starts no thread and draws no random number: given the same calls it makes
+// the same Readys. That is what lets tests/sim explore fault schedules
+// reproducibly; zab/runtime drives the very same class over TCP and RocksDB.
+//
+// The protocol (Junqueira, Reed, Serafini, DSN 2011; Medeiros 2012):
+//   election   votes on (currentEpoch, lastZxid, serverId), highest wins
+//   discovery  FOLLOWERINFO -> NEWEPOCH -> ACKEPOCH        (leader.cc, follower.cc)
+//   sync       TRUNC | SNAP, DIFF, NEWLEADER -> ACK -> UPTODATE
+//   broadcast  PROPOSAL -> ACK (durable only) -> COMMIT, pipelined and batched
+//
+// Thread: one thread calls everything (the runtime's core thread, or the
+// simulator). Not thread-safe.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "zab/core/status.h"
+#include "zab/core/types.h"
+
+namespace chorus::zab {
+
+// The application's hook on the leader (its StateMachine).
+class Preprocessor {
+   public:
+    virtual ~Preprocessor() = default;
+    // Leader only, in arrival order, before any zxid is taken. Returns the
+    // transaction to broadcast (type and data; the core fills the rest), or
+    // nullopt to absorb the request: no proposal, no write, no zxid.
+    virtual std::optional<Txn> preprocess(const Request& request) = 0;
+};
+
+class Core {
+   public:
+    // `preprocessor` must outlive the core. `durable` is what storage holds;
+    // the driver has already restored the state machine to
+    // durable.snapshot_zxid, and reset the log to it if the log ended below.
+    Core(Config config, DurableState durable, Preprocessor& preprocessor);
+
+    // A message from peer `from` arrived (in the order that peer sent it).
+    void step(ServerId from, const pb::PeerMessage& message);
+    // One unit of logical time passed.
+    void tick();
+    // The application wants `request` written. Works on any server: a
+    // follower forwards it to the leader. The outcome arrives as a
+    // Completion in a later Ready — or never, if leadership changes first
+    // (the request may or may not have been committed; retry if idempotent).
+    // kNotLeader while no leader is serving (retryable), kBusy when the
+    // bounded queue of waiting requests is full.
+    Status submit(Request request);
+    // Read barrier: completes (SyncDone with `id`) once this replica has
+    // delivered everything the leader had proposed when the barrier reached
+    // it, after the leader confirmed with a quorum that it still leads.
+    // kNotLeader while no leader is serving.
+    Status sync(uint64_t id);
+    // Every write of the Ready that carried `write_id` (and of all earlier
+    // Readys) is durable.
+    void persisted(uint64_t write_id);
+    // The state machine was saved, durably, as of `zxid` (after snapshot_due).
+    void snapshot_saved(Zxid zxid);
+    void connected(ServerId peer);
+    void disconnected(ServerId peer);
+    // Shutting down: a leader tells its followers, so they elect at once.
+    void shutdown();
+
+    // Everything produced since the last call.
+    Ready take_ready();
+    bool has_ready() const { return !ready_.empty() || proposals_possible(); }
+
+    Role role() const { return role_; }
+    ServerId leader() const { return leader_; }
+    uint64_t accepted_epoch() const { return accepted_epoch_; }
+    uint64_t current_epoch() const { return current_epoch_; }
+    Zxid last_zxid() const { return log_.empty() ? log_base_ : log_.back().zxid; }
+    Zxid committed_zxid() const { return committed_; }
+    Zxid delivered_zxid() const { return delivered_; }
+    Zxid durable_zxid() const { return durable_; }
+    bool voting() const { return voting_; }
+    // The last zxid of the history this server led with (leader only).
+    Zxid initial_history_last() const { return initial_history_last_; }
+    // The entry at `zxid` if this server's log holds it.
+    const Txn* log_entry(Zxid zxid) const;
+    // True for a leader whose epoch is established, or a follower that got UPTODATE.
+    bool serving() const;
+    const Config& config() const { return config_; }
+
+   private:
+    enum class Phase : uint8_t { kDiscovery, kAckEpoch, kSync, kBroadcast };
+
+    struct FollowerState {
+        bool voting = false;
+        uint64_t accepted_epoch = 0;
+        bool sent_new_epoch = false;
+        bool acked_epoch = false;
+        bool synced = false;          // TRUNC/SNAP/DIFF/NEWLEADER sent; gets proposals
+        Zxid new_leader_zxid;         // our last zxid when NEWLEADER was sent
+        bool acked_new_leader = false;
+        Zxid acked;                   // durable on the follower up to here
+        uint64_t last_heard_tick = 0;
+        uint64_t ping_acked = 0;
+    };
+    struct PendingWrite {
+        uint64_t id;
+        Zxid log_last;                     // last zxid of the log after this write
+        uint64_t new_leader_epoch = 0;     // nonzero: our own NEWLEADER write for this epoch
+        bool makes_voting = false;         // our first currentEpoch: the disk holds history
+    };
+    struct Barrier {                       // a read barrier waiting for a quorum's PingAck
+        ServerId origin;
+        uint64_t id;
+        Zxid zxid;
+        uint64_t seq;
+    };
+    struct Waiting {                       // a sync waiting for delivery
+        uint64_t id;
+        Zxid zxid;
+    };
+
+    // core.cc
+    void send(ServerId to, pb::PeerMessage message);
+    void send_after_persist(ServerId to, pb::PeerMessage message);
+    void append_local(std::vector<Txn> txns);
+    void deliver();
+    void complete_waiting_syncs();
+    void set_role(Role role, ServerId leader);
+    bool proposals_possible() const;
+    size_t index_after(Zxid zxid) const;  // index in log_ of the first entry > zxid
+
+    // election.cc
+    void enter_looking();
+    pb::Vote self_vote() const;
+    pb::Vote current_vote_message() const;
+    void broadcast_vote();
+    void on_vote(ServerId from, const pb::Vote& vote);
+    void on_out_of_election(ServerId from, const pb::Vote& vote);
+    void check_vote_quorum();
+
+    // leader.cc
+    void become_leader();
+    void leader_tick();
+    void on_follower_info(ServerId from, const pb::FollowerInfo& info);
+    void on_ack_epoch(ServerId from, const pb::AckEpoch& ack);
+    void on_ack_new_leader(ServerId from, const pb::AckNewLeader& ack);
+    void on_ack(ServerId from, const pb::Ack& ack);
+    void on_ping_ack(ServerId from, const pb::PingAck& ack);
+    void on_forward(ServerId from, const pb::Forward& forward);
+    void on_sync_request(ServerId from, const pb::SyncRequest& request);
+    void maybe_choose_epoch();
+    void maybe_start_sync();
+    void sync_follower(ServerId peer, FollowerState& follower);
+    void maybe_establish();
+    void advance_commit();
+    void accept_request(ServerId origin, Request request);
+    void propose_batches();
+    void send_pings();
+    void check_barriers();
+    bool counts_for_quorum(const FollowerState& follower) const;
+
+    // follower.cc
+    void become_follower(ServerId leader);
+    void follower_tick();
+    void on_leader_message(const pb::PeerMessage& message);
+    void on_new_epoch(const pb::NewEpoch& message);
+    void on_trunc(const pb::Trunc& message);
+    void on_snap(const pb::Snap& message);
+    void on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool is_proposal);
+    void on_new_leader(const pb::NewLeader& message);
+    void on_commit_point(Zxid committed);
+
+    Config config_;
+    Preprocessor& preprocessor_;
+    Ready ready_;
+    uint64_t now_tick_ = 0;
+
+    // Durable state, as this core has asked for it (not necessarily synced yet).
+    uint64_t accepted_epoch_ = 0;
+    uint64_t current_epoch_ = 0;
+    Zxid log_base_;
+    std::deque<Txn> log_;  // entries after log_base_
+    Zxid snapshot_zxid_;   // the newest snapshot saved
+    bool voting_ = false;
+
+    // Progress.
+    Zxid durable_;    // log durable up to here
+    Zxid committed_;  // known committed up to here
+    Zxid delivered_;  // handed to the application up to here
+    uint64_t delivered_since_snapshot_ = 0;
+    bool snapshot_requested_ = false;
+    uint64_t next_write_id_ = 0;
+    std::deque<PendingWrite> pending_writes_;
+    uint64_t ready_new_leader_epoch_ = 0;  // flags for the Ready being built
+    bool ready_makes_voting_ = false;
+    std::vector<Waiting> waiting_syncs_;
+
+    // Role.
+    Role role_ = Role::kLooking;
+    ServerId leader_ = 0;
+    Phase phase_ = Phase::kDiscovery;
+    uint64_t epoch_ = 0;  // the epoch being established or served
+    uint64_t role_start_tick_ = 0;
+    uint64_t last_heard_leader_tick_ = 0;
+
+    // Election.
+    uint64_t round_ = 0;
+    pb::Vote vote_;  // whom we propose (leader == 0: nobody, we do not vote)
+    std::map<ServerId, pb::Vote> votes_;           // LOOKING peers' votes in our round
+    std::map<ServerId, pb::Vote> out_of_election_;  // what FOLLOWING/LEADING peers told us
+    uint64_t last_vote_tick_ = 0;
+
+    // Leader.
+    std::map<ServerId, FollowerState> followers_;
+    Zxid initial_history_last_;
+    bool self_new_leader_durable_ = false;
+    uint64_t next_counter_ = 1;
+    std::deque<std::pair<ServerId, Request>> waiting_requests_;  // preprocessed, waiting for a zxid
+    std::deque<Txn> pending_txns_;                               // no zxid yet
+    std::deque<Zxid> inflight_batches_;                          // last zxid of each uncommitted batch
+    uint64_t ping_seq_ = 0;
+    uint64_t last_ping_tick_ = 0;
+    std::vector<Barrier> barriers_;
+
+    // Follower.
+
+};
+
+}  // namespace chorus::zab

@@ -1,0 +1,168 @@
+// Leader election: votes on (currentEpoch, lastZxid, serverId), highest wins.
+//
+// A LOOKING server proposes itself, adopts any better vote it hears in its
+// round, and tells everyone whenever its vote changes. Once a quorum
+// (itself included) votes for the same server, it leads or follows. A vote
+// only ever moves to a server whose history is at least as recent as the
+// voter's own, so the winner's history is at least as recent as every
+// member of that quorum — and discovery re-checks this (leader.cc).
+//
+// A server that joins while a leader is already serving learns of it from
+// the FOLLOWING/LEADING peers that answer its vote: once a quorum of them,
+// the leader itself included, name the same leader, it follows that leader
+// instead of starting a new election.
+//
+// A non-voting server (empty disk, not bootstrapping) proposes nobody and is
+// counted by nobody; it can only learn of an existing leader that way.
+#include <algorithm>
+
+#include "zab/core/core.h"
+#include "zab/core/wire.h"
+
+namespace chorus::zab {
+namespace {
+
+// (currentEpoch, lastZxid, serverId) of the proposed leader, as a tuple.
+auto rank(const pb::Vote& v) {
+    return std::tuple(v.leader_current_epoch(), from_pb(v.leader_last_zxid()), v.leader());
+}
+
+bool same_candidate(const pb::Vote& a, const pb::Vote& b) {
+    return a.leader() == b.leader() && rank(a) == rank(b);
+}
+
+}  // namespace
+
+pb::Vote Core::self_vote() const {
+    pb::Vote v;
+    if (!voting_) return v;  // leader 0: we propose nobody
+    v.set_leader(config_.id);
+    v.set_leader_current_epoch(current_epoch_);
+    to_pb(last_zxid(), v.mutable_leader_last_zxid());
+    return v;
+}
+
+pb::Vote Core::current_vote_message() const {
+    pb::Vote v;
+    if (role_ == Role::kLooking) {
+        v = vote_;
+        v.set_state(pb::LOOKING);
+    } else {
+        v.set_leader(leader_);
+        v.set_leader_current_epoch(epoch_);
+        to_pb(last_zxid(), v.mutable_leader_last_zxid());
+        v.set_state(role_ == Role::kLeading ? pb::LEADING : pb::FOLLOWING);
+    }
+    v.set_round(round_);
+    v.set_voting(voting_);
+    return v;
+}
+
+void Core::broadcast_vote() {
+    last_vote_tick_ = now_tick_;
+    const pb::Vote v = current_vote_message();
+    for (ServerId peer : config_.members) {
+        if (peer == config_.id) continue;
+        pb::PeerMessage m;
+        *m.mutable_vote() = v;
+        send(peer, std::move(m));
+    }
+}
+
+void Core::enter_looking() {
+    // Whatever we led or followed is over.
+    followers_.clear();
+    pending_txns_.clear();
+    inflight_batches_.clear();
+    barriers_.clear();
+    waiting_syncs_.clear();
+    self_new_leader_durable_ = false;
+    phase_ = Phase::kDiscovery;
+    epoch_ = 0;
+
+    ++round_;
+    vote_ = self_vote();
+    votes_.clear();
+    out_of_election_.clear();
+    set_role(Role::kLooking, 0);
+    broadcast_vote();
+    check_vote_quorum();  // a one-server ensemble elects itself at once
+}
+
+void Core::on_vote(ServerId from, const pb::Vote& vote) {
+    if (role_ != Role::kLooking) {
+        // Answer a looking peer with who leads; a follower of ours that is
+        // looking has left us.
+        if (vote.state() == pb::LOOKING) {
+            if (role_ == Role::kLeading) followers_.erase(from);
+            pb::PeerMessage m;
+            *m.mutable_vote() = current_vote_message();
+            send(from, std::move(m));
+        }
+        return;
+    }
+    if (vote.state() != pb::LOOKING) {
+        on_out_of_election(from, vote);
+        return;
+    }
+    if (!vote.voting() || !voting_) return;  // a non-voting side: nothing to count
+    if (vote.round() > round_) {
+        round_ = vote.round();
+        votes_.clear();
+        vote_ = self_vote();
+        if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
+            vote_.set_leader(vote.leader());
+            vote_.set_leader_current_epoch(vote.leader_current_epoch());
+            *vote_.mutable_leader_last_zxid() = vote.leader_last_zxid();
+        }
+        broadcast_vote();
+    } else if (vote.round() < round_) {
+        pb::PeerMessage m;
+        *m.mutable_vote() = current_vote_message();
+        send(from, std::move(m));
+        return;
+    } else if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
+        vote_.set_leader(vote.leader());
+        vote_.set_leader_current_epoch(vote.leader_current_epoch());
+        *vote_.mutable_leader_last_zxid() = vote.leader_last_zxid();
+        broadcast_vote();
+    }
+    votes_[from] = vote;
+    check_vote_quorum();
+}
+
+void Core::check_vote_quorum() {
+    if (!voting_ || vote_.leader() == 0) return;
+    size_t agree = 1;  // our own vote
+    for (const auto& [peer, v] : votes_) {
+        if (same_candidate(v, vote_)) ++agree;
+    }
+    if (agree < config_.quorum()) return;
+    if (vote_.leader() == config_.id) {
+        become_leader();
+    } else {
+        become_follower(vote_.leader());
+    }
+}
+
+void Core::on_out_of_election(ServerId from, const pb::Vote& vote) {
+    out_of_election_[from] = vote;
+    const ServerId leader = vote.leader();
+    if (leader == 0) return;
+    size_t naming = 0;
+    bool leader_says_so = false;
+    for (const auto& [peer, v] : out_of_election_) {
+        if (v.leader() != leader) continue;
+        ++naming;
+        if (peer == leader && v.state() == pb::LEADING) leader_says_so = true;
+    }
+    if (leader == config_.id) {
+        // Peers follow us but we are looking (we restarted, or decided late):
+        // lead again if a quorum of them, with us, say so.
+        if (voting_ && naming + 1 >= config_.quorum()) become_leader();
+        return;
+    }
+    if (leader_says_so && naming >= config_.quorum()) become_follower(leader);
+}
+
+}  // namespace chorus::zab

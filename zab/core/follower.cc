@@ -1,0 +1,188 @@
+// The follower: discovery, synchronisation and broadcast, the other side.
+//
+// Every acknowledgement a follower sends (ACKEPOCH, ACK of NEWLEADER, ACK of
+// proposals, and the answer to the leader's heartbeat) goes out only once
+// the writes before it are durable (Ready::after_persist). So a follower
+// whose disk is stuck stops answering and the leader stops counting it.
+#include <algorithm>
+
+#include "zab/core/core.h"
+#include "zab/core/wire.h"
+
+namespace chorus::zab {
+
+void Core::become_follower(ServerId leader) {
+    phase_ = Phase::kDiscovery;
+    epoch_ = 0;
+    set_role(Role::kFollowing, leader);
+    last_heard_leader_tick_ = now_tick_;
+    pb::PeerMessage m;
+    m.mutable_follower_info()->set_accepted_epoch(accepted_epoch_);
+    m.mutable_follower_info()->set_voting(voting_);
+    send(leader, std::move(m));
+}
+
+void Core::follower_tick() {
+    if (now_tick_ - last_heard_leader_tick_ > config_.election_timeout_ticks) {
+        enter_looking();
+        return;
+    }
+    if (phase_ == Phase::kDiscovery && now_tick_ - role_start_tick_ >= config_.vote_resend_ticks &&
+        (now_tick_ - role_start_tick_) % config_.vote_resend_ticks == 0) {
+        // The leader may have been looking when our FOLLOWERINFO arrived.
+        pb::PeerMessage m;
+        m.mutable_follower_info()->set_accepted_epoch(accepted_epoch_);
+        m.mutable_follower_info()->set_voting(voting_);
+        send(leader_, std::move(m));
+    }
+}
+
+void Core::on_leader_message(const pb::PeerMessage& message) {
+    using B = pb::PeerMessage::BodyCase;
+    if (message.body_case() == B::kNewEpoch) {
+        on_new_epoch(message.new_epoch());
+        return;
+    }
+    if (phase_ == Phase::kDiscovery) return;  // from an earlier exchange with this leader
+    // Every other message carries the epoch; one from another epoch is stale.
+    uint64_t epoch = 0;
+    switch (message.body_case()) {
+        case B::kTrunc: epoch = message.trunc().epoch(); break;
+        case B::kSnap: epoch = message.snap().epoch(); break;
+        case B::kDiff: epoch = message.diff().epoch(); break;
+        case B::kNewLeader: epoch = message.new_leader().epoch(); break;
+        case B::kUpToDate: epoch = message.up_to_date().epoch(); break;
+        case B::kProposal: epoch = message.proposal().epoch(); break;
+        case B::kCommit: epoch = message.commit().epoch(); break;
+        case B::kPing: epoch = message.ping().epoch(); break;
+        case B::kForwardAbsorbed: epoch = message.forward_absorbed().epoch(); break;
+        case B::kSyncReply: epoch = message.sync_reply().epoch(); break;
+        case B::kGoodbye: epoch = message.goodbye().epoch(); break;
+        default: return;
+    }
+    if (epoch != epoch_) return;
+    last_heard_leader_tick_ = now_tick_;
+    switch (message.body_case()) {
+        case B::kTrunc: on_trunc(message.trunc()); break;
+        case B::kSnap: on_snap(message.snap()); break;
+        case B::kDiff: on_txns(message.diff().txns(), false); break;
+        case B::kNewLeader: on_new_leader(message.new_leader()); break;
+        case B::kUpToDate:
+            phase_ = Phase::kBroadcast;
+            ready_.role_change = RoleChange{Role::kFollowing, leader_, epoch_};
+            on_commit_point(from_pb(message.up_to_date().committed()));
+            break;
+        case B::kProposal: on_txns(message.proposal().txns(), true); break;
+        case B::kCommit: on_commit_point(from_pb(message.commit().zxid())); break;
+        case B::kPing: {
+            pb::PeerMessage m;
+            m.mutable_ping_ack()->set_epoch(epoch_);
+            m.mutable_ping_ack()->set_seq(message.ping().seq());
+            send_after_persist(leader_, std::move(m));
+            on_commit_point(from_pb(message.ping().committed()));
+            break;
+        }
+        case B::kForwardAbsorbed:
+            ready_.completions.push_back(Completion{message.forward_absorbed().request_id(),
+                                                    Completion::Outcome::kAbsorbed, Zxid{}});
+            break;
+        case B::kSyncReply:
+            waiting_syncs_.push_back(
+                Waiting{message.sync_reply().id(), from_pb(message.sync_reply().zxid())});
+            complete_waiting_syncs();
+            break;
+        case B::kGoodbye: enter_looking(); break;
+        default: break;
+    }
+}
+
+void Core::on_new_epoch(const pb::NewEpoch& message) {
+    if (phase_ != Phase::kDiscovery) return;
+    const uint64_t epoch = message.epoch();
+    if (epoch < accepted_epoch_) {
+        // We promised a later leader already: this one is stale.
+        enter_looking();
+        return;
+    }
+    last_heard_leader_tick_ = now_tick_;
+    if (epoch > accepted_epoch_) {
+        accepted_epoch_ = epoch;
+        ready_.writes.push_back(SetAcceptedEpoch{epoch});
+    }
+    epoch_ = epoch;
+    phase_ = Phase::kSync;
+    pb::PeerMessage m;
+    m.mutable_ack_epoch()->set_epoch(epoch);
+    m.mutable_ack_epoch()->set_current_epoch(current_epoch_);
+    to_pb(last_zxid(), m.mutable_ack_epoch()->mutable_last_zxid());
+    send_after_persist(leader_, std::move(m));  // acceptedEpoch is durable first
+}
+
+void Core::on_trunc(const pb::Trunc& message) {
+    const Zxid to = from_pb(message.to());
+    if (to >= last_zxid()) return;
+    const size_t keep = index_after(to);
+    CHORUS_ASSERT(to == log_base_ || (keep > 0 && log_[keep - 1].zxid == to),
+                  "TRUNC to a zxid this log does not hold");
+    log_.erase(log_.begin() + static_cast<std::ptrdiff_t>(keep), log_.end());
+    durable_ = std::min(durable_, to);
+    ready_.writes.push_back(TruncateAfter{to});
+}
+
+void Core::on_snap(const pb::Snap& message) {
+    const Zxid zxid = from_pb(message.zxid());
+    log_.clear();
+    log_base_ = zxid;
+    snapshot_zxid_ = zxid;
+    durable_ = std::min(durable_, zxid);
+    delivered_ = zxid;
+    committed_ = std::max(committed_, zxid);
+    delivered_since_snapshot_ = 0;
+    snapshot_requested_ = false;
+    ready_.snapshot_due.reset();  // the state machine is about to be replaced
+    InstallSnapshot install{zxid, message.data()};
+    ready_.restore = install;  // applied after this Ready's deliveries; none follow it (deliver())
+    ready_.writes.push_back(std::move(install));
+}
+
+void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool is_proposal) {
+    std::vector<Txn> fresh;
+    for (const pb::Txn& t : txns) {
+        Txn txn = from_pb(t);
+        const Zxid prev = fresh.empty() ? last_zxid() : fresh.back().zxid;
+        if (txn.zxid <= prev) continue;  // already held
+        if (!is_successor(prev, txn.zxid)) {
+            // The leader's stream does not continue our log: we cannot follow it.
+            enter_looking();
+            return;
+        }
+        fresh.push_back(std::move(txn));
+    }
+    if (fresh.empty() && !is_proposal) return;
+    append_local(std::move(fresh));
+    if (!is_proposal) return;
+    pb::PeerMessage m;
+    m.mutable_ack()->set_epoch(epoch_);
+    to_pb(last_zxid(), m.mutable_ack()->mutable_zxid());
+    if (config_.mutation == Mutation::kAckBeforeDurable) {
+        send(leader_, std::move(m));
+    } else {
+        send_after_persist(leader_, std::move(m));
+    }
+}
+
+void Core::on_new_leader(const pb::NewLeader& message) {
+    if (current_epoch_ == 0) ready_makes_voting_ = true;
+    current_epoch_ = message.epoch();
+    ready_.writes.push_back(SetCurrentEpoch{message.epoch()});
+    pb::PeerMessage m;
+    m.mutable_ack_new_leader()->set_epoch(message.epoch());
+    send_after_persist(leader_, std::move(m));
+}
+
+void Core::on_commit_point(Zxid committed) {
+    if (committed > committed_) committed_ = std::min(committed, last_zxid());
+    deliver();
+}
+
+}  // namespace chorus::zab

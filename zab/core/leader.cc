@@ -1,0 +1,368 @@
+// The leader: discovery, synchronisation and broadcast.
+//
+// Discovery (Zab 3.2, phase 1): collect FOLLOWERINFO(acceptedEpoch) from a
+// quorum of voting servers, pick e above all of them, make acceptedEpoch = e
+// durable and send NEWEPOCH(e); collect ACKEPOCH(currentEpoch, lastZxid)
+// from a quorum. If any of them has a more recent history than ours, we are
+// not fit to lead: step down.
+//
+// Synchronisation (phase 2): make currentEpoch = e durable, bring each
+// follower to our history (TRUNC and/or DIFF, or SNAP when it is behind our
+// retained log), then NEWLEADER. Once a quorum (us included, durably) has
+// acknowledged NEWLEADER our whole history is committed: UPTODATE.
+//
+// Broadcast (phase 3): requests waiting at one moment become one PROPOSAL
+// batch and one write; up to max_inflight_proposals batches are in flight.
+// A zxid commits once a quorum has it durable; COMMITs go out in zxid order.
+#include <algorithm>
+
+#include "zab/core/core.h"
+#include "zab/core/wire.h"
+
+namespace chorus::zab {
+
+bool Core::counts_for_quorum(const FollowerState& follower) const {
+    return follower.voting || follower.acked_new_leader;
+}
+
+void Core::become_leader() {
+    followers_.clear();
+    phase_ = Phase::kDiscovery;
+    epoch_ = 0;
+    self_new_leader_durable_ = false;
+    set_role(Role::kLeading, config_.id);
+    maybe_choose_epoch();  // a one-server ensemble needs nobody else
+}
+
+void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
+    auto it = followers_.find(from);
+    if (it != followers_.end() && it->second.acked_epoch) followers_.erase(it);  // starting over
+    FollowerState& f = followers_[from];
+    f.voting = info.voting();
+    f.accepted_epoch = info.accepted_epoch();
+    f.last_heard_tick = now_tick_;
+    if (phase_ == Phase::kDiscovery) {
+        maybe_choose_epoch();
+    } else if (!f.sent_new_epoch) {
+        pb::PeerMessage m;
+        m.mutable_new_epoch()->set_epoch(epoch_);
+        send(from, std::move(m));
+        f.sent_new_epoch = true;
+    }
+}
+
+void Core::maybe_choose_epoch() {
+    if (phase_ != Phase::kDiscovery) return;
+    size_t count = 1;  // ourselves
+    uint64_t highest = accepted_epoch_;
+    for (const auto& [peer, f] : followers_) {
+        if (!f.voting) continue;
+        ++count;
+        highest = std::max(highest, f.accepted_epoch);
+    }
+    if (count < config_.quorum()) return;
+    epoch_ = highest + 1;
+    accepted_epoch_ = epoch_;
+    ready_.writes.push_back(SetAcceptedEpoch{epoch_});
+    phase_ = Phase::kAckEpoch;
+    ready_.role_change = RoleChange{Role::kLeading, config_.id, epoch_};
+    for (auto& [peer, f] : followers_) {
+        pb::PeerMessage m;
+        m.mutable_new_epoch()->set_epoch(epoch_);
+        send(peer, std::move(m));
+        f.sent_new_epoch = true;
+    }
+    maybe_start_sync();
+}
+
+void Core::on_ack_epoch(ServerId from, const pb::AckEpoch& ack) {
+    auto it = followers_.find(from);
+    if (it == followers_.end() || ack.epoch() != epoch_ || it->second.acked_epoch) return;
+    FollowerState& f = it->second;
+    f.last_heard_tick = now_tick_;
+    if (phase_ == Phase::kAckEpoch && f.voting) {
+        // Our history must be at least as recent as that of every member of
+        // the quorum that makes this epoch; otherwise a committed write
+        // could be missing from it.
+        const auto theirs = std::tuple(ack.current_epoch(), from_pb(ack.last_zxid()));
+        const auto ours = std::tuple(current_epoch_, last_zxid());
+        if (theirs > ours) {
+            enter_looking();
+            return;
+        }
+    }
+    f.acked_epoch = true;
+    f.acked = from_pb(ack.last_zxid());  // used only to choose the sync below
+    if (phase_ == Phase::kAckEpoch) {
+        maybe_start_sync();
+    } else {
+        sync_follower(from, f);
+    }
+}
+
+void Core::maybe_start_sync() {
+    if (phase_ != Phase::kAckEpoch) return;
+    size_t count = 1;
+    for (const auto& [peer, f] : followers_) {
+        if (f.voting && f.acked_epoch) ++count;
+    }
+    if (count < config_.quorum()) return;
+    phase_ = Phase::kSync;
+    initial_history_last_ = last_zxid();
+    if (current_epoch_ == 0) ready_makes_voting_ = true;
+    current_epoch_ = epoch_;
+    ready_.writes.push_back(SetCurrentEpoch{epoch_});
+    ready_new_leader_epoch_ = epoch_;
+    for (auto& [peer, f] : followers_) {
+        if (f.acked_epoch) sync_follower(peer, f);
+    }
+    maybe_establish();
+}
+
+void Core::sync_follower(ServerId peer, FollowerState& f) {
+    const Zxid theirs = f.acked;  // their lastZxid from ACKEPOCH
+    const Zxid ours = last_zxid();
+    Zxid diff_from = theirs;
+    if (theirs < log_base_) {
+        // Behind what we keep: send the snapshot, then everything after it.
+        // (The driver fills in the data of our snapshot at snapshot_zxid_.)
+        pb::PeerMessage m;
+        m.mutable_snap()->set_epoch(epoch_);
+        to_pb(snapshot_zxid_, m.mutable_snap()->mutable_zxid());
+        send(peer, std::move(m));
+        diff_from = snapshot_zxid_;
+    } else if (theirs != ours) {
+        // The last zxid we share: ours at or below theirs.
+        const size_t at = index_after(theirs);
+        const Zxid common = at == 0 ? log_base_ : log_[at - 1].zxid;
+        if (common != theirs && config_.mutation != Mutation::kSkipTrunc) {
+            pb::PeerMessage m;
+            m.mutable_trunc()->set_epoch(epoch_);
+            to_pb(common, m.mutable_trunc()->mutable_to());
+            send(peer, std::move(m));
+        }
+        diff_from = common;
+    }
+    // DIFF: everything after diff_from, in chunks.
+    pb::PeerMessage diff;
+    size_t bytes = 0;
+    for (size_t i = index_after(diff_from); i < log_.size(); ++i) {
+        if (bytes >= config_.max_sync_chunk_bytes) {
+            diff.mutable_diff()->set_epoch(epoch_);
+            send(peer, std::move(diff));
+            diff = pb::PeerMessage{};
+            bytes = 0;
+        }
+        to_pb(log_[i], diff.mutable_diff()->add_txns());
+        bytes += log_[i].data.size() + 32;
+    }
+    if (diff.has_diff()) {
+        diff.mutable_diff()->set_epoch(epoch_);
+        send(peer, std::move(diff));
+    }
+    pb::PeerMessage m;
+    m.mutable_new_leader()->set_epoch(epoch_);
+    to_pb(ours, m.mutable_new_leader()->mutable_last_zxid());
+    send(peer, std::move(m));
+    f.synced = true;
+    f.new_leader_zxid = ours;
+    f.acked = Zxid{};
+}
+
+void Core::on_ack_new_leader(ServerId from, const pb::AckNewLeader& ack) {
+    auto it = followers_.find(from);
+    if (it == followers_.end() || ack.epoch() != epoch_ || !it->second.synced) return;
+    FollowerState& f = it->second;
+    f.last_heard_tick = now_tick_;
+    f.acked_new_leader = true;
+    f.acked = std::max(f.acked, f.new_leader_zxid);
+    if (phase_ == Phase::kBroadcast) {
+        pb::PeerMessage m;
+        m.mutable_up_to_date()->set_epoch(epoch_);
+        to_pb(committed_, m.mutable_up_to_date()->mutable_committed());
+        send(from, std::move(m));
+        advance_commit();
+    } else {
+        maybe_establish();
+    }
+}
+
+void Core::maybe_establish() {
+    if (phase_ != Phase::kSync || !self_new_leader_durable_) return;
+    size_t count = 1;
+    for (const auto& [peer, f] : followers_) {
+        if (f.acked_new_leader) ++count;
+    }
+    if (count < config_.quorum()) return;
+    // A quorum holds our history durably: all of it is committed.
+    phase_ = Phase::kBroadcast;
+    committed_ = std::max(committed_, initial_history_last_);
+    next_counter_ = 1;
+    ready_.role_change = RoleChange{Role::kLeading, config_.id, epoch_};
+    for (const auto& [peer, f] : followers_) {
+        if (!f.acked_new_leader) continue;
+        pb::PeerMessage m;
+        m.mutable_up_to_date()->set_epoch(epoch_);
+        to_pb(committed_, m.mutable_up_to_date()->mutable_committed());
+        send(peer, std::move(m));
+    }
+    deliver();
+}
+
+void Core::on_ack(ServerId from, const pb::Ack& ack) {
+    auto it = followers_.find(from);
+    if (it == followers_.end() || ack.epoch() != epoch_ || !it->second.synced) return;
+    it->second.last_heard_tick = now_tick_;
+    it->second.acked = std::max(it->second.acked, from_pb(ack.zxid()));
+    advance_commit();
+}
+
+void Core::advance_commit() {
+    if (phase_ != Phase::kBroadcast) return;
+    // The highest zxid durable on a quorum: sort what each holds, take the
+    // quorum-th highest.
+    std::vector<Zxid> held = {durable_};
+    for (const auto& [peer, f] : followers_) {
+        if (f.acked_new_leader) held.push_back(f.acked);
+    }
+    const size_t quorum =
+        config_.mutation == Mutation::kCommitOnMinority ? size_t{1} : config_.quorum();
+    if (held.size() < quorum) return;
+    std::sort(held.begin(), held.end(), std::greater<>());
+    Zxid candidate = std::min(held[quorum - 1], last_zxid());
+    if (config_.mutation == Mutation::kCommitOnMinority) candidate = last_zxid();
+    if (candidate <= committed_ || candidate.epoch != epoch_) return;
+    committed_ = candidate;
+    while (!inflight_batches_.empty() && inflight_batches_.front() <= committed_) {
+        inflight_batches_.pop_front();
+    }
+    for (const auto& [peer, f] : followers_) {
+        if (!f.synced) continue;
+        pb::PeerMessage m;
+        m.mutable_commit()->set_epoch(epoch_);
+        to_pb(committed_, m.mutable_commit()->mutable_zxid());
+        send(peer, std::move(m));
+    }
+    deliver();
+}
+
+void Core::accept_request(ServerId origin, Request request) {
+    std::optional<Txn> txn = preprocessor_.preprocess(request);
+    if (!txn) {
+        if (origin == config_.id) {
+            ready_.completions.push_back(
+                Completion{request.id, Completion::Outcome::kAbsorbed, Zxid{}});
+        } else {
+            pb::PeerMessage m;
+            m.mutable_forward_absorbed()->set_epoch(epoch_);
+            m.mutable_forward_absorbed()->set_request_id(request.id);
+            send(origin, std::move(m));
+        }
+        return;
+    }
+    txn->origin = origin;
+    txn->request_id = request.id;
+    pending_txns_.push_back(std::move(*txn));
+}
+
+void Core::propose_batches() {
+    while (proposals_possible()) {
+        std::vector<Txn> batch;
+        size_t bytes = 0;
+        while (!pending_txns_.empty() && batch.size() < config_.max_batch_txns &&
+               (batch.empty() || bytes + pending_txns_.front().data.size() <= config_.max_batch_bytes)) {
+            Txn txn = std::move(pending_txns_.front());
+            pending_txns_.pop_front();
+            txn.zxid = Zxid{epoch_, next_counter_++};
+            bytes += txn.data.size();
+            batch.push_back(std::move(txn));
+        }
+        inflight_batches_.push_back(batch.back().zxid);
+        for (const auto& [peer, f] : followers_) {
+            if (!f.synced) continue;
+            pb::PeerMessage m;
+            m.mutable_proposal()->set_epoch(epoch_);
+            for (const Txn& txn : batch) to_pb(txn, m.mutable_proposal()->add_txns());
+            send(peer, std::move(m));
+        }
+        append_local(std::move(batch));
+    }
+}
+
+void Core::on_forward(ServerId from, const pb::Forward& forward) {
+    if (phase_ != Phase::kBroadcast || forward.epoch() != epoch_) return;
+    if (pending_txns_.size() >= config_.max_pending_requests) return;  // dropped: the client retries
+    accept_request(from, Request{forward.request_id(), forward.type(), forward.data()});
+}
+
+void Core::on_sync_request(ServerId from, const pb::SyncRequest& request) {
+    if (phase_ != Phase::kBroadcast || request.epoch() != epoch_) return;
+    barriers_.push_back(Barrier{from, request.id(), last_zxid(), ping_seq_ + 1});
+    send_pings();
+}
+
+void Core::send_pings() {
+    ++ping_seq_;
+    last_ping_tick_ = now_tick_;
+    for (const auto& [peer, f] : followers_) {
+        if (!f.sent_new_epoch) continue;
+        pb::PeerMessage m;
+        m.mutable_ping()->set_epoch(epoch_);
+        m.mutable_ping()->set_seq(ping_seq_);
+        to_pb(phase_ == Phase::kBroadcast ? committed_ : Zxid{}, m.mutable_ping()->mutable_committed());
+        send(peer, std::move(m));
+    }
+    check_barriers();  // a one-server ensemble confirms itself
+}
+
+void Core::on_ping_ack(ServerId from, const pb::PingAck& ack) {
+    auto it = followers_.find(from);
+    if (it == followers_.end() || ack.epoch() != epoch_) return;
+    it->second.last_heard_tick = now_tick_;
+    it->second.ping_acked = std::max(it->second.ping_acked, ack.seq());
+    check_barriers();
+}
+
+void Core::check_barriers() {
+    if (barriers_.empty()) return;
+    auto confirmed = [&](const Barrier& b) {
+        size_t count = 1;
+        for (const auto& [peer, f] : followers_) {
+            if (f.acked_new_leader && f.ping_acked >= b.seq) ++count;
+        }
+        return count >= config_.quorum();
+    };
+    for (const Barrier& b : barriers_) {
+        if (!confirmed(b)) continue;
+        if (b.origin == config_.id) {
+            waiting_syncs_.push_back(Waiting{b.id, b.zxid});
+        } else {
+            pb::PeerMessage m;
+            m.mutable_sync_reply()->set_epoch(epoch_);
+            m.mutable_sync_reply()->set_id(b.id);
+            to_pb(b.zxid, m.mutable_sync_reply()->mutable_zxid());
+            send(b.origin, std::move(m));
+        }
+    }
+    std::erase_if(barriers_, confirmed);
+    complete_waiting_syncs();
+}
+
+void Core::leader_tick() {
+    if (phase_ != Phase::kDiscovery && now_tick_ - last_ping_tick_ >= config_.heartbeat_interval_ticks) {
+        send_pings();
+    }
+    // Step down unless a quorum has been heard from within the timeout: a
+    // leader cut off from its quorum must stop acting as one.
+    size_t alive = 1;
+    for (const auto& [peer, f] : followers_) {
+        if (counts_for_quorum(f) && now_tick_ - f.last_heard_tick <= config_.election_timeout_ticks) {
+            ++alive;
+        }
+    }
+    if (alive < config_.quorum() && now_tick_ - role_start_tick_ > config_.election_timeout_ticks) {
+        enter_looking();
+    }
+}
+
+}  // namespace chorus::zab

@@ -1,0 +1,166 @@
+// Value types of the Zab core: configuration, transactions, and the Ready
+// batch the core hands its driver.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "zab/core/zxid.h"
+#include "zab/zab.pb.h"
+
+namespace chorus::zab {
+
+using ServerId = uint64_t;
+
+enum class Role : uint8_t { kLooking, kFollowing, kLeading };
+const char* role_name(Role role);
+
+// What the application asks to have written. The leader's preprocess turns
+// it into a transaction (or absorbs it).
+struct Request {
+    uint64_t id = 0;  // chosen by the caller; reported back in its Completion
+    uint32_t type = 0;
+    std::string data;
+};
+
+// A transaction: what is proposed, logged and delivered.
+struct Txn {
+    Zxid zxid;
+    uint32_t type = 0;
+    std::string data;
+    ServerId origin = 0;      // the server whose client asked for it
+    uint64_t request_id = 0;  // that server's Request::id
+
+    friend bool operator==(const Txn&, const Txn&) = default;
+};
+
+// The payload stored in the log for `txn` (its zxid and type are stored
+// beside it) and back. Parsing fails only on corrupt bytes.
+std::string encode_txn_payload(const Txn& txn);
+bool decode_txn_payload(Zxid zxid, uint32_t type, const std::string& payload, Txn* out);
+
+// Deliberate bugs for proving that the simulator's checks catch them. Never
+// set outside tests.
+enum class Mutation : uint8_t {
+    kNone,
+    kAckBeforeDurable,  // a follower acknowledges a proposal before it is durable
+    kCommitOnMinority,  // the leader commits with its own acknowledgement alone
+    kSkipTrunc,         // the leader sends DIFF where TRUNC is needed
+};
+
+struct Config {
+    ServerId id = 0;
+    std::vector<ServerId> members;  // every voting server, this one included
+    // True only for the first start of a new ensemble. A server with an empty
+    // disk that is not bootstrapping takes no part in votes or quorums until
+    // a leader has synced it (its disk may have been wiped: counting it could
+    // elect a leader that lacks a committed write).
+    bool bootstrap = false;
+
+    uint32_t election_timeout_ticks = 10;  // silence after which a follower or leader gives up
+    uint32_t heartbeat_interval_ticks = 1;
+    uint32_t vote_resend_ticks = 2;
+    uint32_t max_inflight_proposals = 64;  // the window: proposal batches not yet committed
+    uint32_t max_batch_txns = 1024;        // transactions per proposal batch
+    size_t max_batch_bytes = 1 << 20;      // and bytes
+    size_t max_sync_chunk_bytes = 256 << 10;  // DIFF messages are cut at this size
+    uint64_t snapshot_every_txns = 10000;  // 0: never ask for snapshots
+    uint64_t log_tail_keep_txns = 1000;    // kept below a snapshot for DIFF sync
+    size_t max_pending_requests = 100000;  // bound on requests waiting for a proposal
+
+    Mutation mutation = Mutation::kNone;
+
+    size_t quorum() const { return members.size() / 2 + 1; }
+};
+
+// What a server found on its disk, handed to the core when it starts.
+struct DurableState {
+    uint64_t accepted_epoch = 0;
+    uint64_t current_epoch = 0;
+    Zxid snapshot_zxid;     // the state machine was restored to this point
+    Zxid log_base;          // the log continues from here (<= snapshot_zxid)
+    std::vector<Txn> log;   // the entries after log_base, in order; they reach
+                            // at least snapshot_zxid (else reset the log to it)
+};
+
+// Durable writes, carried out in order.
+struct SetAcceptedEpoch {
+    uint64_t epoch;
+};
+struct SetCurrentEpoch {
+    uint64_t epoch;
+};
+struct AppendTxns {
+    std::vector<Txn> txns;
+};
+struct TruncateAfter {
+    Zxid zxid;
+};
+// Save the snapshot (received from the leader) and reset the log to it.
+struct InstallSnapshot {
+    Zxid zxid;
+    std::string data;
+};
+struct CompactThrough {
+    Zxid zxid;
+};
+using Write = std::variant<SetAcceptedEpoch, SetCurrentEpoch, AppendTxns, TruncateAfter,
+                           InstallSnapshot, CompactThrough>;
+
+struct Outgoing {
+    ServerId to;
+    pb::PeerMessage message;
+};
+
+// The outcome of a submitted request, reported on the server it was submitted to.
+struct Completion {
+    uint64_t request_id;
+    enum class Outcome : uint8_t { kCommitted, kAbsorbed } outcome;
+    Zxid zxid;  // kCommitted: the transaction's zxid
+};
+
+struct SyncDone {
+    uint64_t id;
+    Zxid zxid;  // this replica has delivered at least up to here
+};
+
+struct RoleChange {
+    Role role;
+    ServerId leader;  // 0 while looking
+    uint64_t epoch;
+};
+
+// Everything the core wants done. The driver does it in this order:
+//  1. send `messages` now;
+//  2. start `writes` (in order; consecutive appends may share one sync);
+//     when all are durable, send `after_persist` and call persisted(write_id);
+//     Readys' writes complete in the order they were handed out;
+//  3. deliver `committed` in order, then report completions and syncs;
+//  4. if `restore`, reset the state machine to that snapshot (no delivery
+//     in the same Ready follows it);
+//  5. if `snapshot_due`, save the state machine (it is now exactly at that
+//     zxid) and call snapshot_saved() once it is durable.
+struct Ready {
+    std::optional<InstallSnapshot> restore;
+    std::vector<Outgoing> messages;
+    std::vector<Write> writes;
+    std::vector<Outgoing> after_persist;
+    uint64_t write_id = 0;  // nonzero when writes or after_persist are present
+    std::vector<Txn> committed;
+    std::vector<Completion> completions;
+    std::vector<SyncDone> syncs;
+    std::optional<RoleChange> role_change;
+    std::optional<Zxid> snapshot_due;
+
+    bool empty() const {
+        return !restore && messages.empty() && writes.empty() && after_persist.empty() &&
+               committed.empty() && completions.empty() && syncs.empty() && !role_change &&
+               !snapshot_due;
+    }
+};
+
+}  // namespace chorus::zab
