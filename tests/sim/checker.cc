@@ -49,8 +49,8 @@ void Checker::on_deliver(ServerId server, const zab::Txn& txn, uint64_t hash_aft
             return;
         }
         if (!is_successor(last, txn.zxid)) {
-            fail("primary order: " + who + " delivered " + txn.zxid.str() +
-                 " right after " + last.str() + " (a gap in the committed sequence)");
+            fail("primary order: " + who + " delivered " + txn.zxid.str() + " right after " +
+                 last.str() + " (a gap in the committed sequence)");
         }
         g_[txn.zxid] = Committed{hash_after, txn.data, txn.request_id};
         return;
@@ -71,11 +71,11 @@ void Checker::on_restore(ServerId server, Zxid zxid, uint64_t hash) {
     if (zxid.is_zero()) return;
     auto it = g_.find(zxid);
     if (it == g_.end()) {
-        fail("snapshot: server " + std::to_string(server) + " restored a snapshot at " + zxid.str() +
-             " that is not in the committed sequence");
+        fail("snapshot: server " + std::to_string(server) + " restored a snapshot at " +
+             zxid.str() + " that is not in the committed sequence");
     } else if (it->second.hash != hash) {
-        fail("snapshot: server " + std::to_string(server) + " restored a snapshot at " + zxid.str() +
-             " whose state differs from the committed history");
+        fail("snapshot: server " + std::to_string(server) + " restored a snapshot at " +
+             zxid.str() + " whose state differs from the committed history");
     }
 }
 

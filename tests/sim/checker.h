@@ -32,7 +32,7 @@ using zab::ServerId;
 uint64_t chain_hash(uint64_t before, const zab::Txn& txn);
 
 class Checker {
-   public:
+ public:
     // A client submitted request `id` with `data` (for integrity).
     void on_submit(uint64_t id, const std::string& data);
     // `server` delivered `txn`, its state hash is now `hash_after`.
@@ -43,7 +43,8 @@ class Checker {
     // `server` reported request `id` committed at `zxid`.
     void on_ack(ServerId server, uint64_t id, Zxid zxid);
     // `server` established epoch `epoch` as leader with history up to `last`.
-    void on_established(ServerId server, uint64_t epoch, Zxid last, const std::optional<zab::Txn>& last_txn);
+    void on_established(ServerId server, uint64_t epoch, Zxid last,
+                        const std::optional<zab::Txn>& last_txn);
     // A sync was called on `server`; returns the token to pass to on_sync_done.
     Zxid sync_floor() const { return max_acked_; }
     void on_sync_done(ServerId server, Zxid floor, Zxid delivered);
@@ -57,7 +58,7 @@ class Checker {
     size_t committed_count() const { return g_.size(); }
     size_t acked_count() const { return acked_.size(); }
 
-   private:
+ private:
     struct Committed {
         uint64_t hash;
         std::string data;

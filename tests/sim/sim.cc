@@ -26,7 +26,7 @@ constexpr int64_t kTickTime = 100;  // time units per tick
 // The application: absorbs requests of type 2 (like heartbeats), turns the
 // rest into transactions; its state is a hash chain over what it delivered.
 class SimApp final : public zab::Preprocessor {
-   public:
+ public:
     std::optional<zab::Txn> preprocess(const zab::Request& request) override {
         if (request.type == 2) return std::nullopt;
         zab::Txn txn;
@@ -87,28 +87,27 @@ struct Event {
 };
 
 class Simulation {
-   public:
+ public:
     explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {
         for (int i = 1; i <= options.servers; ++i) members_.push_back(static_cast<ServerId>(i));
     }
 
     SimResult run();
 
-   private:
+ private:
     // Randomness, all from the seed.
     uint64_t rand(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
     bool chance(double p) { return static_cast<double>(rng_() % 1000000) < p * 1000000.0; }
 
-    void schedule(int64_t at, EventKind kind, ServerId a = 0, ServerId b = 0, uint64_t generation = 0) {
+    void schedule(int64_t at, EventKind kind, ServerId a = 0, ServerId b = 0,
+                  uint64_t generation = 0) {
         events_.push(Event{at, next_seq_++, kind, a, b, generation});
     }
     void trace(const std::string& line) {
         if (options_.trace) std::printf("%8lld  %s\n", static_cast<long long>(now_), line.c_str());
     }
     Server& server(ServerId id) { return servers_[id - 1]; }
-    Connection& connection(ServerId a, ServerId b) {
-        return connections_[std::minmax(a, b)];
-    }
+    Connection& connection(ServerId a, ServerId b) { return connections_[std::minmax(a, b)]; }
     bool partitioned(ServerId a, ServerId b) const {
         return isolated_.count(a) != isolated_.count(b);
     }
@@ -133,7 +132,8 @@ class Simulation {
     std::vector<Server> servers_;
     std::map<std::pair<ServerId, ServerId>, Connection> connections_;
     // Messages in flight per direction, with their arrival time.
-    std::map<std::pair<ServerId, ServerId>, std::deque<std::pair<int64_t, zab::pb::PeerMessage>>> wires_;
+    std::map<std::pair<ServerId, ServerId>, std::deque<std::pair<int64_t, zab::pb::PeerMessage>>>
+        wires_;
     std::set<ServerId> isolated_;
     std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
     uint64_t next_seq_ = 0;
@@ -188,7 +188,8 @@ void Simulation::start_server(ServerId id) {
     config.mutation = options_.mutation;
     s.core = std::make_unique<Core>(config, std::move(durable), s.app);
     trace("server " + std::to_string(id) + " starts (incarnation " + std::to_string(s.incarnation) +
-          ", last zxid " + s.core->last_zxid().str() + (s.core->voting() ? "" : ", not voting") + ")");
+          ", last zxid " + s.core->last_zxid().str() + (s.core->voting() ? "" : ", not voting") +
+          ")");
     schedule(now_ + s.tick_offset + kTickTime, EventKind::kTick, id, 0, s.incarnation);
     process_ready(id);
     for (ServerId peer : members_) {
@@ -254,8 +255,8 @@ void Simulation::send(ServerId from, zab::Outgoing out) {
         const Zxid want{out.message.snap().zxid().epoch(), out.message.snap().zxid().counter()};
         if (!s.snapshot || s.snapshot->zxid != want) {
             result_.ok = false;
-            result_.failure = "server " + std::to_string(from) + " asked to send a snapshot at " + want.str() +
-                              " that its disk does not hold";
+            result_.failure = "server " + std::to_string(from) + " asked to send a snapshot at " +
+                              want.str() + " that its disk does not hold";
             return;
         }
         out.message.mutable_snap()->set_data(s.snapshot->data);
@@ -280,7 +281,8 @@ void Simulation::deliver_message(ServerId from, ServerId to, uint64_t generation
     zab::pb::PeerMessage message = std::move(wire.front().second);
     wire.pop_front();
     if (options_.trace) {
-        std::string name = zab::pb::PeerMessage::descriptor()->FindFieldByNumber(message.body_case())->name();
+        std::string name =
+            zab::pb::PeerMessage::descriptor()->FindFieldByNumber(message.body_case())->name();
         trace(std::to_string(from) + " -> " + std::to_string(to) + " " + name);
     }
     server(to).core->step(from, message);
@@ -309,7 +311,8 @@ void Simulation::apply_write(Server& s, const zab::Write& write) {
     }
     if (!st.is_ok() && result_.ok) {
         result_.ok = false;
-        result_.failure = "storage of server " + std::to_string(s.id) + " refused a write: " + st.str();
+        result_.failure =
+            "storage of server " + std::to_string(s.id) + " refused a write: " + st.str();
     }
 }
 
@@ -346,7 +349,8 @@ void Simulation::process_ready(ServerId id) {
         zab::Ready ready = s.core->take_ready();
         for (zab::Outgoing& out : ready.messages) send(id, std::move(out));
         if (ready.write_id != 0) {
-            s.queued.push_back(DiskJob{std::move(ready.writes), std::move(ready.after_persist), ready.write_id});
+            s.queued.push_back(
+                DiskJob{std::move(ready.writes), std::move(ready.after_persist), ready.write_id});
             start_disk(id);
         }
         for (const zab::Txn& txn : ready.committed) {
@@ -370,7 +374,8 @@ void Simulation::process_ready(ServerId id) {
         if (ready.restore) {
             s.app.restore(ready.restore->data);
             checker_.on_restore(id, ready.restore->zxid, s.app.hash);
-            trace("server " + std::to_string(id) + " installs a snapshot at " + ready.restore->zxid.str());
+            trace("server " + std::to_string(id) + " installs a snapshot at " +
+                  ready.restore->zxid.str());
         }
         if (ready.snapshot_due) {
             s.snapshot = Snapshot{*ready.snapshot_due, s.app.save()};
@@ -446,7 +451,8 @@ void Simulation::fault_action() {
         // Partition: cut a minority (or sometimes a majority) off.
         isolated_.clear();
         const size_t size = 1 + rand(members_.size() / 2 + (chance(0.3) ? 1 : 0));
-        while (isolated_.size() < size) isolated_.insert(static_cast<ServerId>(1 + rand(members_.size())));
+        while (isolated_.size() < size)
+            isolated_.insert(static_cast<ServerId>(1 + rand(members_.size())));
         trace("partition: " + std::to_string(isolated_.size()) + " server(s) cut off");
         for (ServerId a : members_) {
             for (ServerId b : members_) {
@@ -506,22 +512,29 @@ SimResult Simulation::run() {
                 schedule(now_ + kTickTime, EventKind::kTick, e.a, 0, e.generation);
                 break;
             }
-            case EventKind::kDeliver: deliver_message(e.a, e.b, e.generation); break;
-            case EventKind::kDiskDone: disk_done(e.a, e.generation); break;
+            case EventKind::kDeliver:
+                deliver_message(e.a, e.b, e.generation);
+                break;
+            case EventKind::kDiskDone:
+                disk_done(e.a, e.generation);
+                break;
             case EventKind::kClient:
                 client_action();
-                if (now_ < end - kTickTime * 60) schedule(now_ + 10 + static_cast<int64_t>(rand(60)), EventKind::kClient);
+                if (now_ < end - kTickTime * 60)
+                    schedule(now_ + 10 + static_cast<int64_t>(rand(60)), EventKind::kClient);
                 break;
             case EventKind::kFault:
                 if (now_ < fault_end) {
                     fault_action();
-                    schedule(now_ + kTickTime * static_cast<int64_t>(1 + rand(15)), EventKind::kFault);
+                    schedule(now_ + kTickTime * static_cast<int64_t>(1 + rand(15)),
+                             EventKind::kFault);
                 }
                 break;
             case EventKind::kReconnect:
                 if (!partitioned(e.a, e.b) || !faults_on_) try_connect(e.a, e.b);
                 if (!connection(e.a, e.b).up) {
-                    schedule(now_ + 100 + static_cast<int64_t>(rand(200)), EventKind::kReconnect, e.a, e.b);
+                    schedule(now_ + 100 + static_cast<int64_t>(rand(200)), EventKind::kReconnect,
+                             e.a, e.b);
                 }
                 break;
             case EventKind::kRestart:
@@ -548,8 +561,9 @@ SimResult Simulation::run() {
             if (!s.core->serving() || s.core->delivered_zxid() != all) {
                 result_.ok = false;
                 result_.failure = "liveness: " + std::to_string(options_.liveness_ticks) +
-                                  " ticks after the faults stopped, server " + std::to_string(s.id) + " is " +
-                                  zab::role_name(s.core->role()) + (s.core->serving() ? " (serving)" : "") +
+                                  " ticks after the faults stopped, server " +
+                                  std::to_string(s.id) + " is " + zab::role_name(s.core->role()) +
+                                  (s.core->serving() ? " (serving)" : "") +
                                   " and has delivered up to " + s.core->delivered_zxid().str() +
                                   " of " + all.str();
                 break;

@@ -11,9 +11,12 @@ namespace chorus::zab {
 
 const char* role_name(Role role) {
     switch (role) {
-        case Role::kLooking: return "looking";
-        case Role::kFollowing: return "following";
-        case Role::kLeading: return "leading";
+        case Role::kLooking:
+            return "looking";
+        case Role::kFollowing:
+            return "following";
+        case Role::kLeading:
+            return "leading";
     }
     return "?";
 }
@@ -34,8 +37,10 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     durable_ = last_zxid();
     committed_ = snapshot_zxid_;
     delivered_ = snapshot_zxid_;
-    const bool has_history = current_epoch_ > 0 || accepted_epoch_ > 0 || !log_.empty() ||
-                             !snapshot_zxid_.is_zero();
+    // A server that has acknowledged a NEWLEADER holds an established
+    // history; anything less (even an acceptedEpoch, or a partial DIFF) does
+    // not make an emptied disk trustworthy for voting.
+    const bool has_history = current_epoch_ > 0;
     voting_ = has_history || config_.bootstrap;
     enter_looking();
 }
@@ -160,8 +165,12 @@ void Core::tick() {
         case Role::kLooking:
             if (now_tick_ - last_vote_tick_ >= config_.vote_resend_ticks) broadcast_vote();
             break;
-        case Role::kFollowing: follower_tick(); break;
-        case Role::kLeading: leader_tick(); break;
+        case Role::kFollowing:
+            follower_tick();
+            break;
+        case Role::kLeading:
+            leader_tick();
+            break;
     }
 }
 
@@ -172,9 +181,19 @@ void Core::step(ServerId from, const pb::PeerMessage& message) {
     }
     using B = pb::PeerMessage::BodyCase;
     switch (message.body_case()) {
-        case B::kVote: on_vote(from, message.vote()); return;
+        case B::kVote:
+            on_vote(from, message.vote());
+            return;
         case B::kFollowerInfo:
-            if (role_ == Role::kLeading) on_follower_info(from, message.follower_info());
+            if (role_ == Role::kLeading) {
+                on_follower_info(from, message.follower_info());
+            } else if (role_ == Role::kFollowing) {
+                // It thinks we lead; tell it whom we follow instead of leaving
+                // it to time out.
+                pb::PeerMessage m;
+                *m.mutable_vote() = current_vote_message();
+                send(from, std::move(m));
+            }
             return;
         case B::kAckEpoch:
             if (role_ == Role::kLeading) on_ack_epoch(from, message.ack_epoch());
@@ -277,8 +296,8 @@ Ready Core::take_ready() {
     deliver();  // catches up on deliveries held back behind a restore
     if (!ready_.writes.empty() || !ready_.after_persist.empty()) {
         ready_.write_id = ++next_write_id_;
-        pending_writes_.push_back(
-            PendingWrite{ready_.write_id, last_zxid(), ready_new_leader_epoch_, ready_makes_voting_});
+        pending_writes_.push_back(PendingWrite{ready_.write_id, last_zxid(),
+                                               ready_new_leader_epoch_, ready_makes_voting_});
     }
     ready_new_leader_epoch_ = 0;
     ready_makes_voting_ = false;

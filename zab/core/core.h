@@ -31,7 +31,7 @@ namespace chorus::zab {
 
 // The application's hook on the leader (its StateMachine).
 class Preprocessor {
-   public:
+ public:
     virtual ~Preprocessor() = default;
     // Leader only, in arrival order, before any zxid is taken. Returns the
     // transaction to broadcast (type and data; the core fills the rest), or
@@ -40,7 +40,7 @@ class Preprocessor {
 };
 
 class Core {
-   public:
+ public:
     // `preprocessor` must outlive the core. `durable` is what storage holds;
     // the driver has already restored the state machine to
     // durable.snapshot_zxid, and reset the log to it if the log ended below.
@@ -93,7 +93,7 @@ class Core {
     bool serving() const;
     const Config& config() const { return config_; }
 
-   private:
+ private:
     enum class Phase : uint8_t { kDiscovery, kAckEpoch, kSync, kBroadcast };
 
     struct FollowerState {
@@ -101,26 +101,26 @@ class Core {
         uint64_t accepted_epoch = 0;
         bool sent_new_epoch = false;
         bool acked_epoch = false;
-        bool synced = false;          // TRUNC/SNAP/DIFF/NEWLEADER sent; gets proposals
-        Zxid new_leader_zxid;         // our last zxid when NEWLEADER was sent
+        bool synced = false;   // TRUNC/SNAP/DIFF/NEWLEADER sent; gets proposals
+        Zxid new_leader_zxid;  // our last zxid when NEWLEADER was sent
         bool acked_new_leader = false;
-        Zxid acked;                   // durable on the follower up to here
+        Zxid acked;  // durable on the follower up to here
         uint64_t last_heard_tick = 0;
         uint64_t ping_acked = 0;
     };
     struct PendingWrite {
         uint64_t id;
-        Zxid log_last;                     // last zxid of the log after this write
-        uint64_t new_leader_epoch = 0;     // nonzero: our own NEWLEADER write for this epoch
-        bool makes_voting = false;         // our first currentEpoch: the disk holds history
+        Zxid log_last;                  // last zxid of the log after this write
+        uint64_t new_leader_epoch = 0;  // nonzero: our own NEWLEADER write for this epoch
+        bool makes_voting = false;      // our first currentEpoch: the disk holds history
     };
-    struct Barrier {                       // a read barrier waiting for a quorum's PingAck
+    struct Barrier {  // a read barrier waiting for a quorum's PingAck
         ServerId origin;
         uint64_t id;
         Zxid zxid;
         uint64_t seq;
     };
-    struct Waiting {                       // a sync waiting for delivery
+    struct Waiting {  // a sync waiting for delivery
         uint64_t id;
         Zxid zxid;
     };
@@ -211,10 +211,11 @@ class Core {
 
     // Election.
     uint64_t round_ = 0;
-    pb::Vote vote_;  // whom we propose (leader == 0: nobody, we do not vote)
-    std::map<ServerId, pb::Vote> votes_;           // LOOKING peers' votes in our round
+    pb::Vote vote_;                       // whom we propose (leader == 0: nobody, we do not vote)
+    std::map<ServerId, pb::Vote> votes_;  // LOOKING peers' votes in our round
     std::map<ServerId, pb::Vote> out_of_election_;  // what FOLLOWING/LEADING peers told us
     uint64_t last_vote_tick_ = 0;
+    uint64_t max_accepted_seen_ = 0;  // the highest acceptedEpoch any peer told us of
 
     // Leader.
     std::map<ServerId, FollowerState> followers_;
@@ -223,13 +224,12 @@ class Core {
     uint64_t next_counter_ = 1;
     std::deque<std::pair<ServerId, Request>> waiting_requests_;  // preprocessed, waiting for a zxid
     std::deque<Txn> pending_txns_;                               // no zxid yet
-    std::deque<Zxid> inflight_batches_;                          // last zxid of each uncommitted batch
+    std::deque<Zxid> inflight_batches_;  // last zxid of each uncommitted batch
     uint64_t ping_seq_ = 0;
     uint64_t last_ping_tick_ = 0;
     std::vector<Barrier> barriers_;
 
     // Follower.
-
 };
 
 }  // namespace chorus::zab

@@ -55,6 +55,7 @@ pb::Vote Core::current_vote_message() const {
     }
     v.set_round(round_);
     v.set_voting(voting_);
+    v.set_accepted_epoch(accepted_epoch_);
     return v;
 }
 
@@ -90,6 +91,12 @@ void Core::enter_looking() {
 }
 
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
+    max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
+    if (role_ == Role::kFollowing && from == leader_ && vote.state() == pb::FOLLOWING) {
+        // The server we chose to follow follows another: look again,
+        // starting from what it told us.
+        enter_looking();
+    }
     if (role_ != Role::kLooking) {
         // Answer a looking peer with who leads; a follower of ours that is
         // looking has left us.

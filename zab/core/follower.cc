@@ -47,33 +47,68 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
     // Every other message carries the epoch; one from another epoch is stale.
     uint64_t epoch = 0;
     switch (message.body_case()) {
-        case B::kTrunc: epoch = message.trunc().epoch(); break;
-        case B::kSnap: epoch = message.snap().epoch(); break;
-        case B::kDiff: epoch = message.diff().epoch(); break;
-        case B::kNewLeader: epoch = message.new_leader().epoch(); break;
-        case B::kUpToDate: epoch = message.up_to_date().epoch(); break;
-        case B::kProposal: epoch = message.proposal().epoch(); break;
-        case B::kCommit: epoch = message.commit().epoch(); break;
-        case B::kPing: epoch = message.ping().epoch(); break;
-        case B::kForwardAbsorbed: epoch = message.forward_absorbed().epoch(); break;
-        case B::kSyncReply: epoch = message.sync_reply().epoch(); break;
-        case B::kGoodbye: epoch = message.goodbye().epoch(); break;
-        default: return;
+        case B::kTrunc:
+            epoch = message.trunc().epoch();
+            break;
+        case B::kSnap:
+            epoch = message.snap().epoch();
+            break;
+        case B::kDiff:
+            epoch = message.diff().epoch();
+            break;
+        case B::kNewLeader:
+            epoch = message.new_leader().epoch();
+            break;
+        case B::kUpToDate:
+            epoch = message.up_to_date().epoch();
+            break;
+        case B::kProposal:
+            epoch = message.proposal().epoch();
+            break;
+        case B::kCommit:
+            epoch = message.commit().epoch();
+            break;
+        case B::kPing:
+            epoch = message.ping().epoch();
+            break;
+        case B::kForwardAbsorbed:
+            epoch = message.forward_absorbed().epoch();
+            break;
+        case B::kSyncReply:
+            epoch = message.sync_reply().epoch();
+            break;
+        case B::kGoodbye:
+            epoch = message.goodbye().epoch();
+            break;
+        default:
+            return;
     }
     if (epoch != epoch_) return;
     last_heard_leader_tick_ = now_tick_;
     switch (message.body_case()) {
-        case B::kTrunc: on_trunc(message.trunc()); break;
-        case B::kSnap: on_snap(message.snap()); break;
-        case B::kDiff: on_txns(message.diff().txns(), false); break;
-        case B::kNewLeader: on_new_leader(message.new_leader()); break;
+        case B::kTrunc:
+            on_trunc(message.trunc());
+            break;
+        case B::kSnap:
+            on_snap(message.snap());
+            break;
+        case B::kDiff:
+            on_txns(message.diff().txns(), false);
+            break;
+        case B::kNewLeader:
+            on_new_leader(message.new_leader());
+            break;
         case B::kUpToDate:
             phase_ = Phase::kBroadcast;
             ready_.role_change = RoleChange{Role::kFollowing, leader_, epoch_};
             on_commit_point(from_pb(message.up_to_date().committed()));
             break;
-        case B::kProposal: on_txns(message.proposal().txns(), true); break;
-        case B::kCommit: on_commit_point(from_pb(message.commit().zxid())); break;
+        case B::kProposal:
+            on_txns(message.proposal().txns(), true);
+            break;
+        case B::kCommit:
+            on_commit_point(from_pb(message.commit().zxid()));
+            break;
         case B::kPing: {
             pb::PeerMessage m;
             m.mutable_ping_ack()->set_epoch(epoch_);
@@ -91,8 +126,11 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
                 Waiting{message.sync_reply().id(), from_pb(message.sync_reply().zxid())});
             complete_waiting_syncs();
             break;
-        case B::kGoodbye: enter_looking(); break;
-        default: break;
+        case B::kGoodbye:
+            enter_looking();
+            break;
+        default:
+            break;
     }
 }
 

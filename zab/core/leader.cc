@@ -37,6 +37,14 @@ void Core::become_leader() {
 void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
     auto it = followers_.find(from);
     if (it != followers_.end() && it->second.acked_epoch) followers_.erase(it);  // starting over
+    max_accepted_seen_ = std::max(max_accepted_seen_, info.accepted_epoch());
+    if (phase_ != Phase::kDiscovery && info.voting() && info.accepted_epoch() > epoch_) {
+        // It promised an epoch above ours to a leader that never got going,
+        // and cannot follow us. Elect again: the next leader picks an epoch
+        // above every one it has heard of (max_accepted_seen_).
+        enter_looking();
+        return;
+    }
     FollowerState& f = followers_[from];
     f.voting = info.voting();
     f.accepted_epoch = info.accepted_epoch();
@@ -54,7 +62,7 @@ void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
 void Core::maybe_choose_epoch() {
     if (phase_ != Phase::kDiscovery) return;
     size_t count = 1;  // ourselves
-    uint64_t highest = accepted_epoch_;
+    uint64_t highest = std::max(accepted_epoch_, max_accepted_seen_);
     for (const auto& [peer, f] : followers_) {
         if (!f.voting) continue;
         ++count;
@@ -270,7 +278,8 @@ void Core::propose_batches() {
         std::vector<Txn> batch;
         size_t bytes = 0;
         while (!pending_txns_.empty() && batch.size() < config_.max_batch_txns &&
-               (batch.empty() || bytes + pending_txns_.front().data.size() <= config_.max_batch_bytes)) {
+               (batch.empty() ||
+                bytes + pending_txns_.front().data.size() <= config_.max_batch_bytes)) {
             Txn txn = std::move(pending_txns_.front());
             pending_txns_.pop_front();
             txn.zxid = Zxid{epoch_, next_counter_++};
@@ -291,7 +300,8 @@ void Core::propose_batches() {
 
 void Core::on_forward(ServerId from, const pb::Forward& forward) {
     if (phase_ != Phase::kBroadcast || forward.epoch() != epoch_) return;
-    if (pending_txns_.size() >= config_.max_pending_requests) return;  // dropped: the client retries
+    if (pending_txns_.size() >= config_.max_pending_requests)
+        return;  // dropped: the client retries
     accept_request(from, Request{forward.request_id(), forward.type(), forward.data()});
 }
 
@@ -309,7 +319,8 @@ void Core::send_pings() {
         pb::PeerMessage m;
         m.mutable_ping()->set_epoch(epoch_);
         m.mutable_ping()->set_seq(ping_seq_);
-        to_pb(phase_ == Phase::kBroadcast ? committed_ : Zxid{}, m.mutable_ping()->mutable_committed());
+        to_pb(phase_ == Phase::kBroadcast ? committed_ : Zxid{},
+              m.mutable_ping()->mutable_committed());
         send(peer, std::move(m));
     }
     check_barriers();  // a one-server ensemble confirms itself
@@ -349,14 +360,16 @@ void Core::check_barriers() {
 }
 
 void Core::leader_tick() {
-    if (phase_ != Phase::kDiscovery && now_tick_ - last_ping_tick_ >= config_.heartbeat_interval_ticks) {
+    if (phase_ != Phase::kDiscovery &&
+        now_tick_ - last_ping_tick_ >= config_.heartbeat_interval_ticks) {
         send_pings();
     }
     // Step down unless a quorum has been heard from within the timeout: a
     // leader cut off from its quorum must stop acting as one.
     size_t alive = 1;
     for (const auto& [peer, f] : followers_) {
-        if (counts_for_quorum(f) && now_tick_ - f.last_heard_tick <= config_.election_timeout_ticks) {
+        if (counts_for_quorum(f) &&
+            now_tick_ - f.last_heard_tick <= config_.election_timeout_ticks) {
             ++alive;
         }
     }

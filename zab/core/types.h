@@ -64,13 +64,13 @@ struct Config {
     uint32_t election_timeout_ticks = 10;  // silence after which a follower or leader gives up
     uint32_t heartbeat_interval_ticks = 1;
     uint32_t vote_resend_ticks = 2;
-    uint32_t max_inflight_proposals = 64;  // the window: proposal batches not yet committed
-    uint32_t max_batch_txns = 1024;        // transactions per proposal batch
-    size_t max_batch_bytes = 1 << 20;      // and bytes
+    uint32_t max_inflight_proposals = 64;     // the window: proposal batches not yet committed
+    uint32_t max_batch_txns = 1024;           // transactions per proposal batch
+    size_t max_batch_bytes = 1 << 20;         // and bytes
     size_t max_sync_chunk_bytes = 256 << 10;  // DIFF messages are cut at this size
-    uint64_t snapshot_every_txns = 10000;  // 0: never ask for snapshots
-    uint64_t log_tail_keep_txns = 1000;    // kept below a snapshot for DIFF sync
-    size_t max_pending_requests = 100000;  // bound on requests waiting for a proposal
+    uint64_t snapshot_every_txns = 10000;     // 0: never ask for snapshots
+    uint64_t log_tail_keep_txns = 1000;       // kept below a snapshot for DIFF sync
+    size_t max_pending_requests = 100000;     // bound on requests waiting for a proposal
 
     Mutation mutation = Mutation::kNone;
 
@@ -81,10 +81,10 @@ struct Config {
 struct DurableState {
     uint64_t accepted_epoch = 0;
     uint64_t current_epoch = 0;
-    Zxid snapshot_zxid;     // the state machine was restored to this point
-    Zxid log_base;          // the log continues from here (<= snapshot_zxid)
-    std::vector<Txn> log;   // the entries after log_base, in order; they reach
-                            // at least snapshot_zxid (else reset the log to it)
+    Zxid snapshot_zxid;    // the state machine was restored to this point
+    Zxid log_base;         // the log continues from here (<= snapshot_zxid)
+    std::vector<Txn> log;  // the entries after log_base, in order; they reach
+                           // at least snapshot_zxid (else reset the log to it)
 };
 
 // Durable writes, carried out in order.

@@ -1,0 +1,174 @@
+#include "tests/support/ensemble.h"
+
+namespace chorus::testing {
+
+Ensemble::Ensemble(int n, zab::Config base, std::map<zab::ServerId, zab::DurableState> durable,
+                   std::set<zab::ServerId> start_only)
+    : base_(std::move(base)), n_(n) {
+    base_.members.clear();
+    for (int i = 1; i <= n; ++i) base_.members.push_back(static_cast<zab::ServerId>(i));
+    for (zab::ServerId id : base_.members) nodes_[id];
+    // Start them all before any message moves, as if at the same moment.
+    starting_together_ = true;
+    for (zab::ServerId id : base_.members) {
+        if (!start_only.empty() && !start_only.count(id)) continue;
+        start(id, durable.count(id) ? durable[id] : zab::DurableState{});
+    }
+    starting_together_ = false;
+    settle();
+}
+
+void Ensemble::start(zab::ServerId id, zab::DurableState durable, bool bootstrap) {
+    Node& n = nodes_[id];
+    n = Node{};
+    n.app = std::make_unique<TestPreprocessor>();
+    zab::Config config = base_;
+    config.id = id;
+    config.bootstrap = bootstrap;
+    n.core = std::make_unique<zab::Core>(config, std::move(durable), *n.app);
+    n.up = true;
+    after_input(id);
+    for (auto& [peer, other] : nodes_) {
+        if (peer == id || !other.up || !linked(id, peer)) continue;
+        n.core->connected(peer);
+        after_input(id);
+        other.core->connected(id);
+        after_input(peer);
+    }
+    if (!starting_together_) settle();
+}
+
+void Ensemble::halt_silently(zab::ServerId id) {
+    nodes_.at(id).up = false;
+    std::erase_if(wire_, [id](const auto& m) { return std::get<1>(m) == id; });
+}
+
+void Ensemble::stop(zab::ServerId id) {
+    Node& n = nodes_.at(id);
+    n.up = false;
+    std::erase_if(wire_,
+                  [id](const auto& m) { return std::get<0>(m) == id || std::get<1>(m) == id; });
+    for (auto& [peer, other] : nodes_) {
+        if (peer == id || !other.up) continue;
+        other.core->disconnected(id);
+        after_input(peer);
+    }
+}
+
+bool Ensemble::linked(zab::ServerId a, zab::ServerId b) const {
+    return !isolated_.count(a) && !isolated_.count(b);
+}
+
+void Ensemble::isolate(zab::ServerId id, bool cut) {
+    if (cut) {
+        std::vector<zab::ServerId> peers;
+        for (auto& [peer, other] : nodes_) {
+            if (peer != id && other.up && linked(id, peer)) peers.push_back(peer);
+        }
+        isolated_.insert(id);
+        std::erase_if(wire_,
+                      [id](const auto& m) { return std::get<0>(m) == id || std::get<1>(m) == id; });
+        for (zab::ServerId peer : peers) {
+            node(peer).core->disconnected(id);
+            after_input(peer);
+            if (node(id).up) {
+                core(id).disconnected(peer);
+                after_input(id);
+            }
+        }
+    } else {
+        isolated_.erase(id);
+        for (auto& [peer, other] : nodes_) {
+            if (peer == id || !other.up || !node(id).up || !linked(id, peer)) continue;
+            core(id).connected(peer);
+            after_input(id);
+            other.core->connected(id);
+            after_input(peer);
+        }
+    }
+    settle();
+}
+
+void Ensemble::set_disk_stuck(zab::ServerId id, bool stuck) {
+    Node& n = node(id);
+    n.disk_stuck = stuck;
+    if (stuck) return;
+    while (!n.unpersisted.empty()) {
+        const uint64_t write_id = n.unpersisted.front();
+        n.unpersisted.pop_front();
+        for (zab::Outgoing& out : n.held_msgs.front())
+            wire_.emplace_back(id, out.to, std::move(out.message));
+        n.held_msgs.pop_front();
+        n.core->persisted(write_id);
+        after_input(id);
+    }
+    settle();
+}
+
+void Ensemble::handle(zab::ServerId id, zab::Ready ready) {
+    Node& n = node(id);
+    for (zab::Outgoing& out : ready.messages) {
+        if (out.message.has_proposal()) ++n.proposals_sent;
+        if (linked(id, out.to) && node(out.to).up)
+            wire_.emplace_back(id, out.to, std::move(out.message));
+    }
+    for (const zab::Write& w : ready.writes) {
+        if (std::holds_alternative<zab::AppendTxns>(w)) ++n.append_writes;
+    }
+    for (const zab::Txn& txn : ready.committed) n.delivered.push_back(txn);
+    for (const zab::Completion& c : ready.completions) n.completions.push_back(c);
+    for (const zab::SyncDone& s : ready.syncs) n.syncs.push_back(s);
+    if (ready.snapshot_due) n.core->snapshot_saved(*ready.snapshot_due);
+    if (ready.write_id == 0) return;
+    if (n.disk_stuck) {
+        n.unpersisted.push_back(ready.write_id);
+        n.held_msgs.push_back(std::move(ready.after_persist));
+        return;
+    }
+    for (zab::Outgoing& out : ready.after_persist) {
+        if (linked(id, out.to) && node(out.to).up)
+            wire_.emplace_back(id, out.to, std::move(out.message));
+    }
+    n.core->persisted(ready.write_id);
+}
+
+void Ensemble::after_input(zab::ServerId id) {
+    Node& n = node(id);
+    for (int i = 0; i < 1000 && n.up && n.core->has_ready(); ++i) handle(id, n.core->take_ready());
+}
+
+void Ensemble::settle() {
+    for (int step = 0; step < 1000000 && !wire_.empty(); ++step) {
+        auto [from, to, message] = std::move(wire_.front());
+        wire_.pop_front();
+        if (!node(to).up || !linked(from, to)) continue;
+        core(to).step(from, message);
+        after_input(to);
+    }
+}
+
+void Ensemble::tick(int n) {
+    for (int i = 0; i < n; ++i) {
+        for (auto& [id, node] : nodes_) {
+            if (!node.up) continue;
+            node.core->tick();
+            after_input(id);
+        }
+        settle();
+    }
+}
+
+zab::ServerId Ensemble::serving_leader() const {
+    for (const auto& [id, node] : nodes_) {
+        if (node.up && node.core->role() == zab::Role::kLeading && node.core->serving()) return id;
+    }
+    return 0;
+}
+
+zab::ServerId Ensemble::elect(int max_ticks) {
+    settle();
+    for (int i = 0; i < max_ticks && serving_leader() == 0; ++i) tick();
+    return serving_leader();
+}
+
+}  // namespace chorus::testing

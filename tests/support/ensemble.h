@@ -1,0 +1,88 @@
+// Ensemble: Zab cores wired together in memory, for unit tests and the core
+// benchmark. Messages are delivered in FIFO order per link and writes are
+// durable at once (unless a server's disk is "stuck"), all inside settle().
+// No randomness, no time: tests say exactly what happens.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "zab/core/core.h"
+
+namespace chorus::testing {
+
+// Absorbs requests of type 2 (as a heartbeat would be); turns the rest into
+// transactions carrying the request's data.
+class TestPreprocessor final : public zab::Preprocessor {
+ public:
+    std::optional<zab::Txn> preprocess(const zab::Request& request) override {
+        ++calls;
+        if (request.type == 2) return std::nullopt;
+        zab::Txn txn;
+        txn.type = request.type;
+        txn.data = request.data;
+        return txn;
+    }
+    int calls = 0;
+};
+
+class Ensemble {
+ public:
+    struct Node {
+        std::unique_ptr<TestPreprocessor> app;
+        std::unique_ptr<zab::Core> core;
+        bool up = false;
+        bool disk_stuck = false;
+        std::deque<uint64_t> unpersisted;                  // write ids held by a stuck disk
+        std::deque<std::vector<zab::Outgoing>> held_msgs;  // their after_persist messages
+        std::vector<zab::Txn> delivered;
+        std::vector<zab::Completion> completions;
+        std::vector<zab::SyncDone> syncs;
+        int proposals_sent = 0;
+        int append_writes = 0;
+    };
+
+    // Servers 1..n, all bootstrapping an ensemble with empty disks unless
+    // `durable` says otherwise for some.
+    Ensemble(int n, zab::Config base, std::map<zab::ServerId, zab::DurableState> durable = {},
+             std::set<zab::ServerId> start = {});
+
+    void start(zab::ServerId id, zab::DurableState durable = {}, bool bootstrap = true);
+    void stop(zab::ServerId id);
+    // The process stops without its peers noticing (no disconnect yet).
+    void halt_silently(zab::ServerId id);
+    Node& node(zab::ServerId id) { return nodes_.at(id); }
+    zab::Core& core(zab::ServerId id) { return *nodes_.at(id).core; }
+
+    // Cuts `id` off from everyone (or heals it).
+    void isolate(zab::ServerId id, bool cut);
+    void set_disk_stuck(zab::ServerId id, bool stuck);
+
+    // Hands out everything until nothing moves (bounded).
+    void settle();
+    // `n` ticks on every running server, settling after each.
+    void tick(int n = 1);
+    // Ticks until a leader is serving (at most `max_ticks`); 0 if none.
+    zab::ServerId elect(int max_ticks = 100);
+    zab::ServerId serving_leader() const;
+
+    // Call after any direct call on a core (submit, sync, ...).
+    void after_input(zab::ServerId id);
+
+ private:
+    bool linked(zab::ServerId a, zab::ServerId b) const;
+    void handle(zab::ServerId id, zab::Ready ready);
+
+    bool starting_together_ = false;
+    zab::Config base_;
+    int n_;
+    std::map<zab::ServerId, Node> nodes_;
+    std::set<zab::ServerId> isolated_;
+    std::deque<std::tuple<zab::ServerId, zab::ServerId, zab::pb::PeerMessage>> wire_;
+};
+
+}  // namespace chorus::testing
