@@ -174,6 +174,7 @@ void Simulation::start_server(ServerId id) {
         durable.log.push_back(std::move(txn));
     }
     checker_.on_restore(id, durable.snapshot_zxid, s.app.hash);
+    if (s.log.last_zxid() > checker_.committed_max()) ++result_.restarts_with_longer_log;
     zab::Config config;
     config.id = id;
     config.members = members_;
@@ -200,6 +201,7 @@ void Simulation::start_server(ServerId id) {
 void Simulation::crash_server(ServerId id) {
     Server& s = server(id);
     if (!s.up) return;
+    if (s.core->syncing()) ++result_.crashes_during_sync;
     // Of the group being written, a random prefix made it; the rest and
     // everything queued is lost.
     const size_t made_it = rand(s.writing.size() + 1);
@@ -454,6 +456,13 @@ void Simulation::fault_action() {
         while (isolated_.size() < size)
             isolated_.insert(static_cast<ServerId>(1 + rand(members_.size())));
         trace("partition: " + std::to_string(isolated_.size()) + " server(s) cut off");
+        for (ServerId cut : isolated_) {
+            if (server(cut).up && server(cut).core->serving() &&
+                server(cut).core->role() == zab::Role::kLeading &&
+                isolated_.size() * 2 < members_.size()) {
+                ++result_.leaders_cut_off;
+            }
+        }
         for (ServerId a : members_) {
             for (ServerId b : members_) {
                 if (a < b && partitioned(a, b)) break_connection(a, b);

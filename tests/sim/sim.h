@@ -39,6 +39,10 @@ struct SimResult {
     uint64_t crashes = 0;
     uint64_t snapshots_sent = 0;
     uint64_t truncations = 0;
+    // How often the scenarios that bit others came up:
+    uint64_t crashes_during_sync = 0;  // a follower crashed mid TRUNC/SNAP/DIFF (ZOOKEEPER-5094)
+    uint64_t leaders_cut_off = 0;      // a serving leader left with a minority
+    uint64_t restarts_with_longer_log = 0;  // restarted holding more than is committed
 };
 
 SimResult run_simulation(const SimOptions& options);

@@ -91,6 +91,8 @@ class Core {
     const Txn* log_entry(Zxid zxid) const;
     // True for a leader whose epoch is established, or a follower that got UPTODATE.
     bool serving() const;
+    // A follower between NEWEPOCH and UPTODATE (receiving TRUNC/SNAP/DIFF).
+    bool syncing() const { return role_ == Role::kFollowing && phase_ == Phase::kSync; }
     const Config& config() const { return config_; }
 
  private:
