@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(
-    meson ninja-build g++ pkg-config ccache python3 clang-format
+    meson ninja-build g++ pkg-config ccache python3 clang-format cmake
     libboost-dev librocksdb-dev libprotobuf-dev protobuf-compiler
     libgtest-dev libgmock-dev libbenchmark-dev
     libspdlog-dev libfmt-dev libcli11-dev libtoml11-dev nlohmann-json3-dev

@@ -29,16 +29,6 @@
 
 namespace chorus::zab {
 
-// The application's hook on the leader (its StateMachine).
-class Preprocessor {
- public:
-    virtual ~Preprocessor() = default;
-    // Leader only, in arrival order, before any zxid is taken. Returns the
-    // transaction to broadcast (type and data; the core fills the rest), or
-    // nullopt to absorb the request: no proposal, no write, no zxid.
-    virtual std::optional<Txn> preprocess(const Request& request) = 0;
-};
-
 class Core {
  public:
     // `preprocessor` must outlive the core. `durable` is what storage holds;

@@ -92,9 +92,11 @@ void Core::enter_looking() {
 
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
-    if (role_ == Role::kFollowing && from == leader_ && vote.state() == pb::FOLLOWING) {
-        // The server we chose to follow follows another: look again,
-        // starting from what it told us.
+    if (role_ == Role::kFollowing && from == leader_ && vote.state() != pb::LEADING &&
+        (vote.state() == pb::FOLLOWING || phase_ != Phase::kDiscovery)) {
+        // The server we follow does not lead (any more): it follows another,
+        // or it stepped down. Look again, starting from what it told us. (A
+        // leader still looking while we wait in discovery may yet decide.)
         enter_looking();
     }
     if (role_ != Role::kLooking) {
@@ -163,12 +165,9 @@ void Core::on_out_of_election(ServerId from, const pb::Vote& vote) {
         ++naming;
         if (peer == leader && v.state() == pb::LEADING) leader_says_so = true;
     }
-    if (leader == config_.id) {
-        // Peers follow us but we are looking (we restarted, or decided late):
-        // lead again if a quorum of them, with us, say so.
-        if (voting_ && naming + 1 >= config_.quorum()) become_leader();
-        return;
-    }
+    // (Peers that still follow us while we look are not a reason to lead
+    // again: we may have stepped down because one of them is ahead of us.)
+    if (leader == config_.id) return;
     if (leader_says_so && naming >= config_.quorum()) become_follower(leader);
 }
 

@@ -38,6 +38,16 @@ struct Txn {
     friend bool operator==(const Txn&, const Txn&) = default;
 };
 
+// The application's hook on the leader (its StateMachine).
+class Preprocessor {
+ public:
+    virtual ~Preprocessor() = default;
+    // Leader only, in arrival order, before any zxid is taken. Returns the
+    // transaction to broadcast (type and data; the core fills the rest), or
+    // nullopt to absorb the request: no proposal, no write, no zxid.
+    virtual std::optional<Txn> preprocess(const Request& request) = 0;
+};
+
 // The payload stored in the log for `txn` (its zxid and type are stored
 // beside it) and back. Parsing fails only on corrupt bytes.
 std::string encode_txn_payload(const Txn& txn);

@@ -1,0 +1,230 @@
+// kv: a replicated key-value store on chorus — the embedding example.
+//
+//   kv --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+//      --data-dir /tmp/kv1 --client 127.0.0.1:8001 --bootstrap
+//
+// Clients speak a line protocol on --client (try `nc 127.0.0.1 8001`):
+//   put KEY VALUE   -> ok ZXID            (written on a quorum, any server)
+//   get KEY         -> value VALUE | missing   (this replica's state)
+//   sync            -> ok ZXID            (read barrier: a get after it is linearizable)
+//   status          -> role, leader, epoch, zxids
+//   digest          -> count, hash and last zxid of everything applied, in order
+// Errors are `error MESSAGE`. SIGTERM stops the server cleanly.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <map>
+#include <thread>
+
+#include "zab/runtime/options.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// The replicated state: a map. A transaction is "KEY\0VALUE".
+class KvStore final : public chorus::StateMachine {
+ public:
+    std::optional<chorus::Txn> preprocess(const chorus::Request& request) override {
+        chorus::Txn txn;
+        txn.type = 1;
+        txn.data = request.data;
+        return txn;
+    }
+    void deliver(const chorus::Txn& txn) override {
+        const size_t split = txn.data.find('\0');
+        if (split == std::string::npos) return;
+        data_[txn.data.substr(0, split)] = txn.data.substr(split + 1);
+        ++count_;
+        for (char c : txn.data) hash_ = (hash_ ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+        hash_ = (hash_ ^ txn.zxid.counter) * 0x100000001b3ull;
+        last_ = txn.zxid;
+    }
+    std::string save() override {
+        std::string out = std::to_string(count_) + " " + std::to_string(hash_) + " " +
+                          std::to_string(last_.epoch) + " " + std::to_string(last_.counter) + "\n";
+        for (const auto& [k, v] : data_) {
+            out += std::to_string(k.size()) + " " + std::to_string(v.size()) + "\n" + k + v;
+        }
+        return out;
+    }
+    void restore(const std::string& snapshot) override {
+        data_.clear();
+        count_ = hash_ = 0;
+        last_ = {};
+        if (snapshot.empty()) return;
+        size_t pos = snapshot.find('\n');
+        std::sscanf(snapshot.substr(0, pos).c_str(), "%lu %lu %lu %lu", &count_, &hash_,
+                    &last_.epoch, &last_.counter);
+        ++pos;
+        while (pos < snapshot.size()) {
+            const size_t nl = snapshot.find('\n', pos);
+            size_t klen = 0, vlen = 0;
+            std::sscanf(snapshot.substr(pos, nl - pos).c_str(), "%zu %zu", &klen, &vlen);
+            pos = nl + 1;
+            data_[snapshot.substr(pos, klen)] = snapshot.substr(pos + klen, vlen);
+            pos += klen + vlen;
+        }
+    }
+
+    // Core thread only.
+    std::optional<std::string> get(const std::string& key) const {
+        auto it = data_.find(key);
+        if (it == data_.end()) return std::nullopt;
+        return it->second;
+    }
+    std::string digest() const {
+        return "count " + std::to_string(count_) + " hash " + std::to_string(hash_) + " last " +
+               last_.str();
+    }
+
+ private:
+    std::map<std::string, std::string> data_;
+    uint64_t count_ = 0;
+    uint64_t hash_ = 0;
+    chorus::Zxid last_;
+};
+
+// One client connection: reads a line, answers it, in order.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+    Session(tcp::socket socket, chorus::Node& node, KvStore& store)
+        : socket_(std::move(socket)), node_(node), store_(store) {}
+    void start() { read(); }
+
+ private:
+    void read() {
+        auto self = shared_from_this();
+        asio::async_read_until(
+            socket_, buffer_, '\n', [self](boost::system::error_code ec, size_t n) {
+                if (ec) return;
+                std::string line(asio::buffers_begin(self->buffer_.data()),
+                                 asio::buffers_begin(self->buffer_.data()) + n);
+                self->buffer_.consume(n);
+                while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+                    line.pop_back();
+                self->handle(line);
+            });
+    }
+
+    // Called from any thread with the answer; writes it on the client thread.
+    void answer(std::string text) {
+        auto self = shared_from_this();
+        asio::post(socket_.get_executor(), [self, text = std::move(text) + "\n"]() mutable {
+            self->out_ = std::move(text);
+            asio::async_write(self->socket_, asio::buffer(self->out_),
+                              [self](boost::system::error_code ec, size_t) {
+                                  if (!ec) self->read();
+                              });
+        });
+    }
+
+    void handle(const std::string& line) {
+        const size_t sp = line.find(' ');
+        const std::string cmd = line.substr(0, sp);
+        const std::string rest = sp == std::string::npos ? "" : line.substr(sp + 1);
+        auto self = shared_from_this();
+        if (cmd == "put") {
+            const size_t sp2 = rest.find(' ');
+            if (rest.empty() || sp2 == std::string::npos || sp2 == 0)
+                return answer("error usage: put KEY VALUE");
+            chorus::Request request;
+            request.type = 1;
+            request.data = rest.substr(0, sp2) + std::string(1, '\0') + rest.substr(sp2 + 1);
+            node_.submit(std::move(request), [self](chorus::Status s, chorus::zab::Completion c) {
+                self->answer(s.is_ok() ? "ok " + c.zxid.str() : "error " + s.str());
+            });
+        } else if (cmd == "get") {
+            if (rest.empty()) return answer("error usage: get KEY");
+            node_.post([self, rest] {
+                auto v = self->store_.get(rest);
+                self->answer(v ? "value " + *v : "missing");
+            });
+        } else if (cmd == "sync") {
+            node_.sync([self](chorus::Status s, chorus::Zxid z) {
+                self->answer(s.is_ok() ? "ok " + z.str() : "error " + s.str());
+            });
+        } else if (cmd == "digest") {
+            node_.post([self] { self->answer(self->store_.digest()); });
+        } else if (cmd == "status") {
+            const chorus::NodeStatus st = node_.status();
+            answer("role " + std::string(chorus::zab::role_name(st.role)) + " leader " +
+                   std::to_string(st.leader) + " epoch " + std::to_string(st.epoch) + " last " +
+                   st.last_zxid.str() + " committed " + st.committed.str() + " delivered " +
+                   st.delivered.str() + " serving " + (st.serving ? "yes" : "no") + " voting " +
+                   (st.voting ? "yes" : "no"));
+        } else {
+            answer("error unknown command '" + cmd + "' (put, get, sync, status, digest)");
+        }
+    }
+
+    tcp::socket socket_;
+    chorus::Node& node_;
+    KvStore& store_;
+    asio::streambuf buffer_{64 * 1024};
+    std::string out_;
+};
+
+void accept(tcp::acceptor& acceptor, chorus::Node& node, KvStore& store) {
+    acceptor.async_accept([&](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) return;
+        std::make_shared<Session>(std::move(socket), node, store)->start();
+        accept(acceptor, node, store);
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"kv: a replicated key-value store on chorus"};
+    chorus::NodeFlags flags;
+    chorus::add_node_flags(app, flags);
+    std::string client = "127.0.0.1:0";
+    app.add_option("--client", client, "HOST:PORT for the line protocol")->required();
+    CLI11_PARSE(app, argc, argv);
+    auto options = chorus::finish_node_options(app, flags);
+    if (!options.is_ok()) {
+        std::fprintf(stderr, "kv: %s\n", options.status().message().c_str());
+        return 2;
+    }
+    auto client_endpoint = chorus::parse_endpoint(client);
+    if (!client_endpoint.is_ok()) {
+        std::fprintf(stderr, "kv: --client: %s\n", client_endpoint.status().message().c_str());
+        return 2;
+    }
+    spdlog::set_pattern("[%H:%M:%S.%e] [kv " + std::to_string(options->id) + "] %v");
+
+    KvStore store;
+    chorus::Node node(options.value(), store);
+    if (chorus::Status s = node.start(); !s.is_ok()) {
+        std::fprintf(stderr, "kv: %s\n", s.str().c_str());
+        return 1;
+    }
+    asio::io_context io;
+    tcp::acceptor acceptor(io);
+    boost::system::error_code ec;
+    const tcp::endpoint endpoint(asio::ip::make_address(client_endpoint->host),
+                                 client_endpoint->port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        std::fprintf(stderr, "kv: cannot listen for clients on %s: %s\n", client.c_str(),
+                     ec.message().c_str());
+        node.stop();
+        return 1;
+    }
+    accept(acceptor, node, store);
+    std::thread client_thread([&io] { io.run(); });
+    spdlog::info("serving clients on {}", client);
+    const int rc = node.wait_for_signal();
+    io.stop();
+    client_thread.join();
+    return rc;
+}

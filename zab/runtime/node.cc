@@ -1,0 +1,372 @@
+#include "zab/runtime/node.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "storage/data_dir.h"
+#include "zab/core/core.h"
+#include "zab/runtime/storage_worker.h"
+
+namespace chorus {
+
+namespace asio = boost::asio;
+
+struct Node::Impl {
+    Impl(NodeOptions o, StateMachine& s) : options(std::move(o)), sm(s) {}
+
+    NodeOptions options;
+    StateMachine& sm;
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::thread thread;
+    storage::DataDir dir;
+    std::unique_ptr<runtime::StorageWorker> storage;
+    std::unique_ptr<runtime::Transport> transport;
+    std::unique_ptr<zab::Core> core;
+    std::unique_ptr<asio::steady_timer> ticker;
+    bool running = false;
+    bool stopping = false;
+
+    // The newest snapshot's bytes, for SNAP syncs (core thread only).
+    Zxid snapshot_zxid;
+    std::string snapshot_data;
+
+    uint64_t next_request = 1;
+    std::map<uint64_t, Done> pending;  // request id -> callback
+    uint64_t next_sync = 1;
+    std::map<uint64_t, std::function<void(Status, Zxid)>> pending_syncs;
+
+    mutable std::mutex status_mutex;
+    NodeStatus status_copy;
+
+    Status open_and_restore(zab::DurableState* durable);
+    void tick();
+    void process();
+    void fail_pending(const Status& why);
+    void publish_status();
+};
+
+Status Node::Impl::open_and_restore(zab::DurableState* durable) {
+    auto opened = storage::open_data_dir(options.data_dir);
+    if (!opened.is_ok()) return opened.status();
+    dir = std::move(opened).value();
+    storage::Log& log = *dir.log;
+    durable->accepted_epoch = log.accepted_epoch();
+    durable->current_epoch = log.current_epoch();
+    if (!dir.snapshots->list().empty()) {
+        auto reader = dir.snapshots->open_latest();
+        if (!reader.is_ok()) return reader.status();
+        auto data = (*reader)->read_all();
+        if (!data.is_ok()) return data.status();
+        snapshot_zxid = (*reader)->info().zxid;
+        snapshot_data = std::move(data).value();
+        if (log.last_zxid() < snapshot_zxid) {
+            // A crash came between installing the snapshot and resetting the log.
+            if (Status s = log.reset_to(snapshot_zxid); !s.is_ok()) return s;
+        }
+        durable->snapshot_zxid = snapshot_zxid;
+    }
+    sm.restore(snapshot_data);
+    durable->log_base = log.base();
+    auto entries = log.read(log.base().next(), Zxid{UINT64_MAX, UINT64_MAX});
+    if (!entries.is_ok()) return entries.status();
+    for (const storage::Entry& e : entries.value()) {
+        zab::Txn txn;
+        if (!zab::decode_txn_payload(e.zxid, e.type, e.payload, &txn)) {
+            return Status::corrupt(options.data_dir + ": the log entry at zxid " + e.zxid.str() +
+                                   " does not hold a transaction");
+        }
+        durable->log.push_back(std::move(txn));
+    }
+    spdlog::info(
+        "server {}: data in {}: acceptedEpoch {}, currentEpoch {}, snapshot at {}, log {}..{}",
+        options.id, options.data_dir, durable->accepted_epoch, durable->current_epoch,
+        durable->snapshot_zxid.str(), log.base().str(), log.last_zxid().str());
+    return Status::ok();
+}
+
+void Node::Impl::publish_status() {
+    NodeStatus s;
+    s.role = core->role();
+    s.leader = core->leader();
+    s.epoch = core->current_epoch();
+    s.last_zxid = core->last_zxid();
+    s.committed = core->committed_zxid();
+    s.delivered = core->delivered_zxid();
+    s.serving = core->serving();
+    s.voting = core->voting();
+    std::lock_guard lock(status_mutex);
+    status_copy = s;
+}
+
+void Node::Impl::fail_pending(const Status& why) {
+    auto requests = std::move(pending);
+    pending.clear();
+    for (auto& [id, done] : requests)
+        done(why, zab::Completion{id, zab::Completion::Outcome::kCommitted, {}});
+    auto syncs = std::move(pending_syncs);
+    pending_syncs.clear();
+    for (auto& [id, done] : syncs) done(why, Zxid{});
+}
+
+void Node::Impl::process() {
+    for (int round = 0; round < 1000 && core->has_ready(); ++round) {
+        zab::Ready ready = core->take_ready();
+        for (zab::Outgoing& out : ready.messages) {
+            if (out.message.has_snap()) {
+                if (snapshot_zxid !=
+                    Zxid{out.message.snap().zxid().epoch(), out.message.snap().zxid().counter()}) {
+                    spdlog::error("server {}: asked to send a snapshot this server does not hold",
+                                  options.id);
+                    continue;
+                }
+                out.message.mutable_snap()->set_data(snapshot_data);
+            }
+            transport->send(out.to, out.message);
+        }
+        if (ready.write_id != 0) {
+            runtime::StorageJob job;
+            job.writes = std::move(ready.writes);
+            auto after =
+                std::make_shared<std::vector<zab::Outgoing>>(std::move(ready.after_persist));
+            const uint64_t write_id = ready.write_id;
+            job.done = [this, after, write_id] {
+                if (!core) return;
+                for (const zab::Outgoing& out : *after) transport->send(out.to, out.message);
+                core->persisted(write_id);
+                process();
+            };
+            storage->submit(std::move(job));
+        }
+        for (const zab::Txn& txn : ready.committed) sm.deliver(txn);
+        for (const zab::Completion& c : ready.completions) {
+            auto it = pending.find(c.request_id);
+            if (it == pending.end()) continue;
+            Done done = std::move(it->second);
+            pending.erase(it);
+            done(Status::ok(), c);
+        }
+        for (const zab::SyncDone& s : ready.syncs) {
+            auto it = pending_syncs.find(s.id);
+            if (it == pending_syncs.end()) continue;
+            auto done = std::move(it->second);
+            pending_syncs.erase(it);
+            done(Status::ok(), s.zxid);
+        }
+        if (ready.restore) {
+            sm.restore(ready.restore->data);
+            snapshot_zxid = ready.restore->zxid;
+            snapshot_data = ready.restore->data;
+            spdlog::info("server {}: installed a snapshot at {} from the leader", options.id,
+                         snapshot_zxid.str());
+        }
+        if (ready.snapshot_due) {
+            // The state is copied here; the file is written on the storage thread.
+            const Zxid at = *ready.snapshot_due;
+            std::string data = sm.save();
+            runtime::StorageJob job;
+            job.save_snapshot = zab::InstallSnapshot{at, data};
+            job.done = [this, at, data = std::move(data)]() mutable {
+                if (!core) return;
+                snapshot_zxid = at;
+                snapshot_data = std::move(data);
+                core->snapshot_saved(at);
+                process();
+            };
+            storage->submit(std::move(job));
+        }
+        if (ready.role_change) {
+            const zab::RoleChange& rc = *ready.role_change;
+            spdlog::info(
+                "server {}: {}{}{}", options.id, zab::role_name(rc.role),
+                rc.leader ? " (leader " + std::to_string(rc.leader) + ")" : std::string(),
+                core->serving() ? ", serving epoch " + std::to_string(rc.epoch) : std::string());
+            if (!core->serving()) {
+                fail_pending(Status(
+                    Code::kNotLeader,
+                    "the leader changed before the request's outcome was known; it may or may "
+                    "not have been applied — retry if it is idempotent"));
+            }
+            sm.role_changed(rc.role, rc.leader, rc.epoch);
+        }
+    }
+    publish_status();
+}
+
+void Node::Impl::tick() {
+    if (!core) return;
+    core->tick();
+    process();
+    ticker->expires_after(std::chrono::milliseconds(options.tick_ms));
+    ticker->async_wait([this](boost::system::error_code ec) {
+        if (!ec && !stopping) tick();
+    });
+}
+
+Node::Node(NodeOptions options, StateMachine& state_machine)
+    : impl_(std::make_unique<Impl>(std::move(options), state_machine)) {}
+
+Node::~Node() { stop(); }
+
+Status Node::start() {
+    Impl& m = *impl_;
+    // SIGTERM/SIGINT are taken by wait_for_signal() with sigwait: block them
+    // here, before RocksDB and the core start threads that would inherit an
+    // unblocked mask and be killed by them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    zab::DurableState durable;
+    if (Status s = m.open_and_restore(&durable); !s.is_ok()) return s;
+    zab::Config config;
+    config.id = m.options.id;
+    for (const auto& [id, endpoint] : m.options.peers) config.members.push_back(id);
+    config.bootstrap = m.options.bootstrap;
+    config.election_timeout_ticks = m.options.election_timeout_ticks;
+    config.heartbeat_interval_ticks = m.options.heartbeat_interval_ticks;
+    config.max_inflight_proposals = m.options.max_inflight_proposals;
+    config.max_batch_txns = m.options.max_batch_txns;
+    config.snapshot_every_txns = m.options.snapshot_every_txns;
+    config.log_tail_keep_txns = m.options.log_tail_keep_txns;
+    config.max_sync_chunk_bytes = std::min<size_t>(m.options.max_frame_bytes / 2, 4 << 20);
+
+    m.storage = std::make_unique<runtime::StorageWorker>(m.dir, m.io);
+    runtime::TransportOptions transport_options;
+    transport_options.self = m.options.id;
+    transport_options.peers = m.options.peers;
+    transport_options.max_frame_bytes = m.options.max_frame_bytes;
+    transport_options.snapshot_chunk_bytes =
+        std::min<size_t>(m.options.max_frame_bytes / 2, 1 << 20);
+    runtime::Transport::Callbacks callbacks;
+    callbacks.on_message = [&m](ServerId from, zab::pb::PeerMessage& message) {
+        if (!m.core) return;
+        m.core->step(from, message);
+        m.process();
+    };
+    callbacks.on_connected = [&m](ServerId peer) {
+        if (!m.core) return;
+        m.core->connected(peer);
+        m.process();
+    };
+    callbacks.on_disconnected = [&m](ServerId peer) {
+        if (!m.core) return;
+        m.core->disconnected(peer);
+        m.process();
+    };
+    m.transport = std::make_unique<runtime::Transport>(m.io, transport_options, callbacks);
+    m.core = std::make_unique<zab::Core>(config, std::move(durable), m.sm);
+    if (Status s = m.transport->start(); !s.is_ok()) {
+        m.storage->stop();
+        return s;
+    }
+    m.ticker = std::make_unique<asio::steady_timer>(m.io);
+    m.work.emplace(m.io.get_executor());
+    m.running = true;
+    m.thread = std::thread([&m] {
+        m.process();
+        m.ticker->expires_after(std::chrono::milliseconds(m.options.tick_ms));
+        m.ticker->async_wait([&m](boost::system::error_code ec) {
+            if (!ec) m.tick();
+        });
+        m.io.run();
+    });
+    return Status::ok();
+}
+
+void Node::stop() {
+    Impl& m = *impl_;
+    if (!m.running) return;
+    m.running = false;
+    std::promise<void> said_goodbye;
+    asio::post(m.io, [&m, &said_goodbye] {
+        m.stopping = true;
+        m.core->shutdown();
+        m.process();
+        m.fail_pending(Status(Code::kNotLeader, "the server is shutting down"));
+        m.ticker->cancel();
+        said_goodbye.set_value();
+    });
+    said_goodbye.get_future().wait();
+    // Let the goodbye frames leave, and the writes in flight finish.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    m.storage->stop();
+    std::promise<void> closed;
+    asio::post(m.io, [&m, &closed] {
+        m.transport->stop();
+        m.core.reset();
+        closed.set_value();
+    });
+    closed.get_future().wait();
+    m.work.reset();
+    m.io.stop();
+    if (m.thread.joinable()) m.thread.join();
+}
+
+int Node::wait_for_signal() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("server {}: signal {}, stopping", impl_->options.id, sig);
+    stop();
+    return 0;
+}
+
+void Node::submit(Request request, Done done) {
+    asio::post(impl_->io, [this, request = std::move(request), done = std::move(done)]() mutable {
+        Impl& m = *impl_;
+        if (!m.core || m.stopping) {
+            done(Status(Code::kNotLeader, "the server is shutting down"), {});
+            return;
+        }
+        request.id = m.next_request++;
+        const uint64_t id = request.id;
+        Status s = m.core->submit(std::move(request));
+        if (!s.is_ok()) {
+            done(s, {});
+            return;
+        }
+        m.pending[id] = std::move(done);
+        m.process();
+    });
+}
+
+void Node::sync(std::function<void(Status, Zxid)> done) {
+    asio::post(impl_->io, [this, done = std::move(done)]() mutable {
+        Impl& m = *impl_;
+        if (!m.core || m.stopping) {
+            done(Status(Code::kNotLeader, "the server is shutting down"), {});
+            return;
+        }
+        const uint64_t id = m.next_sync++;
+        Status s = m.core->sync(id);
+        if (!s.is_ok()) {
+            done(s, {});
+            return;
+        }
+        m.pending_syncs[id] = std::move(done);
+        m.process();
+    });
+}
+
+NodeStatus Node::status() const {
+    std::lock_guard lock(impl_->status_mutex);
+    return impl_->status_copy;
+}
+
+void Node::post(std::function<void()> fn) { asio::post(impl_->io, std::move(fn)); }
+
+}  // namespace chorus

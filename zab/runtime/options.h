@@ -1,0 +1,40 @@
+// Server configuration: a TOML file and command-line flags (flags win).
+//
+// Every server program takes the same core flags:
+//   --id N  --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+//   --data-dir DIR  --config FILE  --bootstrap  --tick-ms  --election-timeout-ticks ...
+// and the same keys in the file (id, peers, data_dir, bootstrap, tick_ms,
+// election_timeout_ticks, heartbeat_interval_ticks, max_inflight_proposals,
+// max_batch_txns, snapshot_every_txns, log_tail_keep_txns, max_frame_bytes).
+// See docs/operations.md.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "zab/runtime/node.h"
+
+namespace chorus {
+
+// What the flags hold until the file has been read.
+struct NodeFlags {
+    std::string config_file;
+    NodeOptions options;
+    std::string peers;
+};
+
+// Declares the core flags on `app`.
+void add_node_flags(CLI::App& app, NodeFlags& flags);
+
+// After app.parse(): reads the config file (if any), lets flags given on the
+// command line win, and checks the result. kInvalidArgument with a message
+// a person can act on: duplicate ids, own id not among the peers, an
+// address that does not parse, a data directory that is not writable,
+// timeouts that make no sense.
+Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& flags);
+
+// "1=127.0.0.1:7001,2=..." -> peers.
+Result<std::map<ServerId, runtime::Endpoint>> parse_peers(const std::string& text);
+Result<runtime::Endpoint> parse_endpoint(const std::string& text);
+
+}  // namespace chorus

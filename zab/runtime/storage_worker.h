@@ -1,0 +1,69 @@
+// StorageWorker: the storage thread. It carries out the core's durable
+// writes on RocksLog and the SnapshotStore, off the core thread, and posts
+// each completion back to the core thread.
+//
+// Group commit: jobs that arrive while a sync is running wait, and then all
+// go together — their appends become one RocksDB batch with one fsync.
+// Jobs complete in the order they were submitted. A failed durable write is
+// fatal (the storage layer aborts the process).
+//
+// Thread: submit() from the core thread; `done` runs on the core thread (via
+// the io_context). The worker owns its thread; stop() joins it after the
+// jobs already submitted are done.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "storage/data_dir.h"
+#include "zab/core/types.h"
+
+namespace chorus::runtime {
+
+struct StorageJob {
+    std::vector<zab::Write> writes;
+    // Save the state machine's snapshot (taken on the core thread) at zxid.
+    std::optional<zab::InstallSnapshot> save_snapshot;
+    // Runs on the core thread once everything above is durable.
+    std::function<void()> done;
+};
+
+class StorageWorker {
+ public:
+    // `dir` and `io` must outlive the worker.
+    StorageWorker(storage::DataDir& dir, boost::asio::io_context& io);
+    ~StorageWorker();
+
+    void submit(StorageJob job);
+    // Finishes the jobs already submitted, then stops the thread.
+    void stop();
+
+    // Log records and bytes written, by kind (read on any thread).
+    struct Counters {
+        uint64_t syncs = 0;
+        uint64_t entries = 0;
+        uint64_t entry_bytes = 0;
+    };
+    Counters counters() const;
+
+ private:
+    void run();
+    void apply(const zab::Write& write, std::vector<storage::Entry>* pending_append);
+    void flush_append(std::vector<storage::Entry>* pending_append);
+
+    storage::DataDir& dir_;
+    boost::asio::io_context& io_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<StorageJob> jobs_;
+    bool stopping_ = false;
+    Counters counters_;
+    std::thread thread_;
+};
+
+}  // namespace chorus::runtime

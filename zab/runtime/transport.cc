@@ -1,0 +1,348 @@
+#include "zab/runtime/transport.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+
+namespace chorus::runtime {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+// One TCP connection to one peer. Owned by shared_ptr so pending handlers
+// keep it alive; `closed_` stops everything once it is down.
+class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
+ public:
+    Link(Transport& transport, tcp::socket socket)
+        : transport_(transport), socket_(std::move(socket)) {}
+
+    zab::ServerId peer = 0;
+
+    void start_reading() { read_header(); }
+
+    void send_frame(std::string frame) {
+        if (closed_) return;
+        queued_bytes_ += frame.size();
+        if (queued_bytes_ > transport_.options_.max_queued_bytes) {
+            spdlog::warn("link to server {}: more than {} bytes waiting to be sent; closing it",
+                         peer, transport_.options_.max_queued_bytes);
+            close();
+            return;
+        }
+        queue_.push_back(std::move(frame));
+        if (!writing_) write_next();
+    }
+
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+        if (peer != 0) transport_.link_down(peer, this);
+    }
+
+    bool closed() const { return closed_; }
+
+ private:
+    void read_header() {
+        auto self = shared_from_this();
+        asio::async_read(socket_, asio::buffer(header_), [self](error_code ec, size_t) {
+            if (self->closed_) return;
+            if (ec) {
+                self->close();
+                return;
+            }
+            const uint32_t size = (uint32_t{header_byte(self->header_[0])} << 24) |
+                                  (uint32_t{header_byte(self->header_[1])} << 16) |
+                                  (uint32_t{header_byte(self->header_[2])} << 8) |
+                                  uint32_t{header_byte(self->header_[3])};
+            if (size > self->transport_.options_.max_frame_bytes) {
+                ++self->transport_.stats_.bad_frames;
+                spdlog::warn(
+                    "link to server {}: a frame of {} bytes is over the limit of {}; closing the "
+                    "link",
+                    self->peer, size, self->transport_.options_.max_frame_bytes);
+                self->close();
+                return;
+            }
+            self->body_.resize(size);
+            self->read_body();
+        });
+    }
+
+    static uint8_t header_byte(char c) { return static_cast<uint8_t>(c); }
+
+    void read_body() {
+        auto self = shared_from_this();
+        asio::async_read(socket_, asio::buffer(body_), [self](error_code ec, size_t) {
+            if (self->closed_) return;
+            if (ec) {
+                self->close();
+                return;
+            }
+            zab::pb::PeerMessage message;
+            if (!message.ParseFromString(self->body_)) {
+                ++self->transport_.stats_.bad_frames;
+                spdlog::warn("link to server {}: a frame that does not parse; closing the link",
+                             self->peer);
+                self->close();
+                return;
+            }
+            self->transport_.stats_.frames_in++;
+            self->transport_.stats_.bytes_in += self->body_.size() + 4;
+            if (self->peer == 0) {
+                // The first frame must say who is calling.
+                const auto& peers = self->transport_.options_.peers;
+                const zab::ServerId caller = message.has_hello() ? message.hello().server_id() : 0;
+                if (caller == 0 || !peers.count(caller) ||
+                    caller >= self->transport_.options_.self) {
+                    spdlog::warn(
+                        "a connection that did not introduce itself as a lower-numbered member; "
+                        "closing it");
+                    self->close();
+                    return;
+                }
+                self->peer = caller;
+                self->transport_.link_up(caller, self);
+            } else {
+                self->transport_.deliver(self->peer, message);
+            }
+            if (!self->closed_) self->read_header();
+        });
+    }
+
+    void write_next() {
+        if (queue_.empty() || closed_) {
+            writing_ = false;
+            return;
+        }
+        writing_ = true;
+        auto self = shared_from_this();
+        asio::async_write(socket_, asio::buffer(queue_.front()), [self](error_code ec, size_t n) {
+            if (self->closed_) return;
+            if (ec) {
+                self->close();
+                return;
+            }
+            self->queued_bytes_ -= self->queue_.front().size();
+            self->transport_.stats_.bytes_out += n;
+            self->transport_.stats_.frames_out++;
+            self->queue_.pop_front();
+            self->write_next();
+        });
+    }
+
+    Transport& transport_;
+    tcp::socket socket_;
+    char header_[4] = {};
+    std::string body_;
+    std::deque<std::string> queue_;
+    size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool closed_ = false;
+};
+
+struct Transport::State {
+    explicit State(asio::io_context& io) : acceptor(io) {}
+    tcp::acceptor acceptor;
+    std::map<zab::ServerId, std::shared_ptr<Link>> links;
+    std::map<zab::ServerId, std::unique_ptr<asio::steady_timer>> retry_timers;
+    std::map<zab::ServerId, std::chrono::milliseconds> backoff;
+    // Snapshot chunks being reassembled, per sender.
+    std::map<zab::ServerId, zab::pb::Snap> partial_snaps;
+    bool stopped = false;
+};
+
+namespace {
+
+std::string frame_of(const zab::pb::PeerMessage& message) {
+    const size_t size = message.ByteSizeLong();
+    std::string frame(4 + size, '\0');
+    frame[0] = static_cast<char>((size >> 24) & 0xFF);
+    frame[1] = static_cast<char>((size >> 16) & 0xFF);
+    frame[2] = static_cast<char>((size >> 8) & 0xFF);
+    frame[3] = static_cast<char>(size & 0xFF);
+    message.SerializeToArray(frame.data() + 4, static_cast<int>(size));
+    return frame;
+}
+
+}  // namespace
+
+Transport::Transport(asio::io_context& io, TransportOptions options, Callbacks callbacks)
+    : io_(io),
+      options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      state_(std::make_unique<State>(io)) {}
+
+Transport::~Transport() { stop(); }
+
+Status Transport::start() {
+    const Endpoint& me = options_.peers.at(options_.self);
+    error_code ec;
+    const auto address = asio::ip::make_address(me.host, ec);
+    if (ec)
+        return Status::invalid_argument("cannot parse the address " + me.host + ": " +
+                                        ec.message());
+    tcp::endpoint endpoint(address, me.port);
+    state_->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) state_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) state_->acceptor.bind(endpoint, ec);
+    if (!ec) state_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status::io_error("cannot listen on " + me.str() + " for peers: " + ec.message());
+    accept();
+    for (const auto& [id, endpoint_] : options_.peers) {
+        if (id > options_.self) dial(id);
+    }
+    return Status::ok();
+}
+
+void Transport::stop() {
+    if (state_->stopped) return;
+    state_->stopped = true;
+    error_code ignored;
+    state_->acceptor.close(ignored);
+    for (auto& [id, timer] : state_->retry_timers) timer->cancel();
+    auto links = std::move(state_->links);
+    state_->links.clear();
+    for (auto& [id, link] : links) {
+        link->peer = 0;  // no callbacks
+        link->close();
+    }
+}
+
+void Transport::accept() {
+    state_->acceptor.async_accept([this](error_code ec, tcp::socket socket) {
+        if (state_->stopped) return;
+        if (!ec) {
+            socket.set_option(tcp::no_delay(true), ec);
+            auto link = std::make_shared<Link>(*this, std::move(socket));
+            link->start_reading();  // waits for the Hello
+        }
+        accept();
+    });
+}
+
+void Transport::dial(zab::ServerId peer) {
+    if (state_->stopped) return;
+    const Endpoint& target = options_.peers.at(peer);
+    auto socket = std::make_shared<tcp::socket>(io_);
+    error_code ec;
+    const auto address = asio::ip::make_address(target.host, ec);
+    if (ec) {
+        spdlog::error("cannot parse the address of server {}: {}", peer, target.host);
+        return;
+    }
+    socket->async_connect(tcp::endpoint(address, target.port), [this, peer, socket](error_code ec) {
+        if (state_->stopped) return;
+        if (ec) {
+            auto& backoff = state_->backoff[peer];
+            backoff = backoff.count() == 0 ? std::chrono::milliseconds(100)
+                                           : std::min(backoff * 2, std::chrono::milliseconds(2000));
+            auto& timer = state_->retry_timers[peer];
+            if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
+            timer->expires_after(backoff);
+            timer->async_wait([this, peer](error_code e) {
+                if (!e) dial(peer);
+            });
+            return;
+        }
+        state_->backoff[peer] = std::chrono::milliseconds(0);
+        socket->set_option(tcp::no_delay(true), ec);
+        auto link = std::make_shared<Link>(*this, std::move(*socket));
+        link->peer = peer;
+        zab::pb::PeerMessage hello;
+        hello.mutable_hello()->set_server_id(options_.self);
+        link->send_frame(frame_of(hello));
+        link->start_reading();
+        link_up(peer, link);
+    });
+}
+
+void Transport::link_up(zab::ServerId peer, std::shared_ptr<Link> link) {
+    auto old = state_->links.find(peer);
+    if (old != state_->links.end()) {
+        auto previous = old->second;
+        state_->links.erase(old);
+        previous->peer = 0;  // replaced: its end is not news
+        previous->close();
+        state_->partial_snaps.erase(peer);
+        if (callbacks_.on_disconnected) callbacks_.on_disconnected(peer);
+    }
+    state_->links[peer] = std::move(link);
+    spdlog::info("link to server {} is up", peer);
+    if (callbacks_.on_connected) callbacks_.on_connected(peer);
+}
+
+void Transport::link_down(zab::ServerId peer, Link* link) {
+    auto it = state_->links.find(peer);
+    if (it == state_->links.end() || it->second.get() != link) return;
+    state_->links.erase(it);
+    state_->partial_snaps.erase(peer);
+    spdlog::info("link to server {} is down", peer);
+    if (callbacks_.on_disconnected) callbacks_.on_disconnected(peer);
+    if (peer > options_.self && !state_->stopped) {
+        auto& timer = state_->retry_timers[peer];
+        if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
+        timer->expires_after(std::chrono::milliseconds(50));
+        timer->async_wait([this, peer](error_code e) {
+            if (!e) dial(peer);
+        });
+    }
+}
+
+void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
+    auto it = state_->links.find(to);
+    if (it == state_->links.end() || it->second->closed()) return;
+    if (message.has_snap() && message.snap().data().size() > options_.snapshot_chunk_bytes) {
+        const auto& snap = message.snap();
+        const std::string& data = snap.data();
+        for (size_t offset = 0; offset < data.size(); offset += options_.snapshot_chunk_bytes) {
+            zab::pb::PeerMessage chunk;
+            auto* c = chunk.mutable_snap_chunk();
+            c->set_epoch(snap.epoch());
+            *c->mutable_zxid() = snap.zxid();
+            c->set_offset(offset);
+            c->set_total(data.size());
+            c->set_data(data.substr(offset, options_.snapshot_chunk_bytes));
+            it->second->send_frame(frame_of(chunk));
+        }
+        return;
+    }
+    it->second->send_frame(frame_of(message));
+}
+
+void Transport::deliver(zab::ServerId from, zab::pb::PeerMessage& message) {
+    if (message.has_snap_chunk()) {
+        const auto& chunk = message.snap_chunk();
+        zab::pb::Snap& snap = state_->partial_snaps[from];
+        if (chunk.offset() == 0) {
+            snap.Clear();
+            snap.set_epoch(chunk.epoch());
+            *snap.mutable_zxid() = chunk.zxid();
+        }
+        if (chunk.offset() != snap.data().size()) {
+            spdlog::warn("link to server {}: snapshot chunk out of order; closing the link", from);
+            state_->partial_snaps.erase(from);
+            auto it = state_->links.find(from);
+            if (it != state_->links.end()) it->second->close();
+            return;
+        }
+        snap.mutable_data()->append(chunk.data());
+        if (snap.data().size() < chunk.total()) return;
+        zab::pb::PeerMessage whole;
+        *whole.mutable_snap() = std::move(snap);
+        state_->partial_snaps.erase(from);
+        if (callbacks_.on_message) callbacks_.on_message(from, whole);
+        return;
+    }
+    if (callbacks_.on_message) callbacks_.on_message(from, message);
+}
+
+}  // namespace chorus::runtime

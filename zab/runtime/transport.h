@@ -1,0 +1,86 @@
+// Transport: TCP links between the servers of an ensemble, on Boost.Asio.
+//
+// One connection per pair of servers: the server with the lower id dials,
+// the higher one accepts (so two servers never race to open two links). The
+// dialer retries with backoff (100 ms doubling to 2 s). The first frame on a
+// connection is a Hello naming the caller. Every frame is a 4-byte
+// big-endian length and a serialized PeerMessage; a frame over
+// `max_frame_bytes`, or one that does not parse, closes that connection with
+// a log line — never the server.
+//
+// Snapshots larger than a chunk travel as SnapChunk frames and are
+// reassembled here, so the core only ever sees a whole Snap.
+//
+// Thread: everything runs on the io_context's thread (the core thread);
+// callbacks are invoked there. Not thread-safe.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "zab/core/status.h"
+#include "zab/core/types.h"
+
+namespace chorus::runtime {
+
+struct Endpoint {
+    std::string host;
+    uint16_t port = 0;
+    std::string str() const { return host + ":" + std::to_string(port); }
+};
+
+struct TransportOptions {
+    zab::ServerId self = 0;
+    std::map<zab::ServerId, Endpoint> peers;  // every server, this one included
+    size_t max_frame_bytes = 64 << 20;
+    size_t snapshot_chunk_bytes = 1 << 20;
+    size_t max_queued_bytes = 256 << 20;  // per link; beyond it the link is closed and redone
+};
+
+class Transport {
+ public:
+    struct Callbacks {
+        std::function<void(zab::ServerId, zab::pb::PeerMessage&)> on_message;
+        std::function<void(zab::ServerId)> on_connected;
+        std::function<void(zab::ServerId)> on_disconnected;
+    };
+
+    Transport(boost::asio::io_context& io, TransportOptions options, Callbacks callbacks);
+    ~Transport();
+
+    // Binds the listening socket (kIoError naming the address if it cannot)
+    // and starts dialing.
+    Status start();
+    // Sends `message` to `to` if linked; drops it otherwise (the core copes:
+    // a broken link is reported and the protocol starts that peer over).
+    void send(zab::ServerId to, const zab::pb::PeerMessage& message);
+    // Closes everything; no callbacks after it returns.
+    void stop();
+
+    struct Stats {
+        uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0, bad_frames = 0;
+    };
+    const Stats& stats() const { return stats_; }
+
+ private:
+    class Link;
+    friend class Link;
+    void accept();
+    void dial(zab::ServerId peer);
+    void link_up(zab::ServerId peer, std::shared_ptr<Link> link);
+    void link_down(zab::ServerId peer, Link* link);
+    void deliver(zab::ServerId from, zab::pb::PeerMessage& message);
+
+    boost::asio::io_context& io_;
+    TransportOptions options_;
+    Callbacks callbacks_;
+    struct State;
+    std::unique_ptr<State> state_;
+    Stats stats_;
+};
+
+}  // namespace chorus::runtime
