@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # chorus.sh — set up, build and run chorus on Debian 12, from a fresh clone.
 #
-#   ./chorus.sh run     the main job (now: the storage benchmark and its summary)
-#   ./chorus.sh test    build everything and run every test
-#   ./chorus.sh build   only install what is missing, configure and build
+#   ./chorus.sh run            the main job: a local 3-server ensemble of examples/kv
+#   ./chorus.sh test           build everything and run every test
+#   ./chorus.sh build          only install what is missing, configure and build
+#   ./chorus.sh storage-bench  the storage benchmark (docs/benchmarks.md)
 #
 # Each step installs the Debian packages it needs when they are missing
 # (apt-get, so as root or through sudo), configures build/ with meson the
@@ -82,23 +83,24 @@ run_main() {
     build
     cat <<'TXT'
 
-chorus keeps every transaction in a durable log on RocksDB. Each append is
-synced to disk before it is acknowledged, so the disk's sync rate is the
-speed limit; batching many entries into one sync is how chorus goes past it.
-
-This benchmark measures, on this machine's disk and in one run:
-  - the raw rate of write + fdatasync (the physical limit),
-  - RocksLog appends of 100-byte entries in batches of 1, 16 and 256.
-It takes about half a minute.
+chorus replicates a state machine over a small ensemble of servers with the
+Zab protocol. This runs examples/kv — a replicated key-value store built on
+chorus — as three real server processes on this machine, writes and reads
+through them, kills the leader and shows the ensemble carry on.
 
 TXT
-    say "running the storage benchmark"
+    python3 examples/kv/demo.py build/examples/kv
+}
+
+run_storage_bench() {
+    build
     build/bench/storage-bench
 }
 
 case "${1:-}" in
     run) run_main ;;
+    storage-bench) run_storage_bench ;;
     test) run_tests ;;
     build) build ;;
-    *) echo "usage: $0 run|test|build" >&2; exit 2 ;;
+    *) echo "usage: $0 run|test|build|storage-bench" >&2; exit 2 ;;
 esac

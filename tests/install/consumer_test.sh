@@ -18,3 +18,9 @@ echo "pkg-config --cflags --libs chorus: $flags"
 g++ -std=c++20 -o "$scratch/consumer" "$consumer_src" $flags
 libdir=$(pkg-config --libs-only-L chorus | sed 's/^ *-L//; s/ .*//')
 LD_LIBRARY_PATH="$libdir" "$scratch/consumer" "$scratch/data"
+
+# examples/kv too, as an outside program would build it.
+kv_src=$(dirname "$consumer_src")/../../examples/kv/kv_server.cc
+g++ -std=c++20 -o "$scratch/kv" "$kv_src" $(pkg-config --cflags --libs chorus spdlog)
+LD_LIBRARY_PATH="$libdir" "$scratch/kv" --help | head -n 1
+echo "examples/kv built against the installed chorus.pc"

@@ -1,0 +1,141 @@
+"""Helpers for driving kv servers from Python: start/stop processes on free
+loopback ports, and speak the line protocol. Used by the process tests and
+the README's main job. Only 127.0.0.1; only processes we started are killed."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Conn:
+    """One line-protocol connection to a kv server."""
+
+    def __init__(self, port, timeout=2.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+
+    def ask(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        answer, self.buf = self.buf.split(b"\n", 1)
+        return answer.decode()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def ask(port, line, timeout=2.0):
+    """One request on a fresh connection; None if the server cannot be reached."""
+    try:
+        c = Conn(port, timeout)
+        try:
+            return c.ask(line)
+        finally:
+            c.close()
+    except (OSError, ConnectionError):
+        return None
+
+
+def parse_status(text):
+    if not text or not text.startswith("role "):
+        return None
+    words = text.split()
+    return dict(zip(words[0::2], words[1::2]))
+
+
+class Ensemble:
+    """Three (or n) kv servers on loopback, each with its own data dir."""
+
+    def __init__(self, kv_binary, workdir, n=3, extra_args=()):
+        self.kv = kv_binary
+        self.workdir = workdir
+        self.n = n
+        ports = free_ports(2 * n)
+        self.peer_ports = {i + 1: ports[i] for i in range(n)}
+        self.client_ports = {i + 1: ports[n + i] for i in range(n)}
+        self.peers = ",".join(f"{i}=127.0.0.1:{p}" for i, p in self.peer_ports.items())
+        self.procs = {}
+        self.extra_args = list(extra_args)
+
+    def data_dir(self, i):
+        return os.path.join(self.workdir, f"server{i}")
+
+    def start(self, i, bootstrap=True):
+        args = [self.kv, "--id", str(i), "--peers", self.peers, "--data-dir", self.data_dir(i),
+                "--client", f"127.0.0.1:{self.client_ports[i]}"] + self.extra_args
+        if bootstrap:
+            args.append("--bootstrap")
+        log = open(os.path.join(self.workdir, f"server{i}.log"), "ab")
+        self.procs[i] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def start_all(self):
+        for i in range(1, self.n + 1):
+            self.start(i)
+
+    def kill(self, i, sig=signal.SIGKILL):
+        p = self.procs.get(i)
+        if p and p.poll() is None:
+            p.send_signal(sig)
+            if sig in (signal.SIGKILL, signal.SIGTERM):
+                try:
+                    return p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    return p.wait()
+        return None
+
+    def alive(self, i):
+        p = self.procs.get(i)
+        return p is not None and p.poll() is None
+
+    def status(self, i):
+        return parse_status(ask(self.client_ports[i], "status", timeout=1.0))
+
+    def leader(self):
+        """The id of the serving leader, as the leader itself says, or None."""
+        for i in range(1, self.n + 1):
+            if not self.alive(i):
+                continue
+            st = self.status(i)
+            if st and st.get("role") == "leading" and st.get("serving") == "yes":
+                return i
+        return None
+
+    def wait_for_leader(self, timeout=15.0, exclude=None):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            l = self.leader()
+            if l is not None and l != exclude:
+                return l
+            time.sleep(0.02)
+        return None
+
+    def stop_all(self):
+        for i, p in self.procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.kill()
+                p.wait()
