@@ -106,7 +106,9 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="chorus-kv-test-")
     # Small snapshot threshold so a wiped server needs SNAP.
-    ens = kvlib.Ensemble(args.kv, workdir, extra_args=["--snapshot-every-txns", "300",
+    # Small frames, so the snapshot travels in paced chunks.
+    ens = kvlib.Ensemble(args.kv, workdir, extra_args=["--snapshot-every-txns", "300", "--max-frame-bytes", "65536",
+                                                       "--snapshot-send-bytes-per-s", "1000000",
                                                        "--log-tail-keep-txns", "50"])
     ok = False
     try:
@@ -182,6 +184,11 @@ def main():
         with open(os.path.join(workdir, f"server{wiped}.log")) as f:
             log = f.read()
         check("installed a snapshot" in log, "the wiped server did not catch up by SNAP")
+        sent_chunked = False
+        for i in range(1, 4):
+            with open(os.path.join(workdir, f"server{i}.log")) as f:
+                sent_chunked = sent_chunked or "sending a snapshot" in f.read()
+        check(sent_chunked, "the snapshot did not travel in paced chunks")
         print(f"wiped server {wiped}: no election while it was the only other voter; then it caught up by SNAP")
 
         # 4. Everything acknowledged is everywhere, in the same order.

@@ -120,10 +120,14 @@ void Core::deliver() {
         }
         delivered_ = txn.zxid;
         ++delivered_since_snapshot_;
+        delivered_bytes_since_snapshot_ += txn.data.size();
     }
     complete_waiting_syncs();
-    if (config_.snapshot_every_txns > 0 && !snapshot_requested_ &&
-        delivered_since_snapshot_ >= config_.snapshot_every_txns) {
+    const bool enough_txns =
+        config_.snapshot_every_txns > 0 && delivered_since_snapshot_ >= config_.snapshot_every_txns;
+    const bool enough_bytes = config_.snapshot_every_bytes > 0 &&
+                              delivered_bytes_since_snapshot_ >= config_.snapshot_every_bytes;
+    if (!snapshot_requested_ && (enough_txns || enough_bytes)) {
         snapshot_requested_ = true;
         ready_.snapshot_due = delivered_;
     }
@@ -140,6 +144,7 @@ void Core::complete_waiting_syncs() {
 void Core::snapshot_saved(Zxid zxid) {
     snapshot_requested_ = false;
     delivered_since_snapshot_ = 0;
+    delivered_bytes_since_snapshot_ = 0;
     if (zxid <= snapshot_zxid_) return;
     snapshot_zxid_ = zxid;
     // Compact below the snapshot, keeping a tail for DIFF sync.

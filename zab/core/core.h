@@ -186,6 +186,7 @@ class Core {
     Zxid committed_;  // known committed up to here
     Zxid delivered_;  // handed to the application up to here
     uint64_t delivered_since_snapshot_ = 0;
+    uint64_t delivered_bytes_since_snapshot_ = 0;
     bool snapshot_requested_ = false;
     uint64_t next_write_id_ = 0;
     std::deque<PendingWrite> pending_writes_;

@@ -176,6 +176,7 @@ void Core::on_snap(const pb::Snap& message) {
     delivered_ = zxid;
     committed_ = std::max(committed_, zxid);
     delivered_since_snapshot_ = 0;
+    delivered_bytes_since_snapshot_ = 0;
     snapshot_requested_ = false;
     ready_.snapshot_due.reset();  // the state machine is about to be replaced
     InstallSnapshot install{zxid, message.data()};

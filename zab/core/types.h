@@ -79,8 +79,9 @@ struct Config {
     size_t max_batch_bytes = 1 << 20;         // and bytes
     size_t max_sync_chunk_bytes = 256 << 10;  // DIFF messages are cut at this size
     uint64_t snapshot_every_txns = 10000;     // 0: never ask for snapshots
-    uint64_t log_tail_keep_txns = 1000;       // kept below a snapshot for DIFF sync
-    size_t max_pending_requests = 100000;     // bound on requests waiting for a proposal
+    uint64_t snapshot_every_bytes = 0;     // or after this many bytes of transactions (0: no limit)
+    uint64_t log_tail_keep_txns = 1000;    // kept below a snapshot for DIFF sync
+    size_t max_pending_requests = 100000;  // bound on requests waiting for a proposal
 
     Mutation mutation = Mutation::kNone;
 

@@ -238,6 +238,7 @@ Status Node::start() {
     config.max_inflight_proposals = m.options.max_inflight_proposals;
     config.max_batch_txns = m.options.max_batch_txns;
     config.snapshot_every_txns = m.options.snapshot_every_txns;
+    config.snapshot_every_bytes = m.options.snapshot_every_bytes;
     config.log_tail_keep_txns = m.options.log_tail_keep_txns;
     config.max_sync_chunk_bytes = std::min<size_t>(m.options.max_frame_bytes / 2, 4 << 20);
 
@@ -246,6 +247,7 @@ Status Node::start() {
     transport_options.self = m.options.id;
     transport_options.peers = m.options.peers;
     transport_options.max_frame_bytes = m.options.max_frame_bytes;
+    transport_options.snapshot_bytes_per_s = m.options.snapshot_send_bytes_per_s;
     transport_options.snapshot_chunk_bytes =
         std::min<size_t>(m.options.max_frame_bytes / 2, 1 << 20);
     runtime::Transport::Callbacks callbacks;

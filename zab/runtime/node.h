@@ -55,6 +55,8 @@ struct NodeOptions {
     uint32_t max_inflight_proposals = 64;
     uint32_t max_batch_txns = 1024;
     uint64_t snapshot_every_txns = 100000;
+    uint64_t snapshot_every_bytes = 256ull << 20;      // or after this much transaction data
+    uint64_t snapshot_send_bytes_per_s = 64ull << 20;  // throttle for SNAP transfers
     uint64_t log_tail_keep_txns = 10000;
     size_t max_frame_bytes = 64 << 20;
 };

@@ -91,6 +91,12 @@ void add_node_flags(CLI::App& app, NodeFlags& f) {
     app.add_option("--snapshot-every-txns", o.snapshot_every_txns,
                    "take a snapshot after this many transactions")
         ->capture_default_str();
+    app.add_option("--snapshot-every-bytes", o.snapshot_every_bytes,
+                   "or after this many bytes of transactions")
+        ->capture_default_str();
+    app.add_option("--snapshot-send-bytes-per-s", o.snapshot_send_bytes_per_s,
+                   "throttle for sending a snapshot to a follower that is far behind")
+        ->capture_default_str();
     app.add_option("--log-tail-keep-txns", o.log_tail_keep_txns,
                    "log entries kept below a snapshot for DIFF sync")
         ->capture_default_str();
@@ -124,6 +130,8 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
             read_key(file, "max_batch_txns", &o.max_batch_txns);
             read_key(file, "snapshot_every_txns", &o.snapshot_every_txns);
             read_key(file, "log_tail_keep_txns", &o.log_tail_keep_txns);
+            read_key(file, "snapshot_every_bytes", &o.snapshot_every_bytes);
+            read_key(file, "snapshot_send_bytes_per_s", &o.snapshot_send_bytes_per_s);
             read_key(file, "max_frame_bytes", &o.max_frame_bytes);
         } catch (const std::exception& e) {
             return Status::invalid_argument("config file " + flags.config_file + ": " + e.what());
@@ -143,6 +151,9 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
     if (given("--max-batch-txns")) o.max_batch_txns = f.max_batch_txns;
     if (given("--snapshot-every-txns")) o.snapshot_every_txns = f.snapshot_every_txns;
     if (given("--log-tail-keep-txns")) o.log_tail_keep_txns = f.log_tail_keep_txns;
+    if (given("--snapshot-every-bytes")) o.snapshot_every_bytes = f.snapshot_every_bytes;
+    if (given("--snapshot-send-bytes-per-s"))
+        o.snapshot_send_bytes_per_s = f.snapshot_send_bytes_per_s;
     if (given("--max-frame-bytes")) o.max_frame_bytes = f.max_frame_bytes;
 
     if (o.id == 0) return Status::invalid_argument("--id is missing (this server's id, 1 or more)");
@@ -173,6 +184,9 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
     if (o.max_inflight_proposals == 0 || o.max_batch_txns == 0) {
         return Status::invalid_argument(
             "--max-inflight-proposals and --max-batch-txns must be 1 or more");
+    }
+    if (o.snapshot_send_bytes_per_s < 4096) {
+        return Status::invalid_argument("--snapshot-send-bytes-per-s must be at least 4096");
     }
     if (o.max_frame_bytes < 4096)
         return Status::invalid_argument("--max-frame-bytes must be at least 4096");

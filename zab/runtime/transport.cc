@@ -157,6 +157,19 @@ struct Transport::State {
     std::map<zab::ServerId, std::chrono::milliseconds> backoff;
     // Snapshot chunks being reassembled, per sender.
     std::map<zab::ServerId, zab::pb::Snap> partial_snaps;
+    // Paced outgoing snapshots, per receiver: frames waiting their turn
+    // (chunks first, then whatever was sent after the snapshot).
+    struct Paced {
+        std::deque<std::pair<std::string, bool>> frames;  // frame, is a chunk
+        std::unique_ptr<asio::steady_timer> timer;
+    };
+    std::map<zab::ServerId, Paced> paced;
+    void drop_paced(zab::ServerId peer) {
+        auto p = paced.find(peer);
+        if (p == paced.end()) return;
+        p->second.timer->cancel();
+        paced.erase(p);
+    }
     bool stopped = false;
 };
 
@@ -209,6 +222,8 @@ void Transport::stop() {
     error_code ignored;
     state_->acceptor.close(ignored);
     for (auto& [id, timer] : state_->retry_timers) timer->cancel();
+    for (auto& [id, out] : state_->paced) out.timer->cancel();
+    state_->paced.clear();
     auto links = std::move(state_->links);
     state_->links.clear();
     for (auto& [id, link] : links) {
@@ -273,6 +288,7 @@ void Transport::link_up(zab::ServerId peer, std::shared_ptr<Link> link) {
         previous->peer = 0;  // replaced: its end is not news
         previous->close();
         state_->partial_snaps.erase(peer);
+        state_->drop_paced(peer);
         if (callbacks_.on_disconnected) callbacks_.on_disconnected(peer);
     }
     state_->links[peer] = std::move(link);
@@ -285,6 +301,7 @@ void Transport::link_down(zab::ServerId peer, Link* link) {
     if (it == state_->links.end() || it->second.get() != link) return;
     state_->links.erase(it);
     state_->partial_snaps.erase(peer);
+    state_->drop_paced(peer);
     spdlog::info("link to server {} is down", peer);
     if (callbacks_.on_disconnected) callbacks_.on_disconnected(peer);
     if (peer > options_.self && !state_->stopped) {
@@ -297,12 +314,46 @@ void Transport::link_down(zab::ServerId peer, Link* link) {
     }
 }
 
+void Transport::send_frame_to(zab::ServerId to, std::string frame) {
+    auto it = state_->links.find(to);
+    if (it == state_->links.end() || it->second->closed()) return;
+    it->second->send_frame(std::move(frame));
+}
+
+void Transport::pace_snapshot(zab::ServerId to) {
+    auto p = state_->paced.find(to);
+    if (p == state_->paced.end()) return;
+    auto& out = p->second;
+    // Release frames up to and including the next chunk, then wait for that
+    // chunk's share of the rate.
+    while (!out.frames.empty()) {
+        auto [frame, is_chunk] = std::move(out.frames.front());
+        out.frames.pop_front();
+        const size_t size = frame.size();
+        send_frame_to(to, std::move(frame));
+        if (!is_chunk) continue;
+        const uint64_t rate = std::max<uint64_t>(options_.snapshot_bytes_per_s, 1);
+        out.timer->expires_after(std::chrono::microseconds(size * 1000000 / rate));
+        out.timer->async_wait([this, to](error_code ec) {
+            if (!ec && !state_->stopped) pace_snapshot(to);
+        });
+        return;
+    }
+    state_->paced.erase(p);
+}
+
 void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
     auto it = state_->links.find(to);
     if (it == state_->links.end() || it->second->closed()) return;
+    if (auto paced = state_->paced.find(to); paced != state_->paced.end()) {
+        paced->second.frames.emplace_back(frame_of(message), false);  // behind the snapshot
+        return;
+    }
     if (message.has_snap() && message.snap().data().size() > options_.snapshot_chunk_bytes) {
         const auto& snap = message.snap();
         const std::string& data = snap.data();
+        auto& out = state_->paced[to];
+        if (!out.timer) out.timer = std::make_unique<asio::steady_timer>(io_);
         for (size_t offset = 0; offset < data.size(); offset += options_.snapshot_chunk_bytes) {
             zab::pb::PeerMessage chunk;
             auto* c = chunk.mutable_snap_chunk();
@@ -311,8 +362,11 @@ void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
             c->set_offset(offset);
             c->set_total(data.size());
             c->set_data(data.substr(offset, options_.snapshot_chunk_bytes));
-            it->second->send_frame(frame_of(chunk));
+            out.frames.emplace_back(frame_of(chunk), true);
         }
+        spdlog::info("sending a snapshot of {} bytes to server {}, at up to {} bytes/s",
+                     data.size(), to, options_.snapshot_bytes_per_s);
+        pace_snapshot(to);
         return;
     }
     it->second->send_frame(frame_of(message));

@@ -9,7 +9,10 @@
 // a log line — never the server.
 //
 // Snapshots larger than a chunk travel as SnapChunk frames and are
-// reassembled here, so the core only ever sees a whole Snap.
+// reassembled here, so the core only ever sees a whole Snap. Chunks are
+// paced to `snapshot_bytes_per_s`, so catching one server up never starves
+// the broadcast; frames for that peer sent meanwhile wait behind the last
+// chunk (order on a link is never changed).
 //
 // Thread: everything runs on the io_context's thread (the core thread);
 // callbacks are invoked there. Not thread-safe.
@@ -39,6 +42,7 @@ struct TransportOptions {
     size_t max_frame_bytes = 64 << 20;
     size_t snapshot_chunk_bytes = 1 << 20;
     size_t max_queued_bytes = 256 << 20;  // per link; beyond it the link is closed and redone
+    uint64_t snapshot_bytes_per_s = 64ull << 20;  // snapshot chunks go out no faster than this
 };
 
 class Transport {
@@ -74,6 +78,8 @@ class Transport {
     void link_up(zab::ServerId peer, std::shared_ptr<Link> link);
     void link_down(zab::ServerId peer, Link* link);
     void deliver(zab::ServerId from, zab::pb::PeerMessage& message);
+    void send_frame_to(zab::ServerId to, std::string frame);
+    void pace_snapshot(zab::ServerId to);
 
     boost::asio::io_context& io_;
     TransportOptions options_;
