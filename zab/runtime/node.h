@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "zab/core/state_machine.h"
 #include "zab/core/status.h"
 #include "zab/core/types.h"
 #include "zab/runtime/transport.h"
@@ -29,20 +30,6 @@ using zab::Request;
 using zab::Role;
 using zab::ServerId;
 using zab::Txn;
-
-// The application's replicated state.
-class StateMachine : public zab::Preprocessor {
- public:
-    // (preprocess, from Preprocessor) leader only, in arrival order: return
-    // the transaction to broadcast, or nullopt to absorb the request.
-    // Every replica, in zxid order, exactly once per committed transaction.
-    virtual void deliver(const Txn& txn) = 0;
-    // The whole state as of the last delivered transaction.
-    virtual std::string save() = 0;
-    // Replaces the state with one saved by save() (empty: the initial state).
-    virtual void restore(const std::string& snapshot) = 0;
-    virtual void role_changed(Role /*role*/, ServerId /*leader*/, uint64_t /*epoch*/) {}
-};
 
 struct NodeOptions {
     ServerId id = 0;

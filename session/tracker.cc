@@ -1,0 +1,315 @@
+#include "session/tracker.h"
+
+#include <algorithm>
+
+#include "session/session.pb.h"
+#include "zab/core/assert.h"
+
+namespace chorus::session {
+
+class NodeOpsView {
+ public:
+    explicit NodeOpsView(const pb::NodeOps& ops) : ops(ops) {}
+    const pb::NodeOps& ops;
+};
+
+namespace {
+
+constexpr size_t kRememberedResults = 4096;
+
+zab::Txn make_txn(const pb::TrackerTxn& change) {
+    zab::Txn txn;
+    txn.type = kTrackerType;
+    txn.data = change.SerializeAsString();
+    return txn;
+}
+
+// "/a/b" -> "/a"; "/a" -> "/".
+std::string parent_of(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool valid_path(const std::string& path) {
+    if (path.size() < 2 || path[0] != '/' || path.back() == '/') return false;
+    return path.find("//") == std::string::npos;
+}
+
+}  // namespace
+
+const char* node_result_name(NodeResult result) {
+    switch (result) {
+        case NodeResult::kOk:
+            return "ok";
+        case NodeResult::kNoNode:
+            return "no such node";
+        case NodeResult::kNodeExists:
+            return "node exists";
+        case NodeResult::kBadVersion:
+            return "version mismatch";
+        case NodeResult::kNoParent:
+            return "no parent node";
+        case NodeResult::kNoSession:
+            return "no such session";
+        case NodeResult::kNotEmpty:
+            return "node has children";
+        case NodeResult::kBadPath:
+            return "bad path";
+    }
+    return "?";
+}
+
+uint64_t session_id_of(Zxid zxid) {
+    CHORUS_ASSERT(zxid.counter < (uint64_t{1} << 40), "a session id needs a counter below 2^40");
+    return (zxid.epoch << 40) | zxid.counter;
+}
+
+std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
+    pb::TrackerRequest r;
+    if (request.type != kTrackerType || !r.ParseFromString(request.data)) return std::nullopt;
+    pb::TrackerTxn change;
+    switch (r.op_case()) {
+        case pb::TrackerRequest::kHeartbeats:
+            // The point of the tracker: heartbeats move deadlines in the
+            // leader's memory and go no further.
+            for (uint64_t id : r.heartbeats().session_ids()) {
+                auto s = sessions_.find(id);
+                if (s == sessions_.end()) continue;
+                deadlines_[id] = now_ms_ + s->second.timeout_ms;
+                ++counters_.heartbeats_absorbed;
+            }
+            return std::nullopt;
+        case pb::TrackerRequest::kOpen:
+            *change.mutable_opened() = r.open();
+            break;
+        case pb::TrackerRequest::kClose:
+            if (!sessions_.count(r.close().session_id())) return std::nullopt;
+            *change.mutable_closed() = r.close();
+            break;
+        case pb::TrackerRequest::kRevalidate:
+            if (!sessions_.count(r.revalidate().session_id())) return std::nullopt;
+            *change.mutable_revalidated() = r.revalidate();
+            break;
+        case pb::TrackerRequest::kExpire: {
+            auto* expired = change.mutable_expired();
+            for (uint64_t id : r.expire().session_ids()) {
+                if (sessions_.count(id)) expired->add_session_ids(id);
+            }
+            if (expired->session_ids_size() == 0) return std::nullopt;
+            break;
+        }
+        case pb::TrackerRequest::kNodes:
+            *change.mutable_nodes() = r.nodes();
+            break;
+        default:
+            return std::nullopt;
+    }
+    return make_txn(change);
+}
+
+void Tracker::drop_session(uint64_t id) {
+    sessions_.erase(id);
+    deadlines_.erase(id);
+    auto owned = ephemerals_.find(id);
+    if (owned == ephemerals_.end()) return;
+    for (const std::string& path : owned->second) {
+        if (nodes_.erase(path)) ++counters_.ephemerals_deleted;
+    }
+    ephemerals_.erase(owned);
+}
+
+NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
+    // Check every op against the state as it would be after the ones before
+    // it, then apply all of them, or none.
+    std::map<std::string, std::optional<NodeInfo>> overlay;
+    auto lookup = [&](const std::string& path) -> std::optional<NodeInfo> {
+        auto o = overlay.find(path);
+        if (o != overlay.end()) return o->second;
+        auto n = nodes_.find(path);
+        if (n == nodes_.end()) return std::nullopt;
+        return n->second;
+    };
+    auto has_children = [&](const std::string& path) {
+        const std::string prefix = path + "/";
+        for (auto it = nodes_.lower_bound(prefix);
+             it != nodes_.end() && it->first.starts_with(prefix); ++it) {
+            auto o = overlay.find(it->first);
+            if (o == overlay.end() || o->second) return true;
+        }
+        for (const auto& [p, n] : overlay) {
+            if (n && p.starts_with(prefix)) return true;
+        }
+        return false;
+    };
+    for (const pb::NodeOp& op : view.ops.ops()) {
+        if (!valid_path(op.path())) return NodeResult::kBadPath;
+        std::optional<NodeInfo> current = lookup(op.path());
+        const bool version_ok =
+            op.expected_version() < 0 || (current && current->version == op.expected_version());
+        switch (op.kind()) {
+            case pb::NodeOp::CREATE: {
+                if (current) return NodeResult::kNodeExists;
+                const std::string parent = parent_of(op.path());
+                if (parent != "/") {
+                    std::optional<NodeInfo> p = lookup(parent);
+                    if (!p) return NodeResult::kNoParent;
+                    if (p->ephemeral_owner != 0)
+                        return NodeResult::kNoParent;  // ephemerals have no children
+                }
+                if (op.ephemeral_owner() != 0 && !sessions_.count(op.ephemeral_owner())) {
+                    return NodeResult::kNoSession;
+                }
+                overlay[op.path()] = NodeInfo{op.data(), 0, op.ephemeral_owner()};
+                break;
+            }
+            case pb::NodeOp::DELETE:
+                if (!current) return NodeResult::kNoNode;
+                if (!version_ok) return NodeResult::kBadVersion;
+                if (has_children(op.path())) return NodeResult::kNotEmpty;
+                overlay[op.path()] = std::nullopt;
+                break;
+            case pb::NodeOp::SET:
+                if (!current) return NodeResult::kNoNode;
+                if (!version_ok) return NodeResult::kBadVersion;
+                current->data = op.data();
+                current->version += 1;
+                overlay[op.path()] = *current;
+                break;
+            case pb::NodeOp::CHECK:
+                if (!current) return NodeResult::kNoNode;
+                if (!version_ok) return NodeResult::kBadVersion;
+                break;
+            default:
+                return NodeResult::kBadPath;
+        }
+    }
+    for (auto& [path, node] : overlay) {
+        auto old = nodes_.find(path);
+        if (old != nodes_.end() && old->second.ephemeral_owner != 0) {
+            ephemerals_[old->second.ephemeral_owner].erase(path);
+        }
+        if (node) {
+            if (node->ephemeral_owner != 0) ephemerals_[node->ephemeral_owner].insert(path);
+            nodes_[path] = std::move(*node);
+        } else {
+            nodes_.erase(path);
+        }
+    }
+    return NodeResult::kOk;
+}
+
+void Tracker::deliver(const zab::Txn& txn) {
+    if (txn.type != kTrackerType) return;
+    pb::TrackerTxn change;
+    CHORUS_ASSERT(change.ParseFromString(txn.data), "a committed tracker transaction must parse");
+    switch (change.change_case()) {
+        case pb::TrackerTxn::kOpened: {
+            const uint64_t id = session_id_of(txn.zxid);
+            sessions_[id] = SessionInfo{change.opened().owner(), change.opened().timeout_ms()};
+            if (leading_) deadlines_[id] = now_ms_ + change.opened().timeout_ms();
+            ++counters_.sessions_opened;
+            break;
+        }
+        case pb::TrackerTxn::kClosed:
+            if (sessions_.count(change.closed().session_id())) ++counters_.sessions_closed;
+            drop_session(change.closed().session_id());
+            break;
+        case pb::TrackerTxn::kRevalidated: {
+            auto s = sessions_.find(change.revalidated().session_id());
+            if (s == sessions_.end()) break;
+            s->second.owner = change.revalidated().owner();
+            if (leading_) deadlines_[s->first] = now_ms_ + s->second.timeout_ms;
+            break;
+        }
+        case pb::TrackerTxn::kExpired:
+            for (uint64_t id : change.expired().session_ids()) {
+                if (sessions_.count(id)) ++counters_.sessions_expired;
+                drop_session(id);
+            }
+            break;
+        case pb::TrackerTxn::kNodes: {
+            const NodeResult result = apply_node_ops(NodeOpsView(change.nodes()));
+            recent_results_[txn.zxid] = result;
+            while (recent_results_.size() > kRememberedResults)
+                recent_results_.erase(recent_results_.begin());
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+void Tracker::role_changed(zab::Role role, zab::ServerId /*leader*/, uint64_t /*epoch*/) {
+    const bool leading = role == zab::Role::kLeading;
+    if (leading && !leading_) {
+        // A new leader does not know the old one's deadlines: every session
+        // gets a fresh full timeout from now.
+        deadlines_.clear();
+        for (const auto& [id, s] : sessions_) deadlines_[id] = now_ms_ + s.timeout_ms;
+    } else if (!leading) {
+        deadlines_.clear();
+    }
+    leading_ = leading;
+}
+
+std::vector<uint64_t> Tracker::due_for_expiry(size_t limit) const {
+    std::vector<std::pair<uint64_t, uint64_t>> due;  // deadline, id
+    for (const auto& [id, deadline] : deadlines_) {
+        if (deadline <= now_ms_) due.emplace_back(deadline, id);
+    }
+    std::sort(due.begin(), due.end());
+    std::vector<uint64_t> ids;
+    for (size_t i = 0; i < due.size() && i < limit; ++i) ids.push_back(due[i].second);
+    return ids;
+}
+
+std::optional<uint64_t> Tracker::deadline_ms(uint64_t session_id) const {
+    auto it = deadlines_.find(session_id);
+    if (it == deadlines_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::optional<NodeResult> Tracker::node_result(Zxid zxid) const {
+    auto it = recent_results_.find(zxid);
+    if (it == recent_results_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::string Tracker::save() {
+    pb::TrackerSnapshot snap;
+    for (const auto& [id, s] : sessions_) {
+        auto* out = snap.add_sessions();
+        out->set_id(id);
+        out->set_owner(s.owner);
+        out->set_timeout_ms(s.timeout_ms);
+    }
+    for (const auto& [path, n] : nodes_) {
+        auto* out = snap.add_nodes();
+        out->set_path(path);
+        out->set_data(n.data);
+        out->set_version(n.version);
+        out->set_ephemeral_owner(n.ephemeral_owner);
+    }
+    return snap.SerializeAsString();
+}
+
+void Tracker::restore(const std::string& snapshot) {
+    sessions_.clear();
+    nodes_.clear();
+    ephemerals_.clear();
+    deadlines_.clear();
+    recent_results_.clear();
+    if (snapshot.empty()) return;
+    pb::TrackerSnapshot snap;
+    CHORUS_ASSERT(snap.ParseFromString(snapshot), "a tracker snapshot must parse");
+    for (const auto& s : snap.sessions()) {
+        sessions_[s.id()] = SessionInfo{s.owner(), s.timeout_ms()};
+        if (leading_) deadlines_[s.id()] = now_ms_ + s.timeout_ms();
+    }
+    for (const auto& n : snap.nodes()) {
+        nodes_[n.path()] = NodeInfo{n.data(), n.version(), n.ephemeral_owner()};
+        if (n.ephemeral_owner() != 0) ephemerals_[n.ephemeral_owner()].insert(n.path());
+    }
+}
+
+}  // namespace chorus::session

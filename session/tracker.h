@@ -1,0 +1,119 @@
+// Tracker: the session tracker, a StateMachine replicated by zab.
+//
+// Replicated state: sessions (id, owner server, timeout) and a small tree of
+// named nodes, persistent or ephemeral (owned by a session), each with data
+// and a version. Every change is a logged transaction (session/session.proto)
+// and every transaction is idempotent.
+//
+// What is NOT replicated, by design: heartbeats. A session's owner batches
+// the heartbeats it receives and submits them once per tick; the leader's
+// preprocess moves the deadlines in its memory and absorbs the request — no
+// proposal, no write, zero bytes of log per heartbeat. Only the leader keeps
+// deadlines, and only the leader decides expiry, as one logged transaction
+// that also deletes the expired sessions' ephemeral nodes. A new leader does
+// not know the old one's deadlines: it grants every session a fresh full
+// timeout from the moment it leads.
+//
+// Session ids are the zxid of the transaction that opened the session,
+// packed as epoch << 40 | counter: unique across servers and leader changes
+// without reading a clock, and the same on every replica.
+//
+// Time: the driver passes the leader's clock in with set_now_ms() (read once
+// per tick at the edge); the tracker reads no clock itself. Pure: standard
+// library and protobuf only, so the simulator can drive it.
+//
+// Thread: one thread (the node's core thread) calls everything.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "zab/core/state_machine.h"
+
+namespace chorus::session {
+
+// Request and transaction type numbers used in zab::Request / zab::Txn.
+inline constexpr uint32_t kTrackerType = 16;
+
+uint64_t session_id_of(Zxid zxid);
+
+struct SessionInfo {
+    zab::ServerId owner = 0;
+    uint64_t timeout_ms = 0;
+    friend bool operator==(const SessionInfo&, const SessionInfo&) = default;
+};
+
+struct NodeInfo {
+    std::string data;
+    int64_t version = 0;
+    uint64_t ephemeral_owner = 0;  // 0: persistent
+    friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
+};
+
+// Why a node transaction did nothing (it is all or nothing).
+enum class NodeResult : uint8_t {
+    kOk,
+    kNoNode,
+    kNodeExists,
+    kBadVersion,
+    kNoParent,
+    kNoSession,
+    kNotEmpty,
+    kBadPath
+};
+const char* node_result_name(NodeResult result);
+
+class Tracker final : public StateMachine {
+ public:
+    // StateMachine.
+    std::optional<zab::Txn> preprocess(const zab::Request& request) override;
+    void deliver(const zab::Txn& txn) override;
+    std::string save() override;
+    void restore(const std::string& snapshot) override;
+    void role_changed(zab::Role role, zab::ServerId leader, uint64_t epoch) override;
+
+    // The leader's clock, in milliseconds (monotonic), set by the driver.
+    void set_now_ms(uint64_t now_ms) { now_ms_ = now_ms; }
+    // Leader only: sessions whose deadline has passed, earliest first, at
+    // most `limit` (the driver spreads expiry: a budget per tick, so a
+    // failover never causes an expiry storm). Submit them as an
+    // ExpireSessions request.
+    std::vector<uint64_t> due_for_expiry(size_t limit) const;
+
+    // Reads of the replicated state (any replica, as of its last delivery).
+    const std::map<uint64_t, SessionInfo>& sessions() const { return sessions_; }
+    const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
+    std::optional<uint64_t> deadline_ms(uint64_t session_id) const;
+    // The outcome of the node transaction at `zxid`, while it is remembered
+    // (the last 4096), for answering the client that sent it.
+    std::optional<NodeResult> node_result(Zxid zxid) const;
+
+    struct Counters {
+        uint64_t heartbeats_absorbed = 0;
+        uint64_t sessions_opened = 0;
+        uint64_t sessions_expired = 0;
+        uint64_t sessions_closed = 0;
+        uint64_t ephemerals_deleted = 0;
+    };
+    const Counters& counters() const { return counters_; }
+
+ private:
+    NodeResult apply_node_ops(const class NodeOpsView& ops);
+    void drop_session(uint64_t id);
+
+    std::map<uint64_t, SessionInfo> sessions_;
+    std::map<std::string, NodeInfo> nodes_;
+    std::map<uint64_t, std::set<std::string>> ephemerals_;  // session -> its nodes
+    // Leader only.
+    bool leading_ = false;
+    uint64_t now_ms_ = 0;
+    std::map<uint64_t, uint64_t> deadlines_;  // session -> deadline (ms)
+    std::map<Zxid, NodeResult> recent_results_;
+    Counters counters_;
+};
+
+}  // namespace chorus::session

@@ -1,0 +1,196 @@
+// The session tracker's rules, driven directly: the test plays the leader
+// (preprocess, then a zxid, then deliver on every replica).
+#include "session/tracker.h"
+
+#include <gtest/gtest.h>
+
+#include "session/session.pb.h"
+
+namespace chorus::session {
+namespace {
+
+zab::Request request(const pb::TrackerRequest& r) {
+    return zab::Request{1, kTrackerType, r.SerializeAsString()};
+}
+
+// A leader and a follower replica of the tracker, and a zxid counter.
+struct Ensemble {
+    Tracker leader;
+    Tracker follower;
+    Zxid last{1, 0};
+
+    Ensemble() {
+        leader.role_changed(zab::Role::kLeading, 1, 1);
+        follower.role_changed(zab::Role::kFollowing, 1, 1);
+    }
+    // Preprocess on the leader; if it yields a transaction, commit it everywhere.
+    std::optional<Zxid> submit(const pb::TrackerRequest& r) {
+        std::optional<zab::Txn> txn = leader.preprocess(request(r));
+        if (!txn) return std::nullopt;
+        txn->zxid = last = last.next();
+        leader.deliver(*txn);
+        follower.deliver(*txn);
+        return txn->zxid;
+    }
+    uint64_t open(uint64_t owner, uint64_t timeout_ms) {
+        pb::TrackerRequest r;
+        r.mutable_open()->set_owner(owner);
+        r.mutable_open()->set_timeout_ms(timeout_ms);
+        return session_id_of(*submit(r));
+    }
+    void set_now(uint64_t ms) {
+        leader.set_now_ms(ms);
+        follower.set_now_ms(ms);
+    }
+    NodeResult node_op(pb::NodeOp::Kind kind, const std::string& path, const std::string& data = "",
+                       int64_t expected = -1, uint64_t owner = 0) {
+        pb::TrackerRequest r;
+        auto* op = r.mutable_nodes()->add_ops();
+        op->set_kind(kind);
+        op->set_path(path);
+        op->set_data(data);
+        op->set_expected_version(expected);
+        op->set_ephemeral_owner(owner);
+        return *leader.node_result(*submit(r));
+    }
+};
+
+TEST(Tracker, SessionIdsComeFromTheZxidSoTheyAreUniqueWithoutAClock) {
+    Ensemble e;
+    const uint64_t a = e.open(1, 1000);
+    const uint64_t b = e.open(2, 1000);
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a, session_id_of(Zxid{1, 1}));
+    EXPECT_NE(session_id_of(Zxid{2, 1}), session_id_of(Zxid{1, 1}))
+        << "a later epoch never reuses an id";
+    EXPECT_EQ(e.leader.sessions(), e.follower.sessions());
+    EXPECT_EQ(e.follower.sessions().at(b).owner, 2u);
+}
+
+TEST(Tracker, HeartbeatsAreAbsorbedByTheLeaderAndMoveTheDeadline) {
+    Ensemble e;
+    e.set_now(0);
+    const uint64_t id = e.open(1, 1000);
+    EXPECT_EQ(e.leader.deadline_ms(id), 1000u);
+    e.set_now(600);
+    pb::TrackerRequest hb;
+    hb.mutable_heartbeats()->add_session_ids(id);
+    EXPECT_FALSE(e.submit(hb).has_value()) << "a heartbeat must produce no transaction";
+    EXPECT_EQ(e.last, (Zxid{1, 1})) << "and take no zxid";
+    EXPECT_EQ(e.leader.deadline_ms(id), 1600u);
+    EXPECT_EQ(e.leader.counters().heartbeats_absorbed, 1u);
+    EXPECT_FALSE(e.follower.deadline_ms(id).has_value()) << "only the leader keeps deadlines";
+}
+
+TEST(Tracker, ExpiryIsDueOnlyAfterTheTimeoutAndDeletesEphemeralsInTheSameTransaction) {
+    Ensemble e;
+    e.set_now(0);
+    const uint64_t id = e.open(1, 1000);
+    const uint64_t other = e.open(2, 5000);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/members"), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/members/a", "meta", -1, id), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/members/b", "meta", -1, other), NodeResult::kOk);
+    e.set_now(999);
+    EXPECT_TRUE(e.leader.due_for_expiry(100).empty());
+    e.set_now(1000);
+    ASSERT_EQ(e.leader.due_for_expiry(100), std::vector<uint64_t>{id});
+    pb::TrackerRequest expire;
+    expire.mutable_expire()->add_session_ids(id);
+    ASSERT_TRUE(e.submit(expire).has_value());
+    for (Tracker* t : {&e.leader, &e.follower}) {
+        EXPECT_FALSE(t->sessions().count(id));
+        EXPECT_FALSE(t->nodes().count("/members/a")) << "an ephemeral node outlived its session";
+        EXPECT_TRUE(t->nodes().count("/members/b"));
+    }
+    EXPECT_EQ(e.follower.counters().ephemerals_deleted, 1u);
+    // Expiring it again changes nothing and logs nothing.
+    EXPECT_FALSE(e.submit(expire).has_value());
+}
+
+TEST(Tracker, ExpiryIsSpreadByTheCallersBudget) {
+    Ensemble e;
+    e.set_now(0);
+    for (int i = 0; i < 10; ++i) e.open(1, 100);
+    e.set_now(100);
+    EXPECT_EQ(e.leader.due_for_expiry(3).size(), 3u);
+    EXPECT_EQ(e.leader.due_for_expiry(100).size(), 10u);
+}
+
+TEST(Tracker, ANewLeaderGrantsEverySessionAFreshFullTimeout) {
+    Ensemble e;
+    e.set_now(0);
+    const uint64_t id = e.open(1, 1000);
+    // The follower becomes leader much later: the old deadline (1000) is
+    // unknown to it; it starts counting from now.
+    e.follower.set_now_ms(5000);
+    e.follower.role_changed(zab::Role::kLeading, 2, 2);
+    EXPECT_EQ(e.follower.deadline_ms(id), 6000u);
+    EXPECT_TRUE(e.follower.due_for_expiry(10).empty());
+    e.leader.role_changed(zab::Role::kFollowing, 2, 2);
+    EXPECT_FALSE(e.leader.deadline_ms(id).has_value());
+}
+
+TEST(Tracker, RevalidationMovesTheSessionToItsNewOwner) {
+    Ensemble e;
+    const uint64_t id = e.open(1, 1000);
+    pb::TrackerRequest r;
+    r.mutable_revalidate()->set_session_id(id);
+    r.mutable_revalidate()->set_owner(3);
+    ASSERT_TRUE(e.submit(r).has_value());
+    EXPECT_EQ(e.follower.sessions().at(id).owner, 3u);
+    r.mutable_revalidate()->set_session_id(id + 1000);  // unknown: nothing to log
+    EXPECT_FALSE(e.submit(r).has_value());
+}
+
+TEST(Tracker, NodeWritesAreConditionalAndMultiOpsAllOrNothing) {
+    Ensemble e;
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "/a", "1"), NodeResult::kOk);
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "/a", "1"), NodeResult::kNodeExists);
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "/x/y"), NodeResult::kNoParent);
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "bad"), NodeResult::kBadPath);
+    EXPECT_EQ(e.node_op(pb::NodeOp::SET, "/a", "2", 0), NodeResult::kOk);
+    EXPECT_EQ(e.node_op(pb::NodeOp::SET, "/a", "3", 0), NodeResult::kBadVersion);
+    EXPECT_EQ(e.follower.nodes().at("/a").data, "2");
+    EXPECT_EQ(e.follower.nodes().at("/a").version, 1);
+
+    // A multi whose second op fails changes nothing.
+    pb::TrackerRequest multi;
+    auto* create = multi.mutable_nodes()->add_ops();
+    create->set_kind(pb::NodeOp::CREATE);
+    create->set_path("/b");
+    create->set_expected_version(-1);
+    auto* set = multi.mutable_nodes()->add_ops();
+    set->set_kind(pb::NodeOp::SET);
+    set->set_path("/a");
+    set->set_expected_version(7);
+    const Zxid at = *e.submit(multi);
+    EXPECT_EQ(e.leader.node_result(at), NodeResult::kBadVersion);
+    EXPECT_FALSE(e.follower.nodes().count("/b"));
+    EXPECT_EQ(e.follower.nodes().at("/a").version, 1);
+
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/child"), NodeResult::kOk);
+    EXPECT_EQ(e.node_op(pb::NodeOp::DELETE, "/a"), NodeResult::kNotEmpty);
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "/e", "", -1, 12345), NodeResult::kNoSession);
+    EXPECT_EQ(e.leader.nodes(), e.follower.nodes());
+}
+
+TEST(Tracker, ASnapshotRestoresTheSameStateOnAnotherReplica) {
+    Ensemble e;
+    const uint64_t id = e.open(1, 1000);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/g"), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/g/m", "x", -1, id), NodeResult::kOk);
+    const std::string snap = e.follower.save();
+    Tracker fresh;
+    fresh.restore(snap);
+    EXPECT_EQ(fresh.sessions(), e.follower.sessions());
+    EXPECT_EQ(fresh.nodes(), e.follower.nodes());
+    EXPECT_EQ(fresh.save(), snap);
+    // Ephemeral ownership survives the snapshot: closing the session removes the node.
+    pb::TrackerTxn closed;
+    closed.mutable_closed()->set_session_id(id);
+    fresh.deliver(zab::Txn{Zxid{1, 99}, kTrackerType, closed.SerializeAsString(), 0, 0});
+    EXPECT_FALSE(fresh.nodes().count("/g/m"));
+}
+
+}  // namespace
+}  // namespace chorus::session

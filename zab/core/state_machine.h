@@ -1,0 +1,25 @@
+// StateMachine: what an application implements to be replicated by chorus.
+// Pure: it is driven by zab/runtime (chorus::Node) and by tests alike.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "zab/core/types.h"
+
+namespace chorus {
+
+class StateMachine : public zab::Preprocessor {
+ public:
+    // (preprocess, from Preprocessor) leader only, in arrival order: return
+    // the transaction to broadcast, or nullopt to absorb the request.
+    // Every replica, in zxid order, exactly once per committed transaction.
+    virtual void deliver(const zab::Txn& txn) = 0;
+    // The whole state as of the last delivered transaction.
+    virtual std::string save() = 0;
+    // Replaces the state with one saved by save() (empty: the initial state).
+    virtual void restore(const std::string& snapshot) = 0;
+    virtual void role_changed(zab::Role /*role*/, zab::ServerId /*leader*/, uint64_t /*epoch*/) {}
+};
+
+}  // namespace chorus
