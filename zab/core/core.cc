@@ -225,6 +225,11 @@ void Core::step(ServerId from, const pb::PeerMessage& message) {
 }
 
 Status Core::submit(Request request) {
+    if (request.data.size() > config_.max_request_bytes) {
+        return Status::invalid_argument("a request of " + std::to_string(request.data.size()) +
+                                        " bytes is over the limit of " +
+                                        std::to_string(config_.max_request_bytes));
+    }
     if (!serving()) {
         return Status(Code::kNotLeader, "no leader is serving yet; retry shortly");
     }
@@ -261,6 +266,15 @@ Status Core::sync(uint64_t id) {
     return Status::ok();
 }
 
+void Core::heard_from(ServerId peer) {
+    if (role_ == Role::kFollowing && peer == leader_) {
+        last_heard_leader_tick_ = now_tick_;
+    } else if (role_ == Role::kLeading) {
+        auto it = followers_.find(peer);
+        if (it != followers_.end()) it->second.last_heard_tick = now_tick_;
+    }
+}
+
 void Core::connected(ServerId peer) {
     if (role_ == Role::kLooking) {
         pb::PeerMessage m;
@@ -292,8 +306,15 @@ void Core::shutdown() {
 }
 
 bool Core::proposals_possible() const {
+    // Also bounded by what our own disk has not caught up with: fast
+    // followers can commit without us, but our write queue must not grow
+    // without end.
+    const uint64_t not_durable = last_zxid().epoch == durable_.epoch
+                                     ? last_zxid().counter - durable_.counter
+                                     : last_zxid().counter;
     return role_ == Role::kLeading && phase_ == Phase::kBroadcast && !pending_txns_.empty() &&
-           inflight_batches_.size() < config_.max_inflight_proposals;
+           inflight_batches_.size() < config_.max_inflight_proposals &&
+           not_durable < uint64_t{config_.max_inflight_proposals} * config_.max_batch_txns;
 }
 
 Ready Core::take_ready() {

@@ -57,6 +57,10 @@ class Core {
     void persisted(uint64_t write_id);
     // The state machine was saved, durably, as of `zxid` (after snapshot_due).
     void snapshot_saved(Zxid zxid);
+    // Something arrived from, or was taken by, `peer` that is not a whole
+    // message yet (a snapshot chunk): it is alive. Keeps a long snapshot
+    // transfer from looking like silence.
+    void heard_from(ServerId peer);
     void connected(ServerId peer);
     void disconnected(ServerId peer);
     // Shutting down: a leader tells its followers, so they elect at once.

@@ -211,6 +211,12 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool
 }
 
 void Core::on_new_leader(const pb::NewLeader& message) {
+    if (last_zxid() != from_pb(message.last_zxid())) {
+        // The sync did not bring us to the leader's history (a SNAP or DIFF
+        // went missing): acknowledging would let it count a history we lack.
+        enter_looking();
+        return;
+    }
     if (current_epoch_ == 0) ready_makes_voting_ = true;
     current_epoch_ = message.epoch();
     ready_.writes.push_back(SetCurrentEpoch{message.epoch()});
@@ -220,6 +226,7 @@ void Core::on_new_leader(const pb::NewLeader& message) {
 }
 
 void Core::on_commit_point(Zxid committed) {
+    if (phase_ != Phase::kBroadcast) return;  // UPTODATE carries the commit point
     if (committed > committed_) committed_ = std::min(committed, last_zxid());
     deliver();
 }

@@ -300,8 +300,9 @@ void Core::propose_batches() {
 
 void Core::on_forward(ServerId from, const pb::Forward& forward) {
     if (phase_ != Phase::kBroadcast || forward.epoch() != epoch_) return;
-    if (pending_txns_.size() >= config_.max_pending_requests)
-        return;  // dropped: the client retries
+    // Dropped: the follower's client times out and retries.
+    if (pending_txns_.size() >= config_.max_pending_requests) return;
+    if (forward.data().size() > config_.max_request_bytes) return;
     accept_request(from, Request{forward.request_id(), forward.type(), forward.data()});
 }
 

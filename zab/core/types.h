@@ -82,6 +82,7 @@ struct Config {
     uint64_t snapshot_every_bytes = 0;     // or after this many bytes of transactions (0: no limit)
     uint64_t log_tail_keep_txns = 1000;    // kept below a snapshot for DIFF sync
     size_t max_pending_requests = 100000;  // bound on requests waiting for a proposal
+    size_t max_request_bytes = 16 << 20;   // larger requests are refused (they must fit a frame)
 
     Mutation mutation = Mutation::kNone;
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -10,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <future>
 #include <mutex>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "storage/data_dir.h"
@@ -33,14 +36,14 @@ struct Node::Impl {
     std::unique_ptr<runtime::Transport> transport;
     std::unique_ptr<zab::Core> core;
     std::unique_ptr<asio::steady_timer> ticker;
-    bool running = false;
+    std::atomic<bool> running = false;
     bool stopping = false;
 
     // The newest snapshot's bytes, for SNAP syncs (core thread only).
     Zxid snapshot_zxid;
     std::string snapshot_data;
 
-    uint64_t next_request = 1;
+    uint64_t next_request = 1;  // starts at a random point: ids must not repeat across restarts
     std::map<uint64_t, Done> pending;  // request id -> callback
     uint64_t next_sync = 1;
     std::map<uint64_t, std::function<void(Status, Zxid)>> pending_syncs;
@@ -50,7 +53,12 @@ struct Node::Impl {
 
     Status open_and_restore(zab::DurableState* durable);
     void tick();
+    // Hands out the core's Readys. Never runs inside itself: a call made
+    // while it runs (from a callback) is folded into the running one.
     void process();
+    void process_once();
+    bool processing = false;
+    bool process_again = false;
     void fail_pending(const Status& why);
     void publish_status();
 };
@@ -119,14 +127,37 @@ void Node::Impl::fail_pending(const Status& why) {
 }
 
 void Node::Impl::process() {
-    for (int round = 0; round < 1000 && core->has_ready(); ++round) {
+    if (processing) {
+        process_again = true;
+        return;
+    }
+    processing = true;
+    do {
+        process_again = false;
+        process_once();
+    } while (process_again && core);
+    processing = false;
+    if (core) publish_status();
+}
+
+void Node::Impl::process_once() {
+    for (int round = 0; round < 1000 && core && core->has_ready(); ++round) {
         zab::Ready ready = core->take_ready();
+        std::set<ServerId> cut;  // peers whose sync cannot go on in this Ready
         for (zab::Outgoing& out : ready.messages) {
+            if (cut.count(out.to)) continue;
             if (out.message.has_snap()) {
-                if (snapshot_zxid !=
-                    Zxid{out.message.snap().zxid().epoch(), out.message.snap().zxid().counter()}) {
-                    spdlog::error("server {}: asked to send a snapshot this server does not hold",
-                                  options.id);
+                const Zxid want{out.message.snap().zxid().epoch(),
+                                out.message.snap().zxid().counter()};
+                if (snapshot_zxid != want) {
+                    // Sending the rest of the sync without it would leave a
+                    // gap: drop the link; the follower starts over.
+                    spdlog::error(
+                        "server {}: cannot send a snapshot at {} (holding {}); resetting the link "
+                        "to {}",
+                        options.id, want.str(), snapshot_zxid.str(), out.to);
+                    cut.insert(out.to);
+                    transport->reset(out.to);
                     continue;
                 }
                 out.message.mutable_snap()->set_data(snapshot_data);
@@ -177,8 +208,10 @@ void Node::Impl::process() {
             job.save_snapshot = zab::InstallSnapshot{at, data};
             job.done = [this, at, data = std::move(data)]() mutable {
                 if (!core) return;
-                snapshot_zxid = at;
-                snapshot_data = std::move(data);
+                if (at > snapshot_zxid) {  // a snapshot installed meanwhile may be newer
+                    snapshot_zxid = at;
+                    snapshot_data = std::move(data);
+                }
                 core->snapshot_saved(at);
                 process();
             };
@@ -199,7 +232,6 @@ void Node::Impl::process() {
             sm.role_changed(rc.role, rc.leader, rc.epoch);
         }
     }
-    publish_status();
 }
 
 void Node::Impl::tick() {
@@ -240,6 +272,11 @@ Status Node::start() {
     config.snapshot_every_txns = m.options.snapshot_every_txns;
     config.snapshot_every_bytes = m.options.snapshot_every_bytes;
     config.log_tail_keep_txns = m.options.log_tail_keep_txns;
+    // Everything the core puts in one frame stays below the frame limit: a
+    // request is at most a quarter of it, a batch or DIFF chunk is cut at
+    // half of it (plus one request).
+    config.max_request_bytes = m.options.max_frame_bytes / 4;
+    config.max_batch_bytes = m.options.max_frame_bytes / 4;
     config.max_sync_chunk_bytes = std::min<size_t>(m.options.max_frame_bytes / 2, 4 << 20);
 
     m.storage = std::make_unique<runtime::StorageWorker>(m.dir, m.io);
@@ -261,6 +298,9 @@ Status Node::start() {
         m.core->connected(peer);
         m.process();
     };
+    callbacks.on_progress = [&m](ServerId peer) {
+        if (m.core) m.core->heard_from(peer);
+    };
     callbacks.on_disconnected = [&m](ServerId peer) {
         if (!m.core) return;
         m.core->disconnected(peer);
@@ -272,6 +312,7 @@ Status Node::start() {
         m.storage->stop();
         return s;
     }
+    m.next_request = (uint64_t{std::random_device{}()} << 32) | 1;
     m.ticker = std::make_unique<asio::steady_timer>(m.io);
     m.work.emplace(m.io.get_executor());
     m.running = true;
@@ -328,6 +369,10 @@ int Node::wait_for_signal() {
 }
 
 void Node::submit(Request request, Done done) {
+    if (!impl_->running) {
+        done(Status(Code::kNotLeader, "the server is not running"), {});
+        return;
+    }
     asio::post(impl_->io, [this, request = std::move(request), done = std::move(done)]() mutable {
         Impl& m = *impl_;
         if (!m.core || m.stopping) {
@@ -347,6 +392,10 @@ void Node::submit(Request request, Done done) {
 }
 
 void Node::sync(std::function<void(Status, Zxid)> done) {
+    if (!impl_->running) {
+        done(Status(Code::kNotLeader, "the server is not running"), {});
+        return;
+    }
     asio::post(impl_->io, [this, done = std::move(done)]() mutable {
         Impl& m = *impl_;
         if (!m.core || m.stopping) {

@@ -71,7 +71,8 @@ class Node {
     // address that cannot be bound (kIoError).
     Status start();
     // A clean stop: a leader says goodbye (followers elect at once), the
-    // writes in flight finish, links close. Pending requests fail.
+    // writes in flight finish, links close. Pending requests fail. Do not
+    // call it from a callback (it waits for the core thread).
     void stop();
     // Blocks until SIGTERM or SIGINT, then stops. Returns 0.
     int wait_for_signal();

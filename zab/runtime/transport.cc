@@ -39,13 +39,20 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
         if (!writing_) write_next();
     }
 
+    // Closes the socket. The transport hears of it later, from the event
+    // loop, never from inside a send: callers may be in the middle of
+    // handing out a Ready.
     void close() {
         if (closed_) return;
         closed_ = true;
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
         socket_.close(ignored);
-        if (peer != 0) transport_.link_down(peer, this);
+        if (peer == 0) return;
+        auto self = shared_from_this();
+        asio::post(transport_.io_, [self] {
+            if (self->peer != 0) self->transport_.link_down(self->peer, self.get());
+        });
     }
 
     bool closed() const { return closed_; }
@@ -135,6 +142,7 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
             self->transport_.stats_.bytes_out += n;
             self->transport_.stats_.frames_out++;
             self->queue_.pop_front();
+            self->transport_.wrote_to(self->peer);
             self->write_next();
         });
     }
@@ -321,25 +329,40 @@ void Transport::send_frame_to(zab::ServerId to, std::string frame) {
 }
 
 void Transport::pace_snapshot(zab::ServerId to) {
-    auto p = state_->paced.find(to);
-    if (p == state_->paced.end()) return;
-    auto& out = p->second;
     // Release frames up to and including the next chunk, then wait for that
-    // chunk's share of the rate.
-    while (!out.frames.empty()) {
-        auto [frame, is_chunk] = std::move(out.frames.front());
-        out.frames.pop_front();
+    // chunk's share of the rate. (Look the entry up afresh each time: a send
+    // can close the link, which drops it.)
+    for (;;) {
+        auto p = state_->paced.find(to);
+        if (p == state_->paced.end()) return;
+        if (p->second.frames.empty()) {
+            state_->paced.erase(p);
+            return;
+        }
+        auto [frame, is_chunk] = std::move(p->second.frames.front());
+        p->second.frames.pop_front();
         const size_t size = frame.size();
         send_frame_to(to, std::move(frame));
         if (!is_chunk) continue;
+        p = state_->paced.find(to);
+        if (p == state_->paced.end()) return;
         const uint64_t rate = std::max<uint64_t>(options_.snapshot_bytes_per_s, 1);
-        out.timer->expires_after(std::chrono::microseconds(size * 1000000 / rate));
-        out.timer->async_wait([this, to](error_code ec) {
+        p->second.timer->expires_after(std::chrono::microseconds(size * 1000000 / rate));
+        p->second.timer->async_wait([this, to](error_code ec) {
             if (!ec && !state_->stopped) pace_snapshot(to);
         });
         return;
     }
-    state_->paced.erase(p);
+}
+
+void Transport::wrote_to(zab::ServerId peer) {
+    // A frame reached a peer that a snapshot is flowing to: it is alive.
+    if (state_->paced.count(peer) && callbacks_.on_progress) callbacks_.on_progress(peer);
+}
+
+void Transport::reset(zab::ServerId peer) {
+    auto it = state_->links.find(peer);
+    if (it != state_->links.end()) it->second->close();
 }
 
 void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
@@ -389,6 +412,7 @@ void Transport::deliver(zab::ServerId from, zab::pb::PeerMessage& message) {
             return;
         }
         snap.mutable_data()->append(chunk.data());
+        if (callbacks_.on_progress) callbacks_.on_progress(from);
         if (snap.data().size() < chunk.total()) return;
         zab::pb::PeerMessage whole;
         *whole.mutable_snap() = std::move(snap);

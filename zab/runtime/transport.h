@@ -51,6 +51,8 @@ class Transport {
         std::function<void(zab::ServerId, zab::pb::PeerMessage&)> on_message;
         std::function<void(zab::ServerId)> on_connected;
         std::function<void(zab::ServerId)> on_disconnected;
+        // A snapshot chunk arrived from, or was taken by, the peer.
+        std::function<void(zab::ServerId)> on_progress;
     };
 
     Transport(boost::asio::io_context& io, TransportOptions options, Callbacks callbacks);
@@ -62,6 +64,9 @@ class Transport {
     // Sends `message` to `to` if linked; drops it otherwise (the core copes:
     // a broken link is reported and the protocol starts that peer over).
     void send(zab::ServerId to, const zab::pb::PeerMessage& message);
+    // Closes the link to `peer` (the dialing side reconnects); reported
+    // later through on_disconnected, never from inside this call.
+    void reset(zab::ServerId peer);
     // Closes everything; no callbacks after it returns.
     void stop();
 
@@ -80,6 +85,7 @@ class Transport {
     void deliver(zab::ServerId from, zab::pb::PeerMessage& message);
     void send_frame_to(zab::ServerId to, std::string frame);
     void pace_snapshot(zab::ServerId to);
+    void wrote_to(zab::ServerId peer);
 
     boost::asio::io_context& io_;
     TransportOptions options_;
