@@ -2,7 +2,7 @@
 """Soak: a three-server kv ensemble under full write load for a while,
 counting elections. With no faults injected, every election is spurious.
 
-Usage: kv_soak.py KV_BINARY [--seconds 300] [--clients 8]
+Usage: kv_soak.py KV_BINARY [--seconds 300] [--clients 8] [--kv-arg=--flag=value ...]
 Prints writes/s and the number of epochs established during the run."""
 import argparse
 import os
@@ -22,9 +22,10 @@ def main():
     ap.add_argument("kv")
     ap.add_argument("--seconds", type=float, default=300)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--kv-arg", action="append", default=[], help="extra flag for every server (repeatable)")
     args = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="chorus-soak-")
-    ens = kvlib.Ensemble(args.kv, workdir)
+    ens = kvlib.Ensemble(args.kv, workdir, extra_args=args.kv_arg)
     try:
         ens.start_all()
         leader = ens.wait_for_leader()
@@ -35,6 +36,7 @@ def main():
         stop = threading.Event()
         counts = [0] * args.clients
         errors = [0] * args.clients
+        first_error = []
 
         def client(c):
             conn = kvlib.Conn(ens.client_ports[1 + c % 3], timeout=5)
@@ -46,6 +48,8 @@ def main():
                     counts[c] += 1
                 else:
                     errors[c] += 1
+                    if not first_error:
+                        first_error.append(a)
 
         threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(args.clients)]
         t0 = time.time()
@@ -64,9 +68,17 @@ def main():
         elapsed = time.time() - t0
         final = ens.wait_for_leader()
         epoch1 = int(ens.status(final)["epoch"])
+        # A follower that lost its leader for a moment and rejoined the same
+        # epoch is a disruption too, though not an election: count them.
+        rejoins = 0
+        for i in range(1, 4):
+            with open(os.path.join(workdir, f"server{i}.log")) as f:
+                rejoins += max(0, sum(1 for line in f if line.rstrip().endswith(": looking")) - 1)
         print(f"soak: {args.seconds:.0f} s, {args.clients} clients (window 1 each): {sum(counts)} writes, "
               f"{sum(counts) / elapsed:.0f} writes/s, {sum(errors)} errors; "
-              f"elections during the run: {epoch1 - epoch0} (leader {leader} -> {final})")
+              f"elections during the run: {epoch1 - epoch0} (leader {leader} -> {final}), "
+              f"times a server went back to looking: {rejoins}"
+              + (f"; first error: {first_error[0]}" if first_error else ""))
         return 0 if epoch1 == epoch0 else 1
     finally:
         ens.stop_all()

@@ -17,7 +17,9 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "zab/runtime/options.h"
@@ -28,8 +30,14 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 // The replicated state: a map. A transaction is "KEY\0VALUE".
+//
+// Snapshots do not stop the server: snapshot() freezes the current map and
+// hands it to another thread to serialise; writes meanwhile go to a small
+// overlay, folded back in by snapshot_done().
 class KvStore final : public chorus::StateMachine {
  public:
+    using Map = std::map<std::string, std::string>;
+
     std::optional<chorus::Txn> preprocess(const chorus::Request& request) override {
         chorus::Txn txn;
         txn.type = 1;
@@ -39,22 +47,28 @@ class KvStore final : public chorus::StateMachine {
     void deliver(const chorus::Txn& txn) override {
         const size_t split = txn.data.find('\0');
         if (split == std::string::npos) return;
-        data_[txn.data.substr(0, split)] = txn.data.substr(split + 1);
+        (frozen_ ? overlay_ : *base_)[txn.data.substr(0, split)] = txn.data.substr(split + 1);
         ++count_;
         for (char c : txn.data) hash_ = (hash_ ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
         hash_ = (hash_ ^ txn.zxid.counter) * 0x100000001b3ull;
         last_ = txn.zxid;
     }
-    std::string save() override {
-        std::string out = std::to_string(count_) + " " + std::to_string(hash_) + " " +
-                          std::to_string(last_.epoch) + " " + std::to_string(last_.counter) + "\n";
-        for (const auto& [k, v] : data_) {
-            out += std::to_string(k.size()) + " " + std::to_string(v.size()) + "\n" + k + v;
-        }
-        return out;
+    std::string save() override { return serialize(*base_, overlay_, header()); }
+    std::function<std::string()> snapshot() override {
+        frozen_ = true;
+        std::shared_ptr<const Map> frozen = base_;
+        return [frozen, header = header()] { return serialize(*frozen, Map{}, header); };
+    }
+    void snapshot_done() override {
+        if (!frozen_) return;  // a restore came in between
+        for (auto& [k, v] : overlay_) (*base_)[k] = std::move(v);
+        overlay_.clear();
+        frozen_ = false;
     }
     void restore(const std::string& snapshot) override {
-        data_.clear();
+        base_ = std::make_shared<Map>();
+        overlay_.clear();
+        frozen_ = false;
         count_ = hash_ = 0;
         last_ = {};
         if (snapshot.empty()) return;
@@ -67,15 +81,19 @@ class KvStore final : public chorus::StateMachine {
             size_t klen = 0, vlen = 0;
             std::sscanf(snapshot.substr(pos, nl - pos).c_str(), "%zu %zu", &klen, &vlen);
             pos = nl + 1;
-            data_[snapshot.substr(pos, klen)] = snapshot.substr(pos + klen, vlen);
+            (*base_)[snapshot.substr(pos, klen)] = snapshot.substr(pos + klen, vlen);
             pos += klen + vlen;
         }
     }
 
     // Core thread only.
     std::optional<std::string> get(const std::string& key) const {
-        auto it = data_.find(key);
-        if (it == data_.end()) return std::nullopt;
+        if (frozen_) {
+            auto o = overlay_.find(key);
+            if (o != overlay_.end()) return o->second;
+        }
+        auto it = base_->find(key);
+        if (it == base_->end()) return std::nullopt;
         return it->second;
     }
     std::string digest() const {
@@ -84,7 +102,25 @@ class KvStore final : public chorus::StateMachine {
     }
 
  private:
-    std::map<std::string, std::string> data_;
+    std::string header() const {
+        return std::to_string(count_) + " " + std::to_string(hash_) + " " +
+               std::to_string(last_.epoch) + " " + std::to_string(last_.counter) + "\n";
+    }
+    static std::string serialize(const Map& base, const Map& overlay, const std::string& header) {
+        std::string out = header;
+        auto put = [&out](const std::string& k, const std::string& v) {
+            out += std::to_string(k.size()) + " " + std::to_string(v.size()) + "\n" + k + v;
+        };
+        for (const auto& [k, v] : base) {
+            if (!overlay.count(k)) put(k, v);
+        }
+        for (const auto& [k, v] : overlay) put(k, v);
+        return out;
+    }
+
+    std::shared_ptr<Map> base_ = std::make_shared<Map>();
+    Map overlay_;  // writes while base_ is frozen for a snapshot
+    bool frozen_ = false;
     uint64_t count_ = 0;
     uint64_t hash_ = 0;
     chorus::Zxid last_;

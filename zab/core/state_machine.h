@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "zab/core/types.h"
@@ -20,6 +21,19 @@ class StateMachine : public zab::Preprocessor {
     // Replaces the state with one saved by save() (empty: the initial state).
     virtual void restore(const std::string& snapshot) = 0;
     virtual void role_changed(zab::Role /*role*/, zab::ServerId /*leader*/, uint64_t /*epoch*/) {}
+
+    // Taking a snapshot without stopping the core. Called on the core
+    // thread when a snapshot is due; returns a function that produces the
+    // state as of this moment. The function runs on another thread while
+    // the core goes on delivering, so it may only read a view the state
+    // machine has set aside for it (a frozen copy-on-write version, say).
+    // The default copies the whole state here with save(): simple, but it
+    // stalls the core thread for as long as the copy takes.
+    virtual std::function<std::string()> snapshot() {
+        return [state = save()]() { return state; };
+    }
+    // Core thread: the function returned by snapshot() has finished.
+    virtual void snapshot_done() {}
 };
 
 }  // namespace chorus

@@ -31,6 +31,7 @@ struct Node::Impl {
     asio::io_context io;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::thread thread;
+    std::thread snapshot_thread;  // produces snapshot bytes off the core thread
     storage::DataDir dir;
     std::unique_ptr<runtime::StorageWorker> storage;
     std::unique_ptr<runtime::Transport> transport;
@@ -60,6 +61,7 @@ struct Node::Impl {
     bool processing = false;
     bool process_again = false;
     void fail_pending(const Status& why);
+    void take_snapshot(Zxid at);
     void publish_status();
 };
 
@@ -200,23 +202,7 @@ void Node::Impl::process_once() {
             spdlog::info("server {}: installed a snapshot at {} from the leader", options.id,
                          snapshot_zxid.str());
         }
-        if (ready.snapshot_due) {
-            // The state is copied here; the file is written on the storage thread.
-            const Zxid at = *ready.snapshot_due;
-            std::string data = sm.save();
-            runtime::StorageJob job;
-            job.save_snapshot = zab::InstallSnapshot{at, data};
-            job.done = [this, at, data = std::move(data)]() mutable {
-                if (!core) return;
-                if (at > snapshot_zxid) {  // a snapshot installed meanwhile may be newer
-                    snapshot_zxid = at;
-                    snapshot_data = std::move(data);
-                }
-                core->snapshot_saved(at);
-                process();
-            };
-            storage->submit(std::move(job));
-        }
+        if (ready.snapshot_due) take_snapshot(*ready.snapshot_due);
         if (ready.role_change) {
             const zab::RoleChange& rc = *ready.role_change;
             spdlog::info(
@@ -232,6 +218,34 @@ void Node::Impl::process_once() {
             sm.role_changed(rc.role, rc.leader, rc.epoch);
         }
     }
+}
+
+void Node::Impl::take_snapshot(Zxid at) {
+    // The state machine sets a consistent view aside (snapshot()); the bytes
+    // are produced on the snapshot thread and written on the storage thread,
+    // so heartbeats and commits go on meanwhile. The core asks for no other
+    // snapshot until this one is saved, so one thread at a time suffices.
+    std::function<std::string()> produce = sm.snapshot();
+    if (snapshot_thread.joinable()) snapshot_thread.join();
+    snapshot_thread = std::thread([this, at, produce = std::move(produce)] {
+        auto data = std::make_shared<std::string>(produce());
+        asio::post(io, [this, at, data] {
+            if (!core) return;
+            sm.snapshot_done();
+            runtime::StorageJob job;
+            job.save_snapshot = zab::InstallSnapshot{at, *data};
+            job.done = [this, at, data] {
+                if (!core) return;
+                if (at > snapshot_zxid) {  // a snapshot installed meanwhile may be newer
+                    snapshot_zxid = at;
+                    snapshot_data = std::move(*data);
+                }
+                core->snapshot_saved(at);
+                process();
+            };
+            storage->submit(std::move(job));
+        });
+    });
 }
 
 void Node::Impl::tick() {
@@ -343,6 +357,7 @@ void Node::stop() {
     said_goodbye.get_future().wait();
     // Let the goodbye frames leave, and the writes in flight finish.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (m.snapshot_thread.joinable()) m.snapshot_thread.join();
     m.storage->stop();
     std::promise<void> closed;
     asio::post(m.io, [&m, &closed] {
