@@ -29,6 +29,7 @@ def main():
         if leader is None:
             say("   No leader was elected within 15 s — see the logs in " + workdir)
             return 1
+        ens.wait_all_serving()
         st = ens.status(leader)
         say(f"   They held an election: server {leader} leads, epoch {st['epoch']}.")
         say()
@@ -40,7 +41,11 @@ def main():
         t = time.time()
         last = None
         for k in range(n):
-            last = conns[1 + k % 3].ask(f"put key{k} value{k}")
+            for _attempt in range(100):  # a server still joining answers NotLeader: retry
+                last = conns[1 + k % 3].ask(f"put key{k} value{k}")
+                if not last.startswith("error NotLeader"):
+                    break
+                time.sleep(0.02)
             if not last.startswith("ok"):
                 say(f"   A write failed: {last}")
                 return 1
@@ -84,12 +89,7 @@ def main():
         say(f"5. Restarting server {leader} from its data directory: it rejoins as a follower")
         say("   and catches up with what it missed.")
         ens.start(leader, bootstrap=False)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            st = ens.status(leader)
-            if st and st.get("serving") == "yes":
-                break
-            time.sleep(0.05)
+        ens.wait_all_serving()
         for i in range(1, 4):
             kvlib.ask(ens.client_ports[i], "sync")
         digests = {i: kvlib.ask(ens.client_ports[i], "digest") for i in range(1, 4)}

@@ -133,6 +133,17 @@ class Ensemble:
             time.sleep(0.02)
         return None
 
+    def wait_all_serving(self, timeout=15.0):
+        """True once every running server serves (a follower finishes its sync
+        a moment after the leader starts serving)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            states = [self.status(i) for i in range(1, self.n + 1) if self.alive(i)]
+            if states and all(s and s.get("serving") == "yes" for s in states):
+                return True
+            time.sleep(0.02)
+        return False
+
     def stop_all(self):
         for i, p in self.procs.items():
             if p.poll() is None:

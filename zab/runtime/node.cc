@@ -9,11 +9,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "storage/data_dir.h"
 #include "zab/core/core.h"
@@ -48,6 +50,13 @@ struct Node::Impl {
     std::map<uint64_t, Done> pending;  // request id -> callback
     uint64_t next_sync = 1;
     std::map<uint64_t, std::function<void(Status, Zxid)>> pending_syncs;
+    // Every request and sync gets an answer: those still pending after
+    // kRequestTimeoutMs (a leader may have dropped a forwarded request when
+    // its queue was full) fail with kBusy. Oldest first: (tick, id, is_sync).
+    static constexpr uint64_t kRequestTimeoutMs = 10000;
+    std::deque<std::tuple<uint64_t, uint64_t, bool>> deadlines;
+    uint64_t ticks = 0;
+    void expire_pending();
 
     mutable std::mutex status_mutex;
     NodeStatus status_copy;
@@ -248,8 +257,35 @@ void Node::Impl::take_snapshot(Zxid at) {
     });
 }
 
+void Node::Impl::expire_pending() {
+    const uint64_t timeout_ticks = kRequestTimeoutMs / std::max<uint32_t>(options.tick_ms, 1);
+    while (!deadlines.empty() && std::get<0>(deadlines.front()) + timeout_ticks <= ticks) {
+        const auto [at, id, is_sync] = deadlines.front();
+        deadlines.pop_front();
+        const Status late(
+            Code::kBusy,
+            "no outcome within " + std::to_string(kRequestTimeoutMs) +
+                " ms; it may or may not have been applied — retry if it is idempotent");
+        if (is_sync) {
+            auto it = pending_syncs.find(id);
+            if (it == pending_syncs.end()) continue;
+            auto done = std::move(it->second);
+            pending_syncs.erase(it);
+            done(late, Zxid{});
+        } else {
+            auto it = pending.find(id);
+            if (it == pending.end()) continue;
+            Done done = std::move(it->second);
+            pending.erase(it);
+            done(late, zab::Completion{id, zab::Completion::Outcome::kCommitted, {}});
+        }
+    }
+}
+
 void Node::Impl::tick() {
     if (!core) return;
+    ++ticks;
+    expire_pending();
     core->tick();
     process();
     ticker->expires_after(std::chrono::milliseconds(options.tick_ms));
@@ -402,6 +438,7 @@ void Node::submit(Request request, Done done) {
             return;
         }
         m.pending[id] = std::move(done);
+        m.deadlines.emplace_back(m.ticks, id, false);
         m.process();
     });
 }
@@ -424,6 +461,7 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
             return;
         }
         m.pending_syncs[id] = std::move(done);
+        m.deadlines.emplace_back(m.ticks, id, true);
         m.process();
     });
 }

@@ -81,7 +81,9 @@ class Node {
     // Submits a request (any server; a follower forwards it). `done` runs on
     // the core thread: OK with the outcome once committed (or absorbed), or
     // an error — kNotLeader (retryable) while no leader serves, or if the
-    // leader changed before the outcome was known (it may have committed).
+    // leader changed before the outcome was known (it may have committed);
+    // kBusy if no outcome came within 10 s; kInvalidArgument if the request
+    // is over a quarter of --max-frame-bytes. `done` is always called.
     void submit(Request request, Done done);
     // Read barrier: `done` runs once this replica has delivered everything
     // the leader had proposed when the barrier reached it.
