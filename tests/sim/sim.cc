@@ -158,8 +158,11 @@ void Simulation::start_server(ServerId id) {
     durable.current_epoch = s.log.current_epoch();
     if (s.snapshot) {
         if (s.log.last_zxid() < s.snapshot->zxid) {
-            Status st = s.log.reset_to(s.snapshot->zxid);
-            if (!st.is_ok()) checker_.on_restore(id, Zxid{}, 0);  // cannot happen; keep going
+            if (Status st = s.log.reset_to(s.snapshot->zxid); !st.is_ok() && result_.ok) {
+                result_.ok = false;
+                result_.failure = "storage of server " + std::to_string(id) +
+                                  " refused the reset to its snapshot: " + st.str();
+            }
         }
         durable.snapshot_zxid = s.snapshot->zxid;
         s.app.restore(s.snapshot->data);
