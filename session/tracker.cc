@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "session/groups.h"
 #include "session/session.pb.h"
 #include "zab/core/assert.h"
 
@@ -59,6 +60,26 @@ const char* node_result_name(NodeResult result) {
     return "?";
 }
 
+const char* txn_kind_name(TxnKind kind) {
+    switch (kind) {
+        case TxnKind::kOpen:
+            return "open";
+        case TxnKind::kClose:
+            return "close";
+        case TxnKind::kRevalidate:
+            return "revalidate";
+        case TxnKind::kExpire:
+            return "expire";
+        case TxnKind::kNodes:
+            return "nodes";
+        case TxnKind::kHeartbeat:
+            return "heartbeat";
+        case TxnKind::kCount:
+            break;
+    }
+    return "?";
+}
+
 uint64_t session_id_of(Zxid zxid) {
     CHORUS_ASSERT(zxid.counter < (uint64_t{1} << 40), "a session id needs a counter below 2^40");
     return (zxid.epoch << 40) | zxid.counter;
@@ -93,7 +114,10 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
         case pb::TrackerRequest::kExpire: {
             auto* expired = change.mutable_expired();
             for (uint64_t id : r.expire().session_ids()) {
-                if (sessions_.count(id)) expired->add_session_ids(id);
+                if (!sessions_.count(id)) continue;
+                expired->add_session_ids(id);
+                // Decided: not due again while the transaction commits.
+                deadlines_.erase(id);
             }
             if (expired->session_ids_size() == 0) return std::nullopt;
             break;
@@ -113,7 +137,10 @@ void Tracker::drop_session(uint64_t id) {
     auto owned = ephemerals_.find(id);
     if (owned == ephemerals_.end()) return;
     for (const std::string& path : owned->second) {
-        if (nodes_.erase(path)) ++counters_.ephemerals_deleted;
+        if (nodes_.erase(path)) {
+            ++counters_.ephemerals_deleted;
+            touched(path);
+        }
     }
     ephemerals_.erase(owned);
 }
@@ -141,24 +168,49 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
         }
         return false;
     };
+    // Creates the missing ancestors of `path` (make_parents), or checks
+    // that its parent exists. Ephemeral nodes have no children.
+    auto parents_ok = [&](const std::string& path, bool make_parents) {
+        std::vector<std::string> missing;
+        for (std::string parent = parent_of(path); parent != "/"; parent = parent_of(parent)) {
+            std::optional<NodeInfo> p = lookup(parent);
+            if (p) {
+                if (p->ephemeral_owner != 0) return NodeResult::kNoParent;
+                break;
+            }
+            if (!make_parents) return NodeResult::kNoParent;
+            missing.push_back(parent);
+        }
+        for (const std::string& parent : missing) overlay[parent] = NodeInfo{};
+        return NodeResult::kOk;
+    };
     for (const pb::NodeOp& op : view.ops.ops()) {
         if (!valid_path(op.path())) return NodeResult::kBadPath;
         std::optional<NodeInfo> current = lookup(op.path());
         const bool version_ok =
             op.expected_version() < 0 || (current && current->version == op.expected_version());
         switch (op.kind()) {
-            case pb::NodeOp::CREATE: {
-                if (current) return NodeResult::kNodeExists;
-                const std::string parent = parent_of(op.path());
-                if (parent != "/") {
-                    std::optional<NodeInfo> p = lookup(parent);
-                    if (!p) return NodeResult::kNoParent;
-                    if (p->ephemeral_owner != 0)
-                        return NodeResult::kNoParent;  // ephemerals have no children
+            case pb::NodeOp::CREATE:
+            case pb::NodeOp::PUT: {
+                if (current && op.kind() == pb::NodeOp::PUT) {
+                    // Set: only a node of the same kind and owner.
+                    if (current->ephemeral_owner != op.ephemeral_owner())
+                        return NodeResult::kNodeExists;
+                    if (!version_ok) return NodeResult::kBadVersion;
+                    current->data = op.data();
+                    current->version += 1;
+                    overlay[op.path()] = *current;
+                    break;
                 }
+                if (current) return NodeResult::kNodeExists;
+                // A PUT that expects a version expects the node to exist.
+                if (op.kind() == pb::NodeOp::PUT && op.expected_version() >= 0)
+                    return NodeResult::kNoNode;
                 if (op.ephemeral_owner() != 0 && !sessions_.count(op.ephemeral_owner())) {
                     return NodeResult::kNoSession;
                 }
+                if (NodeResult r = parents_ok(op.path(), op.make_parents()); r != NodeResult::kOk)
+                    return r;
                 overlay[op.path()] = NodeInfo{op.data(), 0, op.ephemeral_owner()};
                 break;
             }
@@ -184,6 +236,7 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
         }
     }
     for (auto& [path, node] : overlay) {
+        touched(path);
         auto old = nodes_.find(path);
         if (old != nodes_.end() && old->second.ephemeral_owner != 0) {
             ephemerals_[old->second.ephemeral_owner].erase(path);
@@ -198,10 +251,43 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
     return NodeResult::kOk;
 }
 
+void Tracker::touched(const std::string& path) {
+    if (listener_.node_changed) listener_.node_changed(path);
+    std::string group = group_of(path);
+    if (!group.empty()) touched_groups_.insert(std::move(group));
+}
+
+void Tracker::finish_delivery() {
+    for (const std::string& group : touched_groups_) {
+        const int64_t version = ++group_versions_[group];
+        if (listener_.group_changed) listener_.group_changed(group, version);
+    }
+    touched_groups_.clear();
+}
+
 void Tracker::deliver(const zab::Txn& txn) {
     if (txn.type != kTrackerType) return;
     pb::TrackerTxn change;
     CHORUS_ASSERT(change.ParseFromString(txn.data), "a committed tracker transaction must parse");
+    TxnKind kind = TxnKind::kNodes;
+    switch (change.change_case()) {
+        case pb::TrackerTxn::kOpened:
+            kind = TxnKind::kOpen;
+            break;
+        case pb::TrackerTxn::kClosed:
+            kind = TxnKind::kClose;
+            break;
+        case pb::TrackerTxn::kRevalidated:
+            kind = TxnKind::kRevalidate;
+            break;
+        case pb::TrackerTxn::kExpired:
+            kind = TxnKind::kExpire;
+            break;
+        default:
+            break;
+    }
+    ++counters_.log_records[static_cast<size_t>(kind)];
+    counters_.log_bytes[static_cast<size_t>(kind)] += txn.data.size();
     switch (change.change_case()) {
         case pb::TrackerTxn::kOpened: {
             const uint64_t id = session_id_of(txn.zxid);
@@ -237,6 +323,7 @@ void Tracker::deliver(const zab::Txn& txn) {
         default:
             break;
     }
+    finish_delivery();
 }
 
 void Tracker::role_changed(zab::Role role, zab::ServerId /*leader*/, uint64_t /*epoch*/) {
@@ -261,6 +348,27 @@ std::vector<uint64_t> Tracker::due_for_expiry(size_t limit) const {
     std::vector<uint64_t> ids;
     for (size_t i = 0; i < due.size() && i < limit; ++i) ids.push_back(due[i].second);
     return ids;
+}
+
+const NodeInfo* Tracker::node(const std::string& path) const {
+    auto it = nodes_.find(path);
+    return it == nodes_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Tracker::children(const std::string& path) const {
+    const std::string prefix = path == "/" ? "/" : path + "/";
+    std::vector<std::string> names;
+    for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix);
+         ++it) {
+        std::string_view rest = std::string_view(it->first).substr(prefix.size());
+        if (!rest.empty() && rest.find('/') == std::string_view::npos) names.emplace_back(rest);
+    }
+    return names;
+}
+
+int64_t Tracker::group_version(const std::string& group) const {
+    auto it = group_versions_.find(group);
+    return it == group_versions_.end() ? 0 : it->second;
 }
 
 std::optional<uint64_t> Tracker::deadline_ms(uint64_t session_id) const {
@@ -290,6 +398,11 @@ std::string Tracker::save() {
         out->set_version(n.version);
         out->set_ephemeral_owner(n.ephemeral_owner);
     }
+    for (const auto& [name, version] : group_versions_) {
+        auto* out = snap.add_groups();
+        out->set_name(name);
+        out->set_version(version);
+    }
     return snap.SerializeAsString();
 }
 
@@ -299,7 +412,11 @@ void Tracker::restore(const std::string& snapshot) {
     ephemerals_.clear();
     deadlines_.clear();
     recent_results_.clear();
-    if (snapshot.empty()) return;
+    group_versions_.clear();
+    if (snapshot.empty()) {
+        if (listener_.restored) listener_.restored();
+        return;
+    }
     pb::TrackerSnapshot snap;
     CHORUS_ASSERT(snap.ParseFromString(snapshot), "a tracker snapshot must parse");
     for (const auto& s : snap.sessions()) {
@@ -310,6 +427,8 @@ void Tracker::restore(const std::string& snapshot) {
         nodes_[n.path()] = NodeInfo{n.data(), n.version(), n.ephemeral_owner()};
         if (n.ephemeral_owner() != 0) ephemerals_[n.ephemeral_owner()].insert(n.path());
     }
+    for (const auto& g : snap.groups()) group_versions_[g.name()] = g.version();
+    if (listener_.restored) listener_.restored();
 }
 
 }  // namespace chorus::session

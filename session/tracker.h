@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -52,6 +53,20 @@ struct NodeInfo {
     int64_t version = 0;
     uint64_t ephemeral_owner = 0;  // 0: persistent
     friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
+};
+
+// The kinds of tracker transaction, for counting log records and bytes by
+// type. kHeartbeat is there to be counted and stay at zero: heartbeats are
+// absorbed and never become a transaction.
+enum class TxnKind : uint8_t { kOpen, kClose, kRevalidate, kExpire, kNodes, kHeartbeat, kCount };
+const char* txn_kind_name(TxnKind kind);
+
+// Called on the core thread as the replicated state changes (to wake
+// watchers). Each may be empty.
+struct ChangeListener {
+    std::function<void(const std::string& path)> node_changed;  // created, set or deleted
+    std::function<void(const std::string& group, int64_t version)> group_changed;
+    std::function<void()> restored;  // the whole state was replaced
 };
 
 // Why a node transaction did nothing (it is all or nothing).
@@ -87,23 +102,39 @@ class Tracker final : public StateMachine {
     // Reads of the replicated state (any replica, as of its last delivery).
     const std::map<uint64_t, SessionInfo>& sessions() const { return sessions_; }
     const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
+    const NodeInfo* node(const std::string& path) const;
+    // The direct children of `path` ("/" for the top), names only, sorted.
+    std::vector<std::string> children(const std::string& path) const;
+    // A group's version: up by one with every transaction that changes
+    // anything under /groups/<group> (see session/groups.h); 0 if never.
+    int64_t group_version(const std::string& group) const;
+    const std::map<std::string, int64_t>& group_versions() const { return group_versions_; }
     std::optional<uint64_t> deadline_ms(uint64_t session_id) const;
     // The outcome of the node transaction at `zxid`, while it is remembered
     // (the last 4096), for answering the client that sent it.
     std::optional<NodeResult> node_result(Zxid zxid) const;
 
     struct Counters {
-        uint64_t heartbeats_absorbed = 0;
+        uint64_t heartbeats_absorbed = 0;  // leader only
         uint64_t sessions_opened = 0;
         uint64_t sessions_expired = 0;
         uint64_t sessions_closed = 0;
         uint64_t ephemerals_deleted = 0;
+        // Transactions delivered (each is one log record on every replica)
+        // and their bytes, by kind.
+        uint64_t log_records[static_cast<size_t>(TxnKind::kCount)] = {};
+        uint64_t log_bytes[static_cast<size_t>(TxnKind::kCount)] = {};
     };
     const Counters& counters() const { return counters_; }
+
+    void set_listener(ChangeListener listener) { listener_ = std::move(listener); }
 
  private:
     NodeResult apply_node_ops(const class NodeOpsView& ops);
     void drop_session(uint64_t id);
+    // Records that `path` changed in the transaction being delivered.
+    void touched(const std::string& path);
+    void finish_delivery();
 
     std::map<uint64_t, SessionInfo> sessions_;
     std::map<std::string, NodeInfo> nodes_;
@@ -113,6 +144,9 @@ class Tracker final : public StateMachine {
     uint64_t now_ms_ = 0;
     std::map<uint64_t, uint64_t> deadlines_;  // session -> deadline (ms)
     std::map<Zxid, NodeResult> recent_results_;
+    std::map<std::string, int64_t> group_versions_;
+    std::set<std::string> touched_groups_;  // during one delivery
+    ChangeListener listener_;
     Counters counters_;
 };
 

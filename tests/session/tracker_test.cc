@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "session/groups.h"
 #include "session/session.pb.h"
 
 namespace chorus::session {
@@ -43,9 +44,10 @@ struct Ensemble {
         follower.set_now_ms(ms);
     }
     NodeResult node_op(pb::NodeOp::Kind kind, const std::string& path, const std::string& data = "",
-                       int64_t expected = -1, uint64_t owner = 0) {
+                       int64_t expected = -1, uint64_t owner = 0, bool make_parents = false) {
         pb::TrackerRequest r;
         auto* op = r.mutable_nodes()->add_ops();
+        op->set_make_parents(make_parents);
         op->set_kind(kind);
         op->set_path(path);
         op->set_data(data);
@@ -190,6 +192,133 @@ TEST(Tracker, ASnapshotRestoresTheSameStateOnAnotherReplica) {
     closed.mutable_closed()->set_session_id(id);
     fresh.deliver(zab::Txn{Zxid{1, 99}, kTrackerType, closed.SerializeAsString(), 0, 0});
     EXPECT_FALSE(fresh.nodes().count("/g/m"));
+}
+
+TEST(Tracker, PutCreatesOrSetsAndMakesParents) {
+    Ensemble e;
+    const uint64_t id = e.open(1, 1000);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/b/c", "1"), NodeResult::kNoParent);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/b/c", "1", -1, 0, true), NodeResult::kOk);
+    EXPECT_EQ(e.follower.nodes().at("/a").data, "");
+    EXPECT_EQ(e.follower.nodes().at("/a/b/c").version, 0);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/b/c", "2"), NodeResult::kOk);
+    EXPECT_EQ(e.follower.nodes().at("/a/b/c").data, "2");
+    EXPECT_EQ(e.follower.nodes().at("/a/b/c").version, 1);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/b/c", "3", 0), NodeResult::kBadVersion);
+    // A persistent node is not taken over by a session, nor a session's node by another.
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/b/c", "4", -1, id), NodeResult::kNodeExists);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/e", "x", -1, id), NodeResult::kOk);
+    const uint64_t other = e.open(2, 1000);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/e", "y", -1, other), NodeResult::kNodeExists);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/e", "z", -1, id), NodeResult::kOk);
+    EXPECT_EQ(e.follower.nodes().at("/a/e").data, "z");
+    // Ephemeral nodes have no children, even made ones.
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/e/x/y", "", -1, 0, true), NodeResult::kNoParent);
+    EXPECT_EQ(e.follower.children("/a"), (std::vector<std::string>{"b", "e"}));
+    EXPECT_EQ(e.leader.nodes(), e.follower.nodes());
+}
+
+TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
+    Ensemble e;
+    int64_t notified = -1;
+    std::string notified_group;
+    e.follower.set_listener(ChangeListener{.node_changed = {},
+                                           .group_changed =
+                                               [&](const std::string& g, int64_t v) {
+                                                   notified_group = g;
+                                                   notified = v;
+                                               },
+                                           .restored = {}});
+    const uint64_t a = e.open(1, 1000);
+    const uint64_t b = e.open(2, 1000);
+    // A member's config before it ever joins: an inactive member.
+    ASSERT_EQ(e.node_op(pb::NodeOp::PUT, member_config_path("g", "b"), "cb", -1, 0, true),
+              NodeResult::kOk);
+    EXPECT_EQ(e.follower.group_version("g"), 1);
+    EXPECT_EQ(notified_group, "g");
+    EXPECT_EQ(notified, 1);
+    GroupView view = read_group(e.follower, "g");
+    ASSERT_TRUE(view.exists);
+    EXPECT_TRUE(view.active.empty());
+    ASSERT_EQ(view.inactive.size(), 1u);
+    EXPECT_EQ(view.inactive[0].name, "b");
+    EXPECT_EQ(view.inactive[0].config, "cb");
+
+    // Join (one transaction that also makes the parents): +1.
+    ASSERT_EQ(e.node_op(pb::NodeOp::PUT, member_path("g", "a"), "ma", -1, a, true),
+              NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::PUT, member_path("g", "b"), "mb", -1, b, true),
+              NodeResult::kOk);
+    EXPECT_EQ(e.follower.group_version("g"), 3);
+    ASSERT_EQ(e.node_op(pb::NodeOp::PUT, group_config_path("g"), "gc", -1, 0, true),
+              NodeResult::kOk);
+    EXPECT_EQ(e.follower.group_version("g"), 4);
+    view = read_group(e.follower, "g");
+    EXPECT_EQ(view.config, "gc");
+    ASSERT_EQ(view.active.size(), 2u);
+    EXPECT_EQ(view.active[1].name, "b");
+    EXPECT_EQ(view.active[1].metadata, "mb");
+    EXPECT_EQ(view.active[1].config, "cb");
+    EXPECT_EQ(view.active[1].session_id, b);
+    EXPECT_TRUE(view.inactive.empty());
+
+    // A failed transaction changes nothing.
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, member_path("g", "a"), "again", -1, a),
+              NodeResult::kNodeExists);
+    EXPECT_EQ(e.follower.group_version("g"), 4);
+
+    // Expiry: b's member goes, b becomes inactive again, the version goes up.
+    pb::TrackerRequest expire;
+    expire.mutable_expire()->add_session_ids(b);
+    ASSERT_TRUE(e.submit(expire));
+    EXPECT_EQ(e.follower.group_version("g"), 5);
+    EXPECT_EQ(notified, 5);
+    view = read_group(e.follower, "g");
+    ASSERT_EQ(view.active.size(), 1u);
+    ASSERT_EQ(view.inactive.size(), 1u);
+    EXPECT_EQ(view.inactive[0].name, "b");
+    // Leave.
+    EXPECT_EQ(e.node_op(pb::NodeOp::DELETE, member_path("g", "a")), NodeResult::kOk);
+    EXPECT_EQ(e.follower.group_version("g"), 6);
+    EXPECT_EQ(e.leader.group_version("g"), 6);
+
+    // Versions survive a snapshot.
+    Tracker fresh;
+    bool restored = false;
+    fresh.set_listener(ChangeListener{{}, {}, [&] { restored = true; }});
+    fresh.restore(e.follower.save());
+    EXPECT_TRUE(restored);
+    EXPECT_EQ(fresh.group_version("g"), 6);
+    EXPECT_EQ(fresh.save(), e.follower.save());
+}
+
+TEST(Tracker, LogRecordsAreCountedByKindAndHeartbeatsNeverAre) {
+    Ensemble e;
+    const uint64_t id = e.open(1, 1000);
+    pb::TrackerRequest hb;
+    hb.mutable_heartbeats()->add_session_ids(id);
+    for (int i = 0; i < 100; ++i) e.submit(hb);
+    pb::TrackerRequest expire;
+    expire.mutable_expire()->add_session_ids(id);
+    e.submit(expire);
+    const auto& c = e.follower.counters();
+    EXPECT_EQ(c.log_records[static_cast<size_t>(TxnKind::kOpen)], 1u);
+    EXPECT_EQ(c.log_records[static_cast<size_t>(TxnKind::kExpire)], 1u);
+    EXPECT_EQ(c.log_records[static_cast<size_t>(TxnKind::kHeartbeat)], 0u);
+    EXPECT_EQ(c.log_bytes[static_cast<size_t>(TxnKind::kHeartbeat)], 0u);
+    EXPECT_GT(c.log_bytes[static_cast<size_t>(TxnKind::kOpen)], 0u);
+    EXPECT_EQ(e.leader.counters().heartbeats_absorbed, 100u);
+}
+
+TEST(Tracker, NamesForGroupsAndMembersAreChecked) {
+    EXPECT_TRUE(valid_name("web-1"));
+    EXPECT_FALSE(valid_name(""));
+    EXPECT_FALSE(valid_name("a/b"));
+    EXPECT_FALSE(valid_name(".."));
+    EXPECT_FALSE(valid_name(std::string(kMaxNameBytes + 1, 'x')));
+    EXPECT_FALSE(valid_name(std::string("a\nb")));
+    EXPECT_EQ(group_of(member_path("g1", "m")), "g1");
+    EXPECT_EQ(group_of("/other/x"), "");
 }
 
 }  // namespace
