@@ -60,6 +60,8 @@ struct Node::Impl {
 
     mutable std::mutex status_mutex;
     NodeStatus status_copy;
+    uint64_t log_records_appended = 0;  // core thread
+    uint64_t log_bytes_appended = 0;
 
     Status open_and_restore(zab::DurableState* durable);
     void tick();
@@ -123,6 +125,8 @@ void Node::Impl::publish_status() {
     s.delivered = core->delivered_zxid();
     s.serving = core->serving();
     s.voting = core->voting();
+    s.log_records_appended = log_records_appended;
+    s.log_bytes_appended = log_bytes_appended;
     std::lock_guard lock(status_mutex);
     status_copy = s;
 }
@@ -176,6 +180,12 @@ void Node::Impl::process_once() {
             transport->send(out.to, out.message);
         }
         if (ready.write_id != 0) {
+            for (const zab::Write& w : ready.writes) {
+                if (const auto* append = std::get_if<zab::AppendTxns>(&w)) {
+                    log_records_appended += append->txns.size();
+                    for (const Txn& t : append->txns) log_bytes_appended += t.data.size();
+                }
+            }
             runtime::StorageJob job;
             job.writes = std::move(ready.writes);
             auto after =

@@ -57,6 +57,10 @@ struct NodeStatus {
     Zxid delivered;
     bool serving = false;
     bool voting = false;
+    // Transactions this server appended to its log since it started, and
+    // their payload bytes (every transaction, whatever its type).
+    uint64_t log_records_appended = 0;
+    uint64_t log_bytes_appended = 0;
 };
 
 class Node {

@@ -9,6 +9,8 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 
+#include "zab/runtime/frame.h"
+
 namespace chorus::runtime {
 
 namespace asio = boost::asio;
@@ -66,10 +68,7 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
                 self->close();
                 return;
             }
-            const uint32_t size = (uint32_t{header_byte(self->header_[0])} << 24) |
-                                  (uint32_t{header_byte(self->header_[1])} << 16) |
-                                  (uint32_t{header_byte(self->header_[2])} << 8) |
-                                  uint32_t{header_byte(self->header_[3])};
+            const uint32_t size = frame_length(self->header_);
             if (size > self->transport_.options_.max_frame_bytes) {
                 ++self->transport_.stats_.bad_frames;
                 spdlog::warn(
@@ -83,8 +82,6 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
             self->read_body();
         });
     }
-
-    static uint8_t header_byte(char c) { return static_cast<uint8_t>(c); }
 
     void read_body() {
         auto self = shared_from_this();
@@ -149,7 +146,7 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
 
     Transport& transport_;
     tcp::socket socket_;
-    char header_[4] = {};
+    unsigned char header_[kFrameHeaderBytes] = {};
     std::string body_;
     std::deque<std::string> queue_;
     size_t queued_bytes_ = 0;
@@ -180,21 +177,6 @@ struct Transport::State {
     }
     bool stopped = false;
 };
-
-namespace {
-
-std::string frame_of(const zab::pb::PeerMessage& message) {
-    const size_t size = message.ByteSizeLong();
-    std::string frame(4 + size, '\0');
-    frame[0] = static_cast<char>((size >> 24) & 0xFF);
-    frame[1] = static_cast<char>((size >> 16) & 0xFF);
-    frame[2] = static_cast<char>((size >> 8) & 0xFF);
-    frame[3] = static_cast<char>(size & 0xFF);
-    message.SerializeToArray(frame.data() + 4, static_cast<int>(size));
-    return frame;
-}
-
-}  // namespace
 
 Transport::Transport(asio::io_context& io, TransportOptions options, Callbacks callbacks)
     : io_(io),

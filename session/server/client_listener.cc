@@ -1,0 +1,251 @@
+#include "session/server/client_listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <optional>
+#include <thread>
+
+#include "session/client.pb.h"
+#include "session/server/session_service.h"
+#include "zab/runtime/frame.h"
+
+namespace chorus::session {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+namespace cpb = chorus::client::pb;
+
+struct ClientListener::Impl : std::enable_shared_from_this<ClientListener::Impl> {
+    ListenerOptions options;
+    SessionService& service;
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::optional<tcp::acceptor> acceptor;
+    std::thread thread;
+    uint16_t bound_port = 0;
+    std::atomic<uint64_t> connections{0};
+    std::atomic<uint64_t> bad_frames{0};
+
+    class Connection;
+    std::vector<std::weak_ptr<Connection>> open;  // io thread
+
+    Impl(ListenerOptions o, SessionService& s) : options(std::move(o)), service(s) {}
+    void accept();
+};
+
+// One client connection. Lives while a read, a write or an unanswered
+// request holds it.
+class ClientListener::Impl::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+    Connection(std::shared_ptr<Impl> listener, tcp::socket socket)
+        : listener_(std::move(listener)), socket_(std::move(socket)) {
+        error_code ec;
+        const auto remote = socket_.remote_endpoint(ec);
+        peer_ = ec ? std::string("?")
+                   : remote.address().to_string() + ":" + std::to_string(remote.port());
+    }
+
+    void start() { read_header(); }
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+        --listener_->connections;
+    }
+
+ private:
+    void read_header() {
+        if (closed_ || reading_) return;
+        if (inflight_ >= listener_->options.max_inflight_per_connection)
+            return;  // resumes on answer
+        reading_ = true;
+        asio::async_read(socket_, asio::buffer(header_),
+                         [self = shared_from_this()](error_code ec, size_t) {
+                             self->reading_ = false;
+                             if (self->closed_) return;
+                             if (ec) return self->close();
+                             self->on_header();
+                         });
+    }
+
+    void on_header() {
+        const uint32_t size = runtime::frame_length(header_);
+        if (size > listener_->options.max_frame_bytes) {
+            ++listener_->bad_frames;
+            spdlog::warn("client {}: a frame of {} bytes is over the limit of {}; closing", peer_,
+                         size, listener_->options.max_frame_bytes);
+            cpb::Response r;
+            r.set_code(cpb::TOO_LARGE);
+            r.set_message("a frame of " + std::to_string(size) + " bytes; the limit is " +
+                          std::to_string(listener_->options.max_frame_bytes));
+            send(runtime::frame_of(r), /*then_close=*/true);
+            return;
+        }
+        body_.resize(size);
+        reading_ = true;
+        asio::async_read(socket_, asio::buffer(body_),
+                         [self = shared_from_this()](error_code ec, size_t) {
+                             self->reading_ = false;
+                             if (self->closed_) return;
+                             if (ec) return self->close();
+                             self->on_body();
+                         });
+    }
+
+    void on_body() {
+        cpb::Request request;
+        if (!request.ParseFromString(body_)) {
+            ++listener_->bad_frames;
+            spdlog::warn("client {}: a frame that does not parse as a request", peer_);
+            cpb::Response r;
+            r.set_code(cpb::BAD_REQUEST);
+            r.set_message("the frame does not parse as a chorus.client.pb.Request");
+            send(runtime::frame_of(r), false);
+        } else {
+            ++inflight_;
+            const bool is_stats = request.op_case() == cpb::Request::kStats;
+            // Weak: an answer that comes after the listener or the
+            // connection is gone is dropped.
+            std::weak_ptr<Connection> weak = shared_from_this();
+            std::weak_ptr<Impl> weak_listener = listener_;
+            listener_->service.handle(
+                std::move(request), [weak, weak_listener, is_stats](cpb::Response response) {
+                    auto listener = weak_listener.lock();
+                    if (!listener) return;
+                    if (is_stats && response.has_stats()) {
+                        response.mutable_stats()->set_connections(listener->connections.load());
+                        response.mutable_stats()->set_bad_frames(listener->bad_frames.load());
+                    }
+                    asio::post(listener->io, [weak, frame = runtime::frame_of(response)]() mutable {
+                        auto self = weak.lock();
+                        if (!self || self->closed_) return;
+                        --self->inflight_;
+                        self->send(std::move(frame), false);
+                        self->read_header();
+                    });
+                });
+        }
+        read_header();
+    }
+
+    void send(std::string frame, bool then_close) {
+        queued_bytes_ += frame.size();
+        if (queued_bytes_ > listener_->options.max_queued_bytes) {
+            spdlog::warn("client {}: {} bytes of answers unread; closing the connection", peer_,
+                         queued_bytes_);
+            return close();
+        }
+        queue_.emplace_back(std::move(frame), then_close);
+        if (!writing_) write_next();
+    }
+
+    void write_next() {
+        if (closed_ || queue_.empty()) return;
+        writing_ = true;
+        asio::async_write(socket_, asio::buffer(queue_.front().first),
+                          [self = shared_from_this()](error_code ec, size_t) {
+                              self->writing_ = false;
+                              if (self->closed_) return;
+                              if (ec) return self->close();
+                              const bool then_close = self->queue_.front().second;
+                              self->queued_bytes_ -= self->queue_.front().first.size();
+                              self->queue_.pop_front();
+                              if (then_close) return self->close();
+                              self->write_next();
+                          });
+    }
+
+    std::shared_ptr<Impl> listener_;
+    tcp::socket socket_;
+    std::string peer_;
+    unsigned char header_[runtime::kFrameHeaderBytes] = {};
+    std::string body_;
+    std::deque<std::pair<std::string, bool>> queue_;  // frame, close after it
+    size_t queued_bytes_ = 0;
+    size_t inflight_ = 0;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool closed_ = false;
+};
+
+void ClientListener::Impl::accept() {
+    acceptor->async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
+        if (!self->acceptor || !self->acceptor->is_open()) return;
+        if (!ec) {
+            if (self->connections.load() >= self->options.max_connections) {
+                spdlog::warn("clients: {} connections already; refusing one more",
+                             self->connections.load());
+                error_code ignored;
+                socket.close(ignored);
+            } else {
+                socket.set_option(tcp::no_delay(true), ec);
+                ++self->connections;
+                auto c = std::make_shared<Connection>(self, std::move(socket));
+                std::erase_if(self->open, [](const auto& w) { return w.expired(); });
+                self->open.push_back(c);
+                c->start();
+            }
+        }
+        self->accept();
+    });
+}
+
+ClientListener::ClientListener(ListenerOptions options, SessionService& service)
+    : impl_(std::make_shared<Impl>(std::move(options), service)) {}
+
+ClientListener::~ClientListener() { stop(); }
+
+Status ClientListener::start() {
+    Impl& m = *impl_;
+    error_code ec;
+    const auto address = asio::ip::make_address(m.options.endpoint.host, ec);
+    if (ec) {
+        return Status(Code::kInvalidArgument,
+                      "client address " + m.options.endpoint.str() + ": " + ec.message());
+    }
+    m.acceptor.emplace(m.io);
+    const tcp::endpoint at(address, m.options.endpoint.port);
+    m.acceptor->open(at.protocol(), ec);
+    if (!ec) m.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) m.acceptor->bind(at, ec);
+    if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        m.acceptor.reset();
+        return Status(Code::kIoError, "cannot listen for clients on " + m.options.endpoint.str() +
+                                          ": " + ec.message());
+    }
+    m.bound_port = m.acceptor->local_endpoint().port();
+    m.work.emplace(m.io.get_executor());
+    m.accept();
+    m.thread = std::thread([&m] { m.io.run(); });
+    return Status::ok();
+}
+
+void ClientListener::stop() {
+    Impl& m = *impl_;
+    if (!m.thread.joinable()) return;
+    asio::post(m.io, [&m] {
+        error_code ignored;
+        if (m.acceptor) m.acceptor->close(ignored);
+        for (auto& w : m.open) {
+            if (auto c = w.lock()) c->close();
+        }
+        m.open.clear();
+        m.work.reset();
+    });
+    m.thread.join();
+}
+
+uint16_t ClientListener::port() const { return impl_->bound_port; }
+
+}  // namespace chorus::session

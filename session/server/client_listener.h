@@ -1,0 +1,53 @@
+// ClientListener: serves the client protocol (session/client.proto) on a
+// TCP port, handing every request to a SessionService.
+//
+// Frames are a 4-byte big-endian length and one Request. Many requests may
+// be in flight on one connection (answers carry the request's id and may
+// come in any order). Bad input never takes the server down:
+// - a frame that does not parse: a BAD_REQUEST answer (id 0), the
+//   connection stays open (the length prefix keeps the stream in step);
+// - a frame longer than max_frame_bytes: a TOO_LARGE answer, then the
+//   connection is closed (there is no way to skip it safely);
+// - a client that sends faster than it reads: reading pauses at
+//   max_inflight_per_connection unanswered requests; a connection with more
+//   than max_queued_bytes of answers it does not read is closed.
+//
+// Threads: one I/O thread of its own; the service answers on the node's
+// core thread and the answer is handed back to the I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "zab/core/status.h"
+#include "zab/runtime/transport.h"
+
+namespace chorus::session {
+
+class SessionService;
+
+struct ListenerOptions {
+    runtime::Endpoint endpoint;
+    size_t max_frame_bytes = 4 << 20;
+    size_t max_inflight_per_connection = 4096;
+    size_t max_queued_bytes = 64 << 20;
+    size_t max_connections = 10000;
+};
+
+class ClientListener {
+ public:
+    ClientListener(ListenerOptions options, SessionService& service);
+    ~ClientListener();  // stops
+
+    // Binds and starts serving. kIoError if the address cannot be bound.
+    Status start();
+    void stop();
+    // The port actually bound (useful with port 0).
+    uint16_t port() const;
+
+ private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace chorus::session

@@ -1,0 +1,338 @@
+// The session tracker as users run it: three chorus-server processes on
+// 127.0.0.1, driven through chorus::Client over the client protocol.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "client/client.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace chorus {
+namespace {
+
+using testing::ChildProcess;
+using testing::TempDir;
+
+std::string server_binary() {
+    const char* path = std::getenv("CHORUS_SERVER");
+    return path ? path : "chorus-server";
+}
+
+// Polls `done` every 20 ms until it holds or `timeout_ms` passes.
+bool eventually(const std::function<bool()>& done, int timeout_ms) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < until) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+}
+
+class Ensemble {
+ public:
+    static constexpr int kServers = 3;
+    static constexpr uint64_t kMinTimeoutMs = 500;
+
+    Ensemble() {
+        std::string peers;
+        for (int id = 1; id <= kServers; ++id) {
+            peer_ports_[id] = testing::free_port();
+            client_ports_[id] = testing::free_port();
+            peers += (peers.empty() ? "" : ",") + std::to_string(id) +
+                     "=127.0.0.1:" + std::to_string(peer_ports_[id]);
+        }
+        peers_ = peers;
+        for (int id = 1; id <= kServers; ++id) start(id, /*bootstrap=*/true);
+    }
+
+    void start(int id, bool bootstrap = false) {
+        std::vector<std::string> argv = {server_binary(),
+                                         "--id",
+                                         std::to_string(id),
+                                         "--peers",
+                                         peers_,
+                                         "--data-dir",
+                                         dir_.sub("data" + std::to_string(id)),
+                                         "--client",
+                                         address(id),
+                                         "--min-session-timeout-ms",
+                                         std::to_string(kMinTimeoutMs)};
+        if (bootstrap) argv.push_back("--bootstrap");
+        servers_[id].start(argv, dir_.sub("server" + std::to_string(id) + ".log"));
+    }
+    ChildProcess& process(int id) { return servers_[id]; }
+
+    std::string address(int id) const {
+        return "127.0.0.1:" + std::to_string(client_ports_.at(id));
+    }
+    std::vector<std::string> addresses() const {
+        std::vector<std::string> all;
+        for (int id = 1; id <= kServers; ++id) all.push_back(address(id));
+        return all;
+    }
+    // A client of one server only.
+    std::unique_ptr<SyncClient> client_of(int id, uint64_t session_timeout_ms = 1000) {
+        return std::make_unique<SyncClient>(ClientOptions{.servers = {address(id)},
+                                                          .session_timeout_ms = session_timeout_ms,
+                                                          .request_timeout_ms = 5000});
+    }
+    std::optional<ServerStats> stats(int id) {
+        auto c = client_of(id);
+        auto s = c->stats();
+        if (!s.ok()) return std::nullopt;
+        return s.value;
+    }
+    // Waits until every running server serves; returns the leader's id (0 if none).
+    int wait_serving(int timeout_ms = 20000) {
+        int leader = 0;
+        eventually(
+            [&] {
+                leader = 0;
+                for (int id = 1; id <= kServers; ++id) {
+                    if (!servers_[id].running()) continue;
+                    auto s = stats(id);
+                    if (!s || !s->serving) return false;
+                    if (s->role == "leading") leader = id;
+                }
+                return leader != 0;
+            },
+            timeout_ms);
+        return leader;
+    }
+    std::string log_of(int id) const { return dir_.sub("server" + std::to_string(id) + ".log"); }
+
+ private:
+    TempDir dir_;
+    std::string peers_;
+    std::map<int, uint16_t> peer_ports_;
+    std::map<int, uint16_t> client_ports_;
+    std::map<int, ChildProcess> servers_;
+};
+
+TEST(SessionCluster, SessionsNodesAndGroupsWorkFromAnyServer) {
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0) << "no leader; see the server logs";
+    auto a = e.client_of(1);
+    auto b = e.client_of(2);
+    auto session = a->open_session();
+    ASSERT_TRUE(session.ok()) << session.status.str();
+
+    // A persistent node written through server 1, read through server 2 after a sync.
+    ASSERT_TRUE(a->write(0, {ClientOp::put("/config", "v1")}).ok());
+    auto read = b->get("/config", /*sync=*/true);
+    ASSERT_TRUE(read.ok()) << read.status.str();
+    EXPECT_TRUE(read.value.exists);
+    EXPECT_EQ(read.value.data, "v1");
+    EXPECT_EQ(read.value.version, 0);
+
+    // Conditional writes: the wrong version changes nothing.
+    EXPECT_EQ(b->write(0, {ClientOp::set("/config", "v2", 5)}).status.code,
+              ClientCode::kBadVersion);
+    EXPECT_TRUE(b->write(0, {ClientOp::set("/config", "v2", 0)}).ok());
+    // Multi-op: all or nothing.
+    auto multi = b->write(0, {ClientOp::create("/x", "1"), ClientOp::create("/config", "dup")});
+    EXPECT_EQ(multi.status.code, ClientCode::kNodeExists);
+    EXPECT_FALSE(a->get("/x", true).value.exists);
+
+    // Groups: a config before the member joins makes it inactive; joining activates it.
+    ASSERT_TRUE(a->set_member_config("web", "m1", "cfg1").ok());
+    auto group = b->get_group("web", true);
+    ASSERT_TRUE(group.ok());
+    ASSERT_EQ(group.value.inactive.size(), 1u);
+    const int64_t before = group.value.version;
+    ASSERT_TRUE(a->join_group(session.value, "web", "m1", "meta1").ok());
+    group = b->get_group("web", true);
+    ASSERT_EQ(group.value.active.size(), 1u);
+    EXPECT_EQ(group.value.active[0].metadata, "meta1");
+    EXPECT_EQ(group.value.active[0].config, "cfg1");
+    EXPECT_EQ(group.value.version, before + 1);
+    EXPECT_TRUE(group.value.inactive.empty());
+
+    // Bad names are refused before they reach the server.
+    EXPECT_EQ(a->join_group(session.value, "we/b", "m", "").status.code, ClientCode::kBadRequest);
+    // An ephemeral node needs a live session.
+    EXPECT_EQ(a->write(12345, {ClientOp::create("/e", "", true)}).status.code,
+              ClientCode::kNoSession);
+
+    // Closing the session removes its member at once.
+    ASSERT_TRUE(a->close_session(session.value).ok());
+    group = b->get_group("web", true);
+    EXPECT_TRUE(group.value.active.empty());
+    EXPECT_EQ(group.value.version, before + 2);
+}
+
+TEST(SessionCluster, ASilentSessionExpiresAndItsEphemeralsGoEverywhere) {
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0);
+    auto owner = e.client_of(2, 600);
+    auto watcher = e.client_of(3);
+    auto session = owner->open_session();
+    ASSERT_TRUE(session.ok()) << session.status.str();
+    ASSERT_TRUE(owner->join_group(session.value, "g", "quiet", "").ok());
+    auto group = watcher->get_group("g", true);
+    ASSERT_EQ(group.value.active.size(), 1u);
+
+    // A watch on the group, from another server, waiting for the next change.
+    std::atomic<bool> woke{false};
+    WatchResult seen;
+    std::thread waiting([&] {
+        auto w = watcher->watch_group("g", group.value.version, 10000);
+        EXPECT_TRUE(w.ok()) << w.status.str();
+        seen = w.value;
+        woke = true;
+    });
+    // Alive while it heartbeats: well past its timeout.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_FALSE(woke.load()) << "the group changed while its member heartbeated";
+    EXPECT_EQ(watcher->get_group("g", true).value.active.size(), 1u);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    owner->async().abandon_session(session.value);
+    waiting.join();
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    EXPECT_EQ(seen.version, group.value.version + 1);
+    EXPECT_LT(waited, 600 + 1000) << "expiry took too long";
+    for (int id = 1; id <= 3; ++id) {
+        auto c = e.client_of(id);
+        EXPECT_TRUE(c->get_group("g", true).value.active.empty()) << "server " << id;
+    }
+}
+
+TEST(SessionCluster, HeartbeatsOfTenThousandSessionsWriteNothing) {
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0);
+    constexpr int kSessions = 10000;
+    constexpr int kPerServer = (kSessions + 2) / 3;
+    std::map<int, std::unique_ptr<SyncClient>> clients;
+    std::map<int, std::vector<uint64_t>> sessions;
+    for (int id = 1; id <= 3; ++id) clients[id] = e.client_of(id, 1500);
+    // Open them all, many in flight at once, spread over the three servers.
+    std::atomic<int> opened{0}, failed{0};
+    std::mutex mutex;
+    int total = 0;
+    for (int id = 1; id <= 3; ++id) {
+        const int n = std::min(kPerServer, kSessions - total);
+        total += n;
+        for (int i = 0; i < n; ++i) {
+            clients[id]->async().open_session([&, id](ClientStatus s, uint64_t session) {
+                if (!s.ok()) {
+                    ++failed;
+                    return;
+                }
+                std::lock_guard lock(mutex);
+                sessions[id].push_back(session);
+                ++opened;
+            });
+        }
+    }
+    ASSERT_TRUE(eventually([&] { return opened + failed == kSessions; }, 60000));
+    ASSERT_EQ(failed.load(), 0);
+
+    auto leader_id = e.wait_serving();
+    ASSERT_NE(leader_id, 0);
+    std::map<int, ServerStats> before;
+    for (int id = 1; id <= 3; ++id) before[id] = *e.stats(id);
+    for (int id = 1; id <= 3; ++id) {
+        EXPECT_EQ(before[id].sessions, uint64_t{kSessions}) << "server " << id;
+        EXPECT_EQ(before[id].log_of("open")->records, uint64_t{kSessions})
+            << "one record per open, counted exactly";
+        EXPECT_EQ(before[id].log_of("heartbeat")->records, 0u);
+    }
+    // Heartbeats at a third of 1.5 s for 4 s: about 12 rounds of 10,000.
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    std::map<int, ServerStats> after;
+    for (int id = 1; id <= 3; ++id) after[id] = *e.stats(id);
+    for (int id = 1; id <= 3; ++id) {
+        EXPECT_EQ(after[id].log_records_appended, before[id].log_records_appended)
+            << "server " << id << " wrote log records while only heartbeats came";
+        EXPECT_EQ(after[id].log_bytes_appended, before[id].log_bytes_appended) << "server " << id;
+        EXPECT_EQ(after[id].log_of("heartbeat")->records, 0u);
+        EXPECT_EQ(after[id].log_of("heartbeat")->bytes, 0u);
+        EXPECT_EQ(after[id].sessions, uint64_t{kSessions}) << "a heartbeating session expired";
+        EXPECT_GE(after[id].heartbeats_received - before[id].heartbeats_received,
+                  uint64_t{kPerServer - 1} * 5)
+            << "server " << id << " received too few heartbeats";
+    }
+    const uint64_t absorbed =
+        after[leader_id].heartbeats_absorbed - before[leader_id].heartbeats_absorbed;
+    EXPECT_GE(absorbed, uint64_t{kSessions} * 5) << "the leader absorbed too few heartbeats";
+
+    // Now 1,000 of them fall silent: exactly 1,000 expire, the rest live.
+    constexpr int kSilent = 1000;
+    for (int i = 0; i < kSilent; ++i) {
+        const int id = 1 + i % 3;
+        clients[id]->async().abandon_session(sessions[id][i / 3]);
+    }
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto s = e.stats(leader_id);
+            return s && s->sessions == uint64_t{kSessions - kSilent};
+        },
+        10000));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    for (int id = 1; id <= 3; ++id) {
+        auto s = *e.stats(id);
+        EXPECT_EQ(s.sessions, uint64_t{kSessions - kSilent}) << "server " << id;
+        EXPECT_EQ(s.sessions_expired, uint64_t{kSilent}) << "server " << id;
+        EXPECT_EQ(s.log_of("heartbeat")->records, 0u);
+        // Every record a server appended is accounted for by kind.
+        uint64_t records = 0;
+        for (const auto& l : s.log) records += l.records;
+        EXPECT_EQ(s.log_records_appended, records) << "server " << id;
+    }
+}
+
+TEST(SessionCluster, KillingTheLeaderExpiresNoHeartbeatingSession) {
+    Ensemble e;
+    const int leader = e.wait_serving();
+    ASSERT_NE(leader, 0);
+    // One client per server, each with a member in the group.
+    std::map<int, std::unique_ptr<SyncClient>> clients;
+    for (int id = 1; id <= 3; ++id) {
+        clients[id] = std::make_unique<SyncClient>(ClientOptions{
+            .servers = id == leader ? e.addresses() : std::vector<std::string>{e.address(id)},
+            .session_timeout_ms = 1500,
+            .request_timeout_ms = 5000,
+            .seed = static_cast<uint64_t>(id)});
+        // The leader's client starts on the leader (the others are pinned).
+        if (id == leader) {
+            ASSERT_TRUE(
+                eventually([&] { return !clients[id]->async().current_server().empty(); }, 5000));
+        }
+        auto session = clients[id]->open_session();
+        ASSERT_TRUE(session.ok()) << session.status.str();
+        ASSERT_TRUE(clients[id]->join_group(session.value, "g", "m" + std::to_string(id), "").ok());
+    }
+    auto probe = e.client_of(leader % 3 + 1);
+    const int64_t version = probe->get_group("g", true).value.version;
+    ASSERT_EQ(probe->get_group("g", true).value.active.size(), 3u);
+
+    e.process(leader).kill();
+    const int next = e.wait_serving();
+    ASSERT_NE(next, 0) << "no new leader";
+    ASSERT_NE(next, leader);
+    // Well past the session timeout after the failover.
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    for (int id = 1; id <= 3; ++id) {
+        if (id == leader) continue;
+        auto c = e.client_of(id);
+        auto g = c->get_group("g", true);
+        ASSERT_TRUE(g.ok()) << g.status.str();
+        EXPECT_EQ(g.value.active.size(), 3u)
+            << "server " << id << ": a heartbeating member was dropped by the failover";
+        EXPECT_EQ(g.value.version, version) << "server " << id;
+    }
+}
+
+}  // namespace
+}  // namespace chorus

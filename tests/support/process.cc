@@ -1,0 +1,81 @@
+#include "tests/support/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "zab/core/assert.h"
+
+namespace chorus::testing {
+
+uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    CHORUS_ASSERT(fd >= 0, "socket failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    CHORUS_ASSERT(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "bind failed");
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+ChildProcess::~ChildProcess() {
+    if (running()) kill();
+}
+
+void ChildProcess::start(const std::vector<std::string>& argv, const std::string& log_file) {
+    CHORUS_ASSERT(!running(), "the child already runs");
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t pid = ::fork();
+    CHORUS_ASSERT(pid >= 0, "fork failed");
+    if (pid == 0) {
+        const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    pid_ = pid;
+}
+
+void ChildProcess::signal(int sig) {
+    if (running()) ::kill(pid_, sig);
+}
+
+void ChildProcess::kill() {
+    if (!running()) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+}
+
+int ChildProcess::terminate(int timeout_ms) {
+    if (!running()) return -1;
+    ::kill(pid_, SIGTERM);
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill();
+    return -1;
+}
+
+}  // namespace chorus::testing
