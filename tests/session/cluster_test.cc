@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "client/client.h"
+#include "session/client.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/raw_connection.h"
 #include "tests/support/temp_dir.h"
 
 namespace chorus {
@@ -41,7 +43,8 @@ class Ensemble {
     static constexpr int kServers = 3;
     static constexpr uint64_t kMinTimeoutMs = 500;
 
-    Ensemble() {
+    explicit Ensemble(std::vector<std::string> extra_args = {})
+        : extra_args_(std::move(extra_args)) {
         std::string peers;
         for (int id = 1; id <= kServers; ++id) {
             peer_ports_[id] = testing::free_port();
@@ -66,6 +69,7 @@ class Ensemble {
                                          "--min-session-timeout-ms",
                                          std::to_string(kMinTimeoutMs)};
         if (bootstrap) argv.push_back("--bootstrap");
+        for (const std::string& extra : extra_args_) argv.push_back(extra);
         servers_[id].start(argv, dir_.sub("server" + std::to_string(id) + ".log"));
     }
     ChildProcess& process(int id) { return servers_[id]; }
@@ -110,6 +114,7 @@ class Ensemble {
     std::string log_of(int id) const { return dir_.sub("server" + std::to_string(id) + ".log"); }
 
  private:
+    std::vector<std::string> extra_args_;
     TempDir dir_;
     std::string peers_;
     std::map<int, uint16_t> peer_ports_;
@@ -332,6 +337,200 @@ TEST(SessionCluster, KillingTheLeaderExpiresNoHeartbeatingSession) {
             << "server " << id << ": a heartbeating member was dropped by the failover";
         EXPECT_EQ(g.value.version, version) << "server " << id;
     }
+}
+
+TEST(SessionCluster, BadFramesGetClearErrorsAndTheServerCarriesOn) {
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0);
+    const uint16_t port = static_cast<uint16_t>(std::stoi(e.address(1).substr(10)));
+    namespace cpb = client::pb;
+    {
+        testing::RawConnection raw(port);
+        // Bytes that are not a Request: an answer, and the connection stays.
+        raw.send_frame(std::string("\xff\xff\xff\xff garbage", 14));
+        cpb::Response r;
+        ASSERT_TRUE(r.ParseFromString(raw.read_frame()));
+        EXPECT_EQ(r.code(), cpb::BAD_REQUEST);
+        EXPECT_FALSE(r.message().empty());
+        // An empty request, then unknown sessions and an oversize value.
+        cpb::Request empty;
+        empty.set_id(7);
+        raw.send_frame(empty.SerializeAsString());
+        ASSERT_TRUE(r.ParseFromString(raw.read_frame()));
+        EXPECT_EQ(r.id(), 7u);
+        EXPECT_EQ(r.code(), cpb::BAD_REQUEST);
+        cpb::Request hb;
+        hb.set_id(8);
+        hb.mutable_heartbeat()->add_session_ids(424242);
+        raw.send_frame(hb.SerializeAsString());
+        ASSERT_TRUE(r.ParseFromString(raw.read_frame()));
+        EXPECT_EQ(r.id(), 8u);
+        EXPECT_EQ(r.code(), cpb::OK);
+        ASSERT_EQ(r.heartbeat().unknown_size(), 1);
+        EXPECT_EQ(r.heartbeat().unknown(0), 424242u);
+        cpb::Request big;
+        big.set_id(9);
+        auto* op = big.mutable_write()->add_ops();
+        op->set_kind(cpb::Op::PUT);
+        op->set_path("/big");
+        op->set_data(std::string((1 << 20) + 1, 'x'));
+        raw.send_frame(big.SerializeAsString());
+        ASSERT_TRUE(r.ParseFromString(raw.read_frame()));
+        EXPECT_EQ(r.id(), 9u);
+        EXPECT_EQ(r.code(), cpb::TOO_LARGE) << r.message();
+        cpb::Request bad_path;
+        bad_path.set_id(10);
+        auto* op2 = bad_path.mutable_write()->add_ops();
+        op2->set_kind(cpb::Op::PUT);
+        op2->set_path("no-slash");
+        raw.send_frame(bad_path.SerializeAsString());
+        ASSERT_TRUE(r.ParseFromString(raw.read_frame()));
+        EXPECT_EQ(r.id(), 10u);
+        EXPECT_EQ(r.code(), cpb::BAD_PATH);
+        // A frame over the limit: an answer, then the server closes.
+        raw.send_bytes(std::string("\x7f\xff\xff\xff", 4));
+        ASSERT_TRUE(r.ParseFromString(raw.read_frame()));
+        EXPECT_EQ(r.code(), cpb::TOO_LARGE);
+        EXPECT_TRUE(raw.closed_by_peer());
+    }
+    {
+        // Half a frame, then gone.
+        testing::RawConnection raw(port);
+        raw.send_bytes(
+            std::string("\x00\x00\x10\x00"
+                        "abc",
+                        7));
+    }
+    // The server is still fine.
+    auto c = e.client_of(1);
+    auto s = c->stats();
+    ASSERT_TRUE(s.ok());
+    EXPECT_TRUE(s.value.serving);
+    EXPECT_EQ(s.value.bad_frames, 2u);
+    EXPECT_TRUE(c->write(0, {ClientOp::put("/after", "ok")}).ok());
+}
+
+TEST(SessionCluster, ExpiryIsSpreadOutByTheRateBudget) {
+    // 300 sessions fall silent at once; at 100 expiries/s they take about
+    // three seconds to go, not one storm.
+    Ensemble e({"--expiries-per-second", "100"});
+    ASSERT_NE(e.wait_serving(), 0);
+    auto owner = e.client_of(1, 600);
+    std::vector<uint64_t> sessions;
+    std::atomic<int> done{0};
+    std::mutex mutex;
+    for (int i = 0; i < 300; ++i) {
+        owner->async().open_session([&](ClientStatus s, uint64_t id) {
+            std::lock_guard lock(mutex);
+            if (s.ok()) sessions.push_back(id);
+            ++done;
+        });
+    }
+    ASSERT_TRUE(eventually([&] { return done == 300; }, 20000));
+    ASSERT_EQ(sessions.size(), 300u);
+    for (uint64_t id : sessions) owner->async().abandon_session(id);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto probe = e.client_of(2);
+    uint64_t at_1500ms = 0;
+    bool sampled = false;
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto s = probe->stats();
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count();
+            if (!sampled && ms >= 1500 && s.ok()) {
+                at_1500ms = s.value.sessions_expired;
+                sampled = true;
+            }
+            return s.ok() && s.value.sessions_expired == 300;
+        },
+        15000));
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    ASSERT_TRUE(sampled);
+    // 600 ms of timeout, then 100/s: after 1.5 s at most ~90 + a burst of up to 100 gone.
+    EXPECT_LT(at_1500ms, 250u) << "expiry came as a storm";
+    EXPECT_GE(took, 2500) << "300 expiries at 100/s must take about 3 s";
+}
+
+int id_of(const Ensemble& e, const std::string& address) {
+    for (int id = 1; id <= Ensemble::kServers; ++id) {
+        if (e.address(id) == address) return id;
+    }
+    return 0;
+}
+
+TEST(SessionCluster, AClientMovesOffAStoppedServerAndKeepsItsSession) {
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0);
+    SyncClient client(ClientOptions{
+        .servers = e.addresses(), .session_timeout_ms = 3000, .request_timeout_ms = 5000});
+    std::atomic<int> lost{0};
+    client.async().on_session_lost([&](uint64_t) { ++lost; });
+    auto session = client.open_session();
+    ASSERT_TRUE(session.ok()) << session.status.str();
+    ASSERT_TRUE(client.join_group(session.value, "g", "mover", "").ok());
+    const int first = id_of(e, client.async().current_server());
+    ASSERT_NE(first, 0);
+    // Stopped, not killed: no RST, the socket stays open; only the missing
+    // heartbeat answers tell the client to move.
+    e.process(first).signal(SIGSTOP);
+    ASSERT_TRUE(eventually(
+        [&] {
+            const int now = id_of(e, client.async().current_server());
+            return now != 0 && now != first;
+        },
+        5000))
+        << "the client did not move";
+    // Well past the session timeout: the session lives at its new server.
+    std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+    auto g = client.get_group("g", true);
+    ASSERT_TRUE(g.ok()) << g.status.str();
+    ASSERT_EQ(g.value.active.size(), 1u) << "the session expired while its client moved";
+    EXPECT_EQ(lost.load(), 0);
+    e.process(first).signal(SIGCONT);
+}
+
+TEST(SessionCluster, HedgedReadsAnswerWhileTheirFirstServerIsStopped) {
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0);
+    SyncClient writer(ClientOptions{.servers = e.addresses()});
+    ASSERT_TRUE(writer.write(0, {ClientOp::put("/h", "hedged")}).ok());
+    ASSERT_TRUE(writer.sync().ok());
+    SyncClient hedged(ClientOptions{
+        .servers = e.addresses(), .request_timeout_ms = 3000, .hedged_reads = 3, .seed = 7});
+    auto warm = hedged.get("/h");
+    ASSERT_TRUE(warm.ok()) << warm.status.str();
+    const int first = id_of(e, hedged.async().current_server());
+    ASSERT_NE(first, 0);
+    e.process(first).signal(SIGSTOP);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto read = hedged.get("/h");
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    e.process(first).signal(SIGCONT);
+    ASSERT_TRUE(read.ok()) << read.status.str();
+    EXPECT_EQ(read.value.data, "hedged");
+    EXPECT_LT(ms, 1000) << "the hedge did not answer first";
+}
+
+TEST(SessionCluster, AChangedServerListMovesTheClientWithoutARestart) {
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0);
+    SyncClient client(ClientOptions{.servers = {e.address(1)}, .session_timeout_ms = 1500});
+    auto session = client.open_session();
+    ASSERT_TRUE(session.ok());
+    EXPECT_EQ(client.async().current_server(), e.address(1));
+    client.async().set_servers({e.address(3)});
+    ASSERT_TRUE(eventually([&] { return client.async().current_server() == e.address(3); }, 5000));
+    // Its session moved along: server 3 now receives its heartbeats.
+    auto at3 = e.client_of(3);
+    const uint64_t before = at3->stats().value.heartbeats_received;
+    ASSERT_TRUE(eventually([&] { return at3->stats().value.heartbeats_received > before; }, 3000));
+    ASSERT_TRUE(client.write(session.value, {ClientOp::create("/mine", "", true)}).ok());
 }
 
 }  // namespace
