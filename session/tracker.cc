@@ -383,27 +383,53 @@ std::optional<NodeResult> Tracker::node_result(Zxid zxid) const {
     return it->second;
 }
 
-std::string Tracker::save() {
-    pb::TrackerSnapshot snap;
+// The state, copied flat: what a snapshot serialises.
+struct Tracker::Image {
+    std::vector<uint64_t> session_ids, owners, timeouts;
+    std::vector<std::pair<std::string, NodeInfo>> nodes;
+    std::vector<std::pair<std::string, int64_t>> groups;
+};
+
+Tracker::Image Tracker::image() const {
+    Image image;
+    image.session_ids.reserve(sessions_.size());
+    image.owners.reserve(sessions_.size());
+    image.timeouts.reserve(sessions_.size());
     for (const auto& [id, s] : sessions_) {
-        auto* out = snap.add_sessions();
-        out->set_id(id);
-        out->set_owner(s.owner);
-        out->set_timeout_ms(s.timeout_ms);
+        image.session_ids.push_back(id);
+        image.owners.push_back(s.owner);
+        image.timeouts.push_back(s.timeout_ms);
     }
-    for (const auto& [path, n] : nodes_) {
+    image.nodes.assign(nodes_.begin(), nodes_.end());
+    image.groups.assign(group_versions_.begin(), group_versions_.end());
+    return image;
+}
+
+std::string Tracker::encode(const Image& image) {
+    pb::TrackerSnapshot snap;
+    snap.mutable_session_ids()->Add(image.session_ids.begin(), image.session_ids.end());
+    snap.mutable_session_owners()->Add(image.owners.begin(), image.owners.end());
+    snap.mutable_session_timeouts_ms()->Add(image.timeouts.begin(), image.timeouts.end());
+    for (const auto& [path, n] : image.nodes) {
         auto* out = snap.add_nodes();
         out->set_path(path);
         out->set_data(n.data);
         out->set_version(n.version);
         out->set_ephemeral_owner(n.ephemeral_owner);
     }
-    for (const auto& [name, version] : group_versions_) {
+    for (const auto& [name, version] : image.groups) {
         auto* out = snap.add_groups();
         out->set_name(name);
         out->set_version(version);
     }
     return snap.SerializeAsString();
+}
+
+std::string Tracker::save() { return encode(image()); }
+
+std::function<std::string()> Tracker::snapshot() {
+    auto copy = std::make_shared<const Image>(image());
+    return [copy] { return encode(*copy); };
 }
 
 void Tracker::restore(const std::string& snapshot) {
@@ -419,10 +445,16 @@ void Tracker::restore(const std::string& snapshot) {
     }
     pb::TrackerSnapshot snap;
     CHORUS_ASSERT(snap.ParseFromString(snapshot), "a tracker snapshot must parse");
-    for (const auto& s : snap.sessions()) {
-        sessions_[s.id()] = SessionInfo{s.owner(), s.timeout_ms()};
-        if (leading_) deadlines_[s.id()] = now_ms_ + s.timeout_ms();
-    }
+    auto add_session = [this](uint64_t id, uint64_t owner, uint64_t timeout_ms) {
+        sessions_.emplace_hint(sessions_.end(), id, SessionInfo{owner, timeout_ms});
+        if (leading_) deadlines_[id] = now_ms_ + timeout_ms;
+    };
+    for (const auto& s : snap.sessions()) add_session(s.id(), s.owner(), s.timeout_ms());
+    CHORUS_ASSERT(snap.session_ids_size() == snap.session_owners_size() &&
+                      snap.session_ids_size() == snap.session_timeouts_ms_size(),
+                  "a tracker snapshot's session arrays must have one length");
+    for (int i = 0; i < snap.session_ids_size(); ++i)
+        add_session(snap.session_ids(i), snap.session_owners(i), snap.session_timeouts_ms(i));
     for (const auto& n : snap.nodes()) {
         nodes_[n.path()] = NodeInfo{n.data(), n.version(), n.ephemeral_owner()};
         if (n.ephemeral_owner() != 0) ephemerals_[n.ephemeral_owner()].insert(n.path());

@@ -90,6 +90,10 @@ class Tracker final : public StateMachine {
     std::string save() override;
     void restore(const std::string& snapshot) override;
     void role_changed(zab::Role role, zab::ServerId leader, uint64_t epoch) override;
+    // Stall-free enough: copies the state into flat arrays here (tens of
+    // milliseconds for a million sessions) and serialises them on the
+    // snapshot thread.
+    std::function<std::string()> snapshot() override;
 
     // The leader's clock, in milliseconds (monotonic), set by the driver.
     void set_now_ms(uint64_t now_ms) { now_ms_ = now_ms; }
@@ -130,6 +134,9 @@ class Tracker final : public StateMachine {
     void set_listener(ChangeListener listener) { listener_ = std::move(listener); }
 
  private:
+    struct Image;
+    Image image() const;
+    static std::string encode(const Image& image);
     NodeResult apply_node_ops(const class NodeOpsView& ops);
     void drop_session(uint64_t id);
     // Records that `path` changed in the transaction being delivered.
