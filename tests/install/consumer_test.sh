@@ -24,3 +24,9 @@ kv_src=$(dirname "$consumer_src")/../../examples/kv/kv_server.cc
 g++ -std=c++20 -o "$scratch/kv" "$kv_src" $(pkg-config --cflags --libs chorus spdlog)
 LD_LIBRARY_PATH="$libdir" "$scratch/kv" --help | head -n 1
 echo "examples/kv built against the installed chorus.pc"
+
+# examples/membership (chorus::Client) too.
+membership_src=$(dirname "$consumer_src")/../../examples/membership/membership.cc
+g++ -std=c++20 -o "$scratch/membership" "$membership_src" $(pkg-config --cflags --libs chorus)
+LD_LIBRARY_PATH="$libdir" "$scratch/membership" --help | head -n 1
+echo "examples/membership built against the installed chorus.pc"

@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -112,6 +114,7 @@ class Ensemble {
         return leader;
     }
     std::string log_of(int id) const { return dir_.sub("server" + std::to_string(id) + ".log"); }
+    std::string path(const std::string& name) const { return dir_.sub(name); }
 
  private:
     std::vector<std::string> extra_args_;
@@ -531,6 +534,70 @@ TEST(SessionCluster, AChangedServerListMovesTheClientWithoutARestart) {
     const uint64_t before = at3->stats().value.heartbeats_received;
     ASSERT_TRUE(eventually([&] { return at3->stats().value.heartbeats_received > before; }, 3000));
     ASSERT_TRUE(client.write(session.value, {ClientOp::create("/mine", "", true)}).ok());
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The working example of docs/sessions.md: two members watch each other.
+TEST(SessionCluster, TheMembershipExampleSeesMembersComeAndGo) {
+    const char* binary = std::getenv("CHORUS_MEMBERSHIP");
+    if (binary == nullptr) GTEST_SKIP() << "CHORUS_MEMBERSHIP is not set";
+    Ensemble e;
+    ASSERT_NE(e.wait_serving(), 0);
+    std::string servers;
+    for (const std::string& a : e.addresses()) servers += (servers.empty() ? "" : ",") + a;
+    ChildProcess a, b;
+    const std::string a_log = e.path("a.out"), b_log = e.path("b.out");
+    a.start({binary, "--servers", servers, "--group", "web", "--name", "a", "--metadata", "port=1",
+             "--timeout-ms", "1000"},
+            a_log);
+    ASSERT_TRUE(eventually(
+        [&] { return slurp(a_log).find("joined web as a") != std::string::npos; }, 10000))
+        << slurp(a_log);
+    b.start({binary, "--servers", servers, "--group", "web", "--name", "b", "--timeout-ms", "1000"},
+            b_log);
+    ASSERT_TRUE(
+        eventually([&] { return slurp(a_log).find(": a=port=1 b\n") != std::string::npos; }, 10000))
+        << "a never saw b join:\n"
+        << slurp(a_log);
+    const size_t before = slurp(a_log).size();
+    b.kill();  // no goodbye: b's session has to expire
+    ASSERT_TRUE(eventually(
+        [&] { return slurp(a_log).substr(before).find(": a=port=1\n") != std::string::npos; },
+        10000))
+        << "a never saw b dropped:\n"
+        << slurp(a_log);
+    EXPECT_EQ(a.terminate(), 0);
+    EXPECT_NE(slurp(a_log).find("left web"), std::string::npos);
+    auto g = e.client_of(1)->get_group("web", true);
+    EXPECT_TRUE(g.value.active.empty());
+}
+
+// An orphan: its owner left the quorum and its client never moved.
+TEST(SessionCluster, AnOrphanedSessionExpiresWhenItsClientDoesNotMove) {
+    Ensemble e;
+    const int leader = e.wait_serving();
+    ASSERT_NE(leader, 0);
+    const int owner = leader % 3 + 1;       // a follower
+    auto client = e.client_of(owner, 800);  // knows no other server
+    auto session = client->open_session();
+    ASSERT_TRUE(session.ok());
+    ASSERT_TRUE(client->join_group(session.value, "g", "orphan", "").ok());
+    auto probe = e.client_of(leader);
+    ASSERT_EQ(probe->get_group("g", true).value.active.size(), 1u);
+    e.process(owner).kill();
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] { return probe->get_group("g", true).value.active.empty(); }, 5000))
+        << "the orphan outlived its timeout";
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    EXPECT_GE(ms, 300) << "expired long before its timeout";
 }
 
 }  // namespace
