@@ -174,6 +174,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     asio::steady_timer housekeeping{io};
     uint64_t last_heartbeat_ms = 0;
     uint64_t connect_failures = 0;
+    std::map<std::string, uint64_t> failed_at;  // server -> when it last failed us
     bool closing = false;
 
     mutable std::mutex current_mutex;
@@ -351,9 +352,21 @@ void Client::Impl::shutdown() {
 }
 
 std::string Client::Impl::pick_server(const std::string& avoid) {
+    // Prefer servers that have not failed us lately: a stopped server still
+    // accepts connections (the kernel does), and going back to it would
+    // cost another timeout.
+    const uint64_t now = now_ms();
     std::vector<std::string> choices;
     for (const std::string& s : servers) {
-        if (s != avoid) choices.push_back(s);
+        auto failed = failed_at.find(s);
+        const bool recent =
+            failed != failed_at.end() && now < failed->second + 2 * options.session_timeout_ms;
+        if (s != avoid && !recent) choices.push_back(s);
+    }
+    if (choices.empty()) {
+        for (const std::string& s : servers) {
+            if (s != avoid) choices.push_back(s);
+        }
     }
     if (choices.empty()) choices = servers;
     if (choices.empty()) return {};
@@ -411,6 +424,7 @@ void Client::Impl::failover(const std::string& /*why*/) {
     std::string avoid;
     if (primary) {
         avoid = primary->server;
+        failed_at[avoid] = now_ms();
         primary->close();
         for (auto& [id, p] : pending) p.sent_on.erase(primary.get());
     }
@@ -509,7 +523,12 @@ void Client::Impl::revalidate(uint64_t session) {
         if (at != primary.get()) return;  // moved on meanwhile
         moving.erase(session);
         if (s.code == ClientCode::kNoSession) session_lost(session);
+        if (s.code == ClientCode::kTimeout) failover(at->server + " did not answer a revalidation");
     });
+    // Like a heartbeat, a revalidation must be answered within a third of
+    // the timeout, or the session could expire while we wait.
+    auto p = pending.find(next_id - 1);
+    if (p != pending.end()) p->second.deadline_ms = now_ms() + heartbeat_interval_ms();
 }
 
 void Client::Impl::session_lost(uint64_t session) {

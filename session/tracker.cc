@@ -96,7 +96,7 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
             for (uint64_t id : r.heartbeats().session_ids()) {
                 auto s = sessions_.find(id);
                 if (s == sessions_.end()) continue;
-                deadlines_[id] = now_ms_ + s->second.timeout_ms;
+                set_deadline(id, now_ms_ + s->second.timeout_ms);
                 ++counters_.heartbeats_absorbed;
             }
             return std::nullopt;
@@ -117,7 +117,7 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
                 if (!sessions_.count(id)) continue;
                 expired->add_session_ids(id);
                 // Decided: not due again while the transaction commits.
-                deadlines_.erase(id);
+                clear_deadline(id);
             }
             if (expired->session_ids_size() == 0) return std::nullopt;
             break;
@@ -133,7 +133,7 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
 
 void Tracker::drop_session(uint64_t id) {
     sessions_.erase(id);
-    deadlines_.erase(id);
+    clear_deadline(id);
     auto owned = ephemerals_.find(id);
     if (owned == ephemerals_.end()) return;
     for (const std::string& path : owned->second) {
@@ -292,7 +292,7 @@ void Tracker::deliver(const zab::Txn& txn) {
         case pb::TrackerTxn::kOpened: {
             const uint64_t id = session_id_of(txn.zxid);
             sessions_[id] = SessionInfo{change.opened().owner(), change.opened().timeout_ms()};
-            if (leading_) deadlines_[id] = now_ms_ + change.opened().timeout_ms();
+            if (leading_) set_deadline(id, now_ms_ + change.opened().timeout_ms());
             ++counters_.sessions_opened;
             break;
         }
@@ -304,7 +304,7 @@ void Tracker::deliver(const zab::Txn& txn) {
             auto s = sessions_.find(change.revalidated().session_id());
             if (s == sessions_.end()) break;
             s->second.owner = change.revalidated().owner();
-            if (leading_) deadlines_[s->first] = now_ms_ + s->second.timeout_ms;
+            if (leading_) set_deadline(s->first, now_ms_ + s->second.timeout_ms);
             break;
         }
         case pb::TrackerTxn::kExpired:
@@ -331,23 +331,43 @@ void Tracker::role_changed(zab::Role role, zab::ServerId /*leader*/, uint64_t /*
     if (leading && !leading_) {
         // A new leader does not know the old one's deadlines: every session
         // gets a fresh full timeout from now.
-        deadlines_.clear();
-        for (const auto& [id, s] : sessions_) deadlines_[id] = now_ms_ + s.timeout_ms;
+        clear_deadlines();
+        for (const auto& [id, s] : sessions_) set_deadline(id, now_ms_ + s.timeout_ms);
     } else if (!leading) {
-        deadlines_.clear();
+        clear_deadlines();
     }
     leading_ = leading;
 }
 
 std::vector<uint64_t> Tracker::due_for_expiry(size_t limit) const {
-    std::vector<std::pair<uint64_t, uint64_t>> due;  // deadline, id
-    for (const auto& [id, deadline] : deadlines_) {
-        if (deadline <= now_ms_) due.emplace_back(deadline, id);
-    }
-    std::sort(due.begin(), due.end());
+    // The index is ordered by deadline: this costs O(limit), not O(sessions).
     std::vector<uint64_t> ids;
-    for (size_t i = 0; i < due.size() && i < limit; ++i) ids.push_back(due[i].second);
+    for (auto it = by_deadline_.begin();
+         it != by_deadline_.end() && it->first <= now_ms_ && ids.size() < limit; ++it) {
+        ids.push_back(it->second);
+    }
     return ids;
+}
+
+void Tracker::set_deadline(uint64_t id, uint64_t deadline) {
+    auto [it, inserted] = deadlines_.try_emplace(id, deadline);
+    if (!inserted) {
+        by_deadline_.erase({it->second, id});
+        it->second = deadline;
+    }
+    by_deadline_.insert({deadline, id});
+}
+
+void Tracker::clear_deadline(uint64_t id) {
+    auto it = deadlines_.find(id);
+    if (it == deadlines_.end()) return;
+    by_deadline_.erase({it->second, id});
+    deadlines_.erase(it);
+}
+
+void Tracker::clear_deadlines() {
+    deadlines_.clear();
+    by_deadline_.clear();
 }
 
 const NodeInfo* Tracker::node(const std::string& path) const {
@@ -436,9 +456,9 @@ void Tracker::restore(const std::string& snapshot) {
     sessions_.clear();
     nodes_.clear();
     ephemerals_.clear();
-    deadlines_.clear();
     recent_results_.clear();
     group_versions_.clear();
+    clear_deadlines();
     if (snapshot.empty()) {
         if (listener_.restored) listener_.restored();
         return;
@@ -447,7 +467,7 @@ void Tracker::restore(const std::string& snapshot) {
     CHORUS_ASSERT(snap.ParseFromString(snapshot), "a tracker snapshot must parse");
     auto add_session = [this](uint64_t id, uint64_t owner, uint64_t timeout_ms) {
         sessions_.emplace_hint(sessions_.end(), id, SessionInfo{owner, timeout_ms});
-        if (leading_) deadlines_[id] = now_ms_ + timeout_ms;
+        if (leading_) set_deadline(id, now_ms_ + timeout_ms);
     };
     for (const auto& s : snap.sessions()) add_session(s.id(), s.owner(), s.timeout_ms());
     CHORUS_ASSERT(snap.session_ids_size() == snap.session_owners_size() &&

@@ -31,6 +31,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "zab/core/state_machine.h"
@@ -139,6 +140,9 @@ class Tracker final : public StateMachine {
     static std::string encode(const Image& image);
     NodeResult apply_node_ops(const class NodeOpsView& ops);
     void drop_session(uint64_t id);
+    void set_deadline(uint64_t id, uint64_t deadline);
+    void clear_deadline(uint64_t id);
+    void clear_deadlines();
     // Records that `path` changed in the transaction being delivered.
     void touched(const std::string& path);
     void finish_delivery();
@@ -149,7 +153,8 @@ class Tracker final : public StateMachine {
     // Leader only.
     bool leading_ = false;
     uint64_t now_ms_ = 0;
-    std::map<uint64_t, uint64_t> deadlines_;  // session -> deadline (ms)
+    std::unordered_map<uint64_t, uint64_t> deadlines_;     // session -> deadline (ms)
+    std::set<std::pair<uint64_t, uint64_t>> by_deadline_;  // (deadline, session), earliest first
     std::map<Zxid, NodeResult> recent_results_;
     std::map<std::string, int64_t> group_versions_;
     std::set<std::string> touched_groups_;  // during one delivery

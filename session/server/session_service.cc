@@ -75,6 +75,7 @@ struct Watcher {
 
 struct SessionService::Impl {
     ServiceOptions options;
+    uint64_t last_tick_ms = clock_ms();  // core thread
     Tracker tracker;
     Node* node = nullptr;
 
@@ -83,6 +84,8 @@ struct SessionService::Impl {
     uint64_t now_ms = 0;
     std::set<uint64_t> pending_heartbeats;
     double expiry_credit = 0;
+    uint64_t expiring_since_log = 0;
+    uint64_t last_expiry_log_ms = 0;
     uint64_t heartbeats_received = 0;
     // Watches by key ("n" + path or "g" + group).
     std::multimap<std::string, Watcher> watchers;
@@ -92,6 +95,10 @@ struct SessionService::Impl {
     std::mutex mutex;
     std::condition_variable wake;
     bool stopping = false;
+    // A tick waits on the core thread: do not queue another. (A core thread
+    // slower than the ticker must not drown the node's own timers under a
+    // growing backlog of ticks.)
+    std::atomic<bool> tick_queued{false};
 
     static uint64_t clock_ms() {
         return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -144,15 +151,16 @@ void SessionService::attach(Node& node) { impl_->node = &node; }
 void SessionService::start() {
     Impl& m = *impl_;
     m.ticker = std::thread([&m] {
-        uint64_t last = Impl::clock_ms();
         std::unique_lock lock(m.mutex);
         while (!m.stopping) {
             m.wake.wait_for(lock, std::chrono::milliseconds(m.options.tick_ms));
             if (m.stopping) break;
-            const uint64_t now = Impl::clock_ms();
-            const uint64_t elapsed = now - last;
-            last = now;
-            m.node->post([&m, now, elapsed] {
+            if (m.tick_queued.exchange(true)) continue;
+            m.node->post([&m] {
+                m.tick_queued = false;
+                const uint64_t now = Impl::clock_ms();
+                const uint64_t elapsed = now - m.last_tick_ms;
+                m.last_tick_ms = now;
                 m.on_tick(now);
                 m.drive_expiry(elapsed);
             });
@@ -177,6 +185,8 @@ std::optional<zab::Txn> SessionService::preprocess(const zab::Request& request) 
 }
 void SessionService::deliver(const zab::Txn& txn) { impl_->tracker.deliver(txn); }
 std::string SessionService::save() { return impl_->tracker.save(); }
+std::function<std::string()> SessionService::snapshot() { return impl_->tracker.snapshot(); }
+void SessionService::snapshot_done() { impl_->tracker.snapshot_done(); }
 void SessionService::restore(const std::string& snapshot) { impl_->tracker.restore(snapshot); }
 void SessionService::role_changed(zab::Role role, zab::ServerId leader, uint64_t epoch) {
     impl_->role = role;
@@ -214,7 +224,7 @@ void SessionService::Impl::flush_heartbeats() {
 }
 
 void SessionService::Impl::drive_expiry(uint64_t elapsed_ms) {
-    if (role != zab::Role::kLeading) return;
+    if (role != zab::Role::kLeading || !serving()) return;
     const double rate = options.expiries_per_second;
     // Credit accrues with time and is capped at one second's worth.
     expiry_credit = std::min(rate, expiry_credit + rate * static_cast<double>(elapsed_ms) / 1000.0);
@@ -226,8 +236,15 @@ void SessionService::Impl::drive_expiry(uint64_t elapsed_ms) {
     expiry_credit -= static_cast<double>(due.size());
     pb::TrackerRequest r;
     for (uint64_t id : due) r.mutable_expire()->add_session_ids(id);
-    spdlog::info("server {}: expiring {} session(s) whose deadline passed", options.id, due.size());
     node->submit(tracker_request(r), [](Status, zab::Completion) {});
+    // One line a second at most, however many expiry transactions.
+    expiring_since_log += due.size();
+    if (now_ms >= last_expiry_log_ms + 1000) {
+        spdlog::info("server {}: expiring {} session(s) whose deadline passed", options.id,
+                     expiring_since_log);
+        expiring_since_log = 0;
+        last_expiry_log_ms = now_ms;
+    }
 }
 
 // ---- watches ----------------------------------------------------------------

@@ -70,6 +70,8 @@ class SessionService final : public StateMachine {
     std::optional<zab::Txn> preprocess(const zab::Request& request) override;
     void deliver(const zab::Txn& txn) override;
     std::string save() override;
+    std::function<std::string()> snapshot() override;
+    void snapshot_done() override;
     void restore(const std::string& snapshot) override;
     void role_changed(zab::Role role, zab::ServerId leader, uint64_t epoch) override;
 
