@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -56,6 +57,7 @@ struct Node::Impl {
     static constexpr uint64_t kRequestTimeoutMs = 10000;
     std::deque<std::tuple<uint64_t, uint64_t, bool>> deadlines;
     uint64_t ticks = 0;
+    std::chrono::steady_clock::time_point last_tick_at = std::chrono::steady_clock::now();
     void expire_pending();
 
     mutable std::mutex status_mutex;
@@ -65,6 +67,7 @@ struct Node::Impl {
 
     Status open_and_restore(zab::DurableState* durable);
     void tick();
+    void warn_if_slow(const std::string& what, std::chrono::steady_clock::time_point start) const;
     // Hands out the core's Readys. Never runs inside itself: a call made
     // while it runs (from a callback) is folded into the running one.
     void process();
@@ -199,7 +202,10 @@ void Node::Impl::process_once() {
             };
             storage->submit(std::move(job));
         }
+        const auto deliver_start = std::chrono::steady_clock::now();
         for (const zab::Txn& txn : ready.committed) sm.deliver(txn);
+        warn_if_slow("delivering " + std::to_string(ready.committed.size()) + " transactions",
+                     deliver_start);
         for (const zab::Completion& c : ready.completions) {
             auto it = pending.find(c.request_id);
             if (it == pending.end()) continue;
@@ -215,7 +221,11 @@ void Node::Impl::process_once() {
             done(Status::ok(), s.zxid);
         }
         if (ready.restore) {
+            const auto restore_start = std::chrono::steady_clock::now();
             sm.restore(ready.restore->data);
+            warn_if_slow(
+                "restoring a snapshot of " + std::to_string(ready.restore->data.size()) + " bytes",
+                restore_start);
             snapshot_zxid = ready.restore->zxid;
             snapshot_data = ready.restore->data;
             spdlog::info("server {}: installed a snapshot at {} from the leader", options.id,
@@ -244,7 +254,9 @@ void Node::Impl::take_snapshot(Zxid at) {
     // are produced on the snapshot thread and written on the storage thread,
     // so heartbeats and commits go on meanwhile. The core asks for no other
     // snapshot until this one is saved, so one thread at a time suffices.
+    const auto start = std::chrono::steady_clock::now();
     std::function<std::string()> produce = sm.snapshot();
+    warn_if_slow("setting a snapshot aside", start);
     if (snapshot_thread.joinable()) snapshot_thread.join();
     snapshot_thread = std::thread([this, at, produce = std::move(produce)] {
         auto data = std::make_shared<std::string>(produce());
@@ -292,9 +304,31 @@ void Node::Impl::expire_pending() {
     }
 }
 
+void Node::Impl::warn_if_slow(const std::string& what,
+                              std::chrono::steady_clock::time_point start) const {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    if (ms >= 50) {
+        spdlog::warn("server {}: {} took {} ms on the core thread (the state machine)", options.id,
+                     what, ms);
+    }
+}
+
 void Node::Impl::tick() {
     if (!core) return;
     ++ticks;
+    // A late tick means the core thread was busy: say so, since a stall
+    // longer than the election timeout costs an election.
+    const auto now = std::chrono::steady_clock::now();
+    const auto late_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_tick_at).count() -
+        static_cast<int64_t>(options.tick_ms);
+    last_tick_at = now;
+    if (late_ms >= static_cast<int64_t>(options.tick_ms) * options.election_timeout_ticks / 2) {
+        spdlog::warn("server {}: the core thread was busy for {} ms (election timeout {} ms)",
+                     options.id, late_ms, options.tick_ms * options.election_timeout_ticks);
+    }
     expire_pending();
     core->tick();
     process();
