@@ -136,6 +136,8 @@ ClientCode code_of(cpb::Code code) {
     }
 }
 
+constexpr int kHeartbeatsPerFrame = 5000;
+
 uint64_t now_ms() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::steady_clock::now().time_since_epoch())
@@ -541,12 +543,18 @@ void Client::Impl::heartbeat_tick() {
     if (closing) return;
     const uint64_t interval = heartbeat_interval_ms();
     if (primary && primary->connected && !sessions.empty()) {
-        cpb::Request r;
+        // Frames of at most kHeartbeatsPerFrame sessions each.
+        std::vector<cpb::Request> frames(1);
         for (const auto& [session, timeout] : sessions) {
-            if (!moving.count(session)) r.mutable_heartbeat()->add_session_ids(session);
+            if (moving.count(session)) continue;
+            if (frames.back().heartbeat().session_ids_size() >= kHeartbeatsPerFrame)
+                frames.emplace_back();
+            frames.back().mutable_heartbeat()->add_session_ids(session);
         }
-        if (r.heartbeat().session_ids_size() > 0) {
+        for (cpb::Request& r : frames) {
+            if (r.heartbeat().session_ids_size() == 0) continue;
             Conn* at = primary.get();
+            if (at == nullptr) break;
             call(std::move(r), false, [this, at](ClientStatus s, const cpb::Response& response) {
                 if (at != primary.get()) return;
                 if (s.code == ClientCode::kTimeout) {
@@ -562,6 +570,7 @@ void Client::Impl::heartbeat_tick() {
             // A heartbeat must be answered within a third of the timeout.
             auto p = pending.find(next_id - 1);
             if (p != pending.end()) p->second.deadline_ms = now_ms() + interval;
+            if (at != primary.get()) break;  // failed over while sending
         }
     }
     heartbeat_timer.expires_after(std::chrono::milliseconds(interval));

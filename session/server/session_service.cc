@@ -63,6 +63,8 @@ zab::Request tracker_request(const pb::TrackerRequest& r) {
     return request;
 }
 
+constexpr size_t kHeartbeatsPerRequest = 10000;
+
 // A waiting Watch request.
 struct Watcher {
     uint64_t deadline_ms;
@@ -82,7 +84,9 @@ struct SessionService::Impl {
     // Core thread.
     zab::Role role = zab::Role::kLooking;
     uint64_t now_ms = 0;
-    std::set<uint64_t> pending_heartbeats;
+    // Heartbeats received since the last flush (a session may appear twice;
+    // the leader does not mind).
+    std::vector<uint64_t> pending_heartbeats;
     double expiry_credit = 0;
     uint64_t expiring_since_log = 0;
     uint64_t last_expiry_log_ms = 0;
@@ -121,6 +125,8 @@ struct SessionService::Impl {
     void revalidate(const cpb::Request& request, Reply reply);
     void close(const cpb::Request& request, Reply reply);
     void heartbeat(const cpb::Request& request, Reply reply);
+    void check_heartbeats(std::shared_ptr<std::vector<uint64_t>> ids, size_t from,
+                          std::shared_ptr<cpb::Response> r, Reply reply);
     void write(const cpb::Request& request, Reply reply);
     void read(const cpb::Request& request, Reply reply);
     void watch(const cpb::Request& request, Reply reply);
@@ -212,15 +218,18 @@ void SessionService::Impl::on_tick(uint64_t now) {
 }
 
 void SessionService::Impl::flush_heartbeats() {
-    if (pending_heartbeats.empty()) return;
-    pb::TrackerRequest r;
-    auto* ids = r.mutable_heartbeats()->mutable_session_ids();
-    ids->Reserve(static_cast<int>(pending_heartbeats.size()));
-    for (uint64_t id : pending_heartbeats) ids->Add(id);
+    // In requests of a bounded size: the leader absorbs each in a few
+    // milliseconds, so its pings never wait behind a million heartbeats.
+    for (size_t start = 0; start < pending_heartbeats.size(); start += kHeartbeatsPerRequest) {
+        const size_t end = std::min(pending_heartbeats.size(), start + kHeartbeatsPerRequest);
+        pb::TrackerRequest r;
+        r.mutable_heartbeats()->mutable_session_ids()->Add(pending_heartbeats.begin() + start,
+                                                           pending_heartbeats.begin() + end);
+        // A lost batch is not an error: the clients heartbeat again within
+        // a third of their timeout.
+        node->submit(tracker_request(r), [](Status, zab::Completion) {});
+    }
     pending_heartbeats.clear();
-    // A lost batch is not an error: the clients heartbeat again within a
-    // third of their timeout.
-    node->submit(tracker_request(r), [](Status, zab::Completion) {});
 }
 
 void SessionService::Impl::drive_expiry(uint64_t elapsed_ms) {
@@ -383,7 +392,7 @@ void SessionService::Impl::revalidate(const cpb::Request& request, Reply reply) 
                 return reply(error(id, cpb::NO_SESSION, "no such session (expired or closed)"));
             const uint64_t timeout = known->second.timeout_ms;
             if (known->second.owner == options.id) {
-                pending_heartbeats.insert(session);
+                pending_heartbeats.push_back(session);
                 cpb::Response r;
                 r.set_id(id);
                 r.mutable_session()->set_session_id(session);
@@ -426,21 +435,38 @@ void SessionService::Impl::close(const cpb::Request& request, Reply reply) {
 }
 
 void SessionService::Impl::heartbeat(const cpb::Request& request, Reply reply) {
-    cpb::Response r;
-    r.set_id(request.id());
-    auto* out = r.mutable_heartbeat();
-    for (uint64_t session : request.heartbeat().session_ids()) {
+    auto r = std::make_shared<cpb::Response>();
+    r->set_id(request.id());
+    r->mutable_heartbeat();
+    auto ids = std::make_shared<std::vector<uint64_t>>(request.heartbeat().session_ids().begin(),
+                                                       request.heartbeat().session_ids().end());
+    check_heartbeats(std::move(ids), 0, std::move(r), std::move(reply));
+}
+
+void SessionService::Impl::check_heartbeats(std::shared_ptr<std::vector<uint64_t>> ids, size_t from,
+                                            std::shared_ptr<cpb::Response> r, Reply reply) {
+    // A slice at a time, going to the back of the core thread's queue in
+    // between: a frame with a million sessions must not hold the core
+    // thread past an election timeout.
+    const size_t end = std::min(ids->size(), from + kHeartbeatsPerRequest);
+    auto* out = r->mutable_heartbeat();
+    for (size_t i = from; i < end; ++i) {
+        const uint64_t session = (*ids)[i];
         auto s = tracker.sessions().find(session);
         if (s == tracker.sessions().end()) {
             out->add_unknown(session);
         } else if (s->second.owner != options.id) {
             out->add_not_owned(session);
         } else {
-            pending_heartbeats.insert(session);
+            pending_heartbeats.push_back(session);
             ++heartbeats_received;
         }
     }
-    reply(std::move(r));
+    if (end == ids->size()) return reply(std::move(*r));
+    node->post(
+        [this, ids = std::move(ids), end, r = std::move(r), reply = std::move(reply)]() mutable {
+            check_heartbeats(std::move(ids), end, std::move(r), std::move(reply));
+        });
 }
 
 void SessionService::Impl::write(const cpb::Request& request, Reply reply) {

@@ -118,6 +118,31 @@ TEST(Tracker, ExpiryIsSpreadByTheCallersBudget) {
     EXPECT_EQ(e.leader.due_for_expiry(100).size(), 10u);
 }
 
+TEST(Tracker, DueSessionsComeEarliestDeadlineFirstAsHeartbeatsMoveThem) {
+    Ensemble e;
+    e.set_now(0);
+    const uint64_t a = e.open(1, 100);
+    const uint64_t b = e.open(1, 50);
+    const uint64_t c = e.open(1, 200);
+    e.set_now(40);
+    pb::TrackerRequest hb;
+    hb.mutable_heartbeats()->add_session_ids(b);  // b: 40 + 50 = 90
+    e.submit(hb);
+    e.set_now(95);
+    EXPECT_EQ(e.leader.due_for_expiry(10), std::vector<uint64_t>{b});
+    e.set_now(150);
+    EXPECT_EQ(e.leader.due_for_expiry(10), (std::vector<uint64_t>{b, a}));
+    EXPECT_EQ(e.leader.due_for_expiry(1), std::vector<uint64_t>{b});
+    // Deciding an expiry takes the session off the list while it commits.
+    pb::TrackerRequest expire;
+    expire.mutable_expire()->add_session_ids(b);
+    ASSERT_TRUE(e.submit(expire));
+    EXPECT_EQ(e.leader.due_for_expiry(10), std::vector<uint64_t>{a});
+    e.set_now(1000);
+    EXPECT_EQ(e.leader.due_for_expiry(10), (std::vector<uint64_t>{a, c}));
+    EXPECT_FALSE(e.leader.deadline_ms(b).has_value());
+}
+
 TEST(Tracker, ANewLeaderGrantsEverySessionAFreshFullTimeout) {
     Ensemble e;
     e.set_now(0);
