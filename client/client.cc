@@ -716,23 +716,22 @@ void Client::sync(Callback<bool> done) {
 
 void Client::watch_node(std::string path, int64_t version, uint64_t timeout_ms,
                         Callback<WatchResult> done) {
-    cpb::Request r;
-    r.mutable_watch()->set_path(std::move(path));
-    r.mutable_watch()->set_version(version);
-    r.mutable_watch()->set_timeout_ms(timeout_ms);
-    auto impl = impl_;
-    asio::post(impl->io, [impl, r = std::move(r), done = std::move(done)]() mutable {
-        impl->call(std::move(r), true,
-                   converting<WatchResult>(std::move(done), [](const cpb::Response& x) {
-                       return WatchResult{x.watch().version(), x.watch().exists()};
-                   }));
-    });
+    watch(false, std::move(path), version, timeout_ms, std::move(done));
 }
 
 void Client::watch_group(std::string group, int64_t version, uint64_t timeout_ms,
                          Callback<WatchResult> done) {
+    watch(true, std::move(group), version, timeout_ms, std::move(done));
+}
+
+void Client::watch(bool group, std::string target, int64_t version, uint64_t timeout_ms,
+                   Callback<WatchResult> done) {
     cpb::Request r;
-    r.mutable_watch()->set_group(std::move(group));
+    if (group) {
+        r.mutable_watch()->set_group(std::move(target));
+    } else {
+        r.mutable_watch()->set_path(std::move(target));
+    }
     r.mutable_watch()->set_version(version);
     r.mutable_watch()->set_timeout_ms(timeout_ms);
     auto impl = impl_;

@@ -186,6 +186,9 @@ class Client {
     std::string current_server() const;
 
  private:
+    void watch(bool group, std::string target, int64_t version, uint64_t timeout_ms,
+               Callback<WatchResult> done);
+
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };
