@@ -328,12 +328,15 @@ void Tracker::deliver(const zab::Txn& txn) {
 
 void Tracker::role_changed(zab::Role role, zab::ServerId /*leader*/, uint64_t /*epoch*/) {
     const bool leading = role == zab::Role::kLeading;
-    if (leading && !leading_) {
+    if (leading) {
         // A new leader does not know the old one's deadlines: every session
-        // gets a fresh full timeout from now.
+        // gets a fresh full timeout from now. Again at each report while it
+        // leads — the last comes when it starts serving, after syncing its
+        // followers (which can take longer than a short session timeout),
+        // and a new epoch is a new term.
         clear_deadlines();
         for (const auto& [id, s] : sessions_) set_deadline(id, now_ms_ + s.timeout_ms);
-    } else if (!leading) {
+    } else {
         clear_deadlines();
     }
     leading_ = leading;

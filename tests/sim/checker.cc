@@ -26,6 +26,16 @@ void Checker::fail(const std::string& what) {
 
 void Checker::on_submit(uint64_t id, const std::string& data) { submitted_[id] = data; }
 
+void Checker::on_preprocessed(uint64_t id, const std::string& txn_data) {
+    auto it = submitted_.find(id);
+    if (it == submitted_.end()) {
+        fail("integrity: a leader preprocessed request " + std::to_string(id) +
+             " which no client submitted");
+        return;
+    }
+    it->second = txn_data;
+}
+
 void Checker::on_deliver(ServerId server, const zab::Txn& txn, uint64_t hash_after) {
     const std::string who = "server " + std::to_string(server);
     const Zxid prev = position_[server];

@@ -5,6 +5,7 @@
 // delivered, so equal hashes at a zxid mean equal histories up to it.
 //
 //   integrity            every delivered transaction was submitted by a client
+//                        (or is what a leader's preprocess made of such a request)
 //   total order          each replica delivers in increasing zxid order, no gaps
 //   agreement            replicas agree at every zxid (same chain hash)
 //   local primary order  within an epoch, counters 1, 2, 3, ... in G
@@ -35,6 +36,10 @@ class Checker {
  public:
     // A client submitted request `id` with `data` (for integrity).
     void on_submit(uint64_t id, const std::string& data);
+    // A leader's preprocess turned request `id` into a transaction carrying
+    // `txn_data` (an application whose transactions differ from its
+    // requests); integrity then expects that data.
+    void on_preprocessed(uint64_t id, const std::string& txn_data);
     // `server` delivered `txn`, its state hash is now `hash_after`.
     void on_deliver(ServerId server, const zab::Txn& txn, uint64_t hash_after);
     // `server`'s state machine was reset to a snapshot at `zxid` with `hash`

@@ -13,6 +13,7 @@
 
 #include "storage/memory_log.h"
 #include "tests/sim/checker.h"
+#include "tests/sim/workload.h"
 #include "zab/core/core.h"
 
 namespace chorus::sim {
@@ -22,23 +23,49 @@ using zab::Core;
 using zab::ServerId;
 
 constexpr int64_t kTickTime = 100;  // time units per tick
+// A message arrives at most this long after it was sent (send() draws 1 +
+// rand(150), and links are FIFO, so it never waits for a later draw).
+constexpr uint64_t kMaxMessageDelay = 150;
+constexpr uint32_t kElectionTimeoutTicks = 10;
 
 // The application: absorbs requests of type 2 (like heartbeats), turns the
 // rest into transactions; its state is a hash chain over what it delivered.
+// With a workload, the workload's state machine (`inner`) decides instead,
+// and the hash chain is kept beside it for the zab checker: a snapshot is
+// the hash, a newline, and the inner state machine's own bytes.
 class SimApp final : public zab::Preprocessor {
  public:
     std::optional<zab::Txn> preprocess(const zab::Request& request) override {
+        if (inner) {
+            std::optional<zab::Txn> txn = inner->preprocess(request);
+            // The transaction differs from the request: tell the integrity check.
+            if (txn) checker->on_preprocessed(request.id, txn->data);
+            return txn;
+        }
         if (request.type == 2) return std::nullopt;
         zab::Txn txn;
         txn.type = 1;
         txn.data = request.data;
         return txn;
     }
-    void deliver(const zab::Txn& txn) { hash = chain_hash(hash, txn); }
-    std::string save() const { return std::to_string(hash); }
-    void restore(const std::string& data) { hash = data.empty() ? 0 : std::stoull(data); }
+    void deliver(const zab::Txn& txn) {
+        hash = chain_hash(hash, txn);
+        if (inner) inner->deliver(txn);
+    }
+    std::string save() {
+        if (!inner) return std::to_string(hash);
+        return std::to_string(hash) + "\n" + inner->save();
+    }
+    void restore(const std::string& data) {
+        hash = data.empty() ? 0 : std::stoull(data);
+        if (!inner) return;
+        const size_t newline = data.find('\n');
+        inner->restore(newline == std::string::npos ? std::string() : data.substr(newline + 1));
+    }
 
     uint64_t hash = 0;
+    StateMachine* inner = nullptr;  // the workload's, for this incarnation
+    Checker* checker = nullptr;
 };
 
 struct DiskJob {
@@ -74,7 +101,7 @@ struct Connection {
     uint64_t generation = 0;
 };
 
-enum class EventKind { kTick, kDeliver, kDiskDone, kClient, kFault, kReconnect, kRestart };
+enum class EventKind { kTick, kDeliver, kDiskDone, kClient, kFault, kReconnect, kRestart, kWake };
 
 struct Event {
     int64_t time;
@@ -86,15 +113,45 @@ struct Event {
     bool operator>(const Event& o) const { return std::tie(time, seq) > std::tie(o.time, o.seq); }
 };
 
-class Simulation {
+class Simulation final : private SimControl {
  public:
-    explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {
+    Simulation(const SimOptions& options, Workload* workload)
+        : options_(options), rng_(options.seed), workload_(workload) {
         for (int i = 1; i <= options.servers; ++i) members_.push_back(static_cast<ServerId>(i));
     }
 
     SimResult run();
 
  private:
+    // SimControl, for the workload.
+    int64_t now() const override { return now_; }
+    int64_t tick_time() const override { return kTickTime; }
+    int64_t max_message_delay() const override { return kMaxMessageDelay; }
+    int64_t election_timeout() const override { return kTickTime * kElectionTimeoutTicks; }
+    int64_t quiet_time() const override { return quiet_time_; }
+    const std::vector<ServerId>& members() const override { return members_; }
+    const zab::Core* core(ServerId id) const override {
+        const Server& s = servers_[id - 1];
+        return s.up ? s.core.get() : nullptr;
+    }
+    uint64_t incarnation(ServerId id) const override { return servers_[id - 1].incarnation; }
+    bool link_up(ServerId a, ServerId b) const override {
+        auto it = connections_.find(std::minmax(a, b));
+        return it != connections_.end() && it->second.up;
+    }
+    uint64_t link_generation(ServerId a, ServerId b) const override {
+        auto it = connections_.find(std::minmax(a, b));
+        return it == connections_.end() ? 0 : it->second.generation;
+    }
+    Status submit(ServerId id, zab::Request& request) override;
+    void wake_at(int64_t at, uint64_t token) override {
+        schedule(at, EventKind::kWake, 0, 0, token);
+    }
+    void trace(const std::string& line) override {
+        if (options_.trace) std::printf("%8lld  %s\n", static_cast<long long>(now_), line.c_str());
+    }
+    bool workload_failed() const { return workload_ && !workload_->failure().empty(); }
+
     // Randomness, all from the seed.
     uint64_t rand(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
     bool chance(double p) { return static_cast<double>(rng_() % 1000000) < p * 1000000.0; }
@@ -102,9 +159,6 @@ class Simulation {
     void schedule(int64_t at, EventKind kind, ServerId a = 0, ServerId b = 0,
                   uint64_t generation = 0) {
         events_.push(Event{at, next_seq_++, kind, a, b, generation});
-    }
-    void trace(const std::string& line) {
-        if (options_.trace) std::printf("%8lld  %s\n", static_cast<long long>(now_), line.c_str());
     }
     Server& server(ServerId id) { return servers_[id - 1]; }
     Connection& connection(ServerId a, ServerId b) { return connections_[std::minmax(a, b)]; }
@@ -128,6 +182,8 @@ class Simulation {
 
     SimOptions options_;
     std::mt19937_64 rng_;
+    Workload* workload_;
+    int64_t quiet_time_ = 0;
     std::vector<ServerId> members_;
     std::vector<Server> servers_;
     std::map<std::pair<ServerId, ServerId>, Connection> connections_;
@@ -151,6 +207,10 @@ void Simulation::start_server(ServerId id) {
     s.up = true;
     ++s.incarnation;
     s.syncs.clear();
+    if (workload_) {
+        s.app.inner = &workload_->start(id);
+        s.app.checker = &checker_;
+    }
     // What the disk holds: the snapshot, and the log (reset to the snapshot
     // if a crash came between saving it and resetting the log).
     zab::DurableState durable;
@@ -169,6 +229,7 @@ void Simulation::start_server(ServerId id) {
     } else {
         s.app.restore("");
     }
+    if (workload_) workload_->restored(id, durable.snapshot_zxid);
     durable.log_base = s.log.base();
     auto entries = s.log.read(s.log.base().next(), Zxid{UINT64_MAX, UINT64_MAX});
     for (const storage::Entry& e : entries.value()) {
@@ -182,7 +243,7 @@ void Simulation::start_server(ServerId id) {
     config.id = id;
     config.members = members_;
     config.bootstrap = s.bootstrap;
-    config.election_timeout_ticks = 10;
+    config.election_timeout_ticks = kElectionTimeoutTicks;
     config.heartbeat_interval_ticks = 1;
     config.vote_resend_ticks = 2;
     config.max_inflight_proposals = 8;
@@ -216,6 +277,10 @@ void Simulation::crash_server(ServerId id) {
     ++s.disk_generation;
     s.up = false;
     s.core.reset();
+    if (workload_) {
+        workload_->crashed(id);
+        s.app.inner = nullptr;
+    }
     ++result_.crashes;
     trace("server " + std::to_string(id) + " crashes");
     for (ServerId peer : members_) {
@@ -272,7 +337,7 @@ void Simulation::send(ServerId from, zab::Outgoing out) {
     if (!c.up) return;
     auto& wire = wires_[{from, out.to}];
     // FIFO: never earlier than the message before it.
-    int64_t at = now_ + 1 + static_cast<int64_t>(chance(0.05) ? rand(150) : rand(30));
+    int64_t at = now_ + 1 + static_cast<int64_t>(chance(0.05) ? rand(kMaxMessageDelay) : rand(30));
     if (!wire.empty()) at = std::max(at, wire.back().first);
     wire.emplace_back(at, std::move(out.message));
     schedule(at, EventKind::kDeliver, from, out.to, c.generation);
@@ -367,6 +432,7 @@ void Simulation::process_ready(ServerId id) {
                 checker_.on_ack(id, c.request_id, c.zxid);
                 if (!faults_on_) ++acked_after_faults_;
             }
+            if (workload_) workload_->completed(id, c);
         }
         for (const zab::SyncDone& done : ready.syncs) {
             for (auto it = s.syncs.begin(); it != s.syncs.end(); ++it) {
@@ -378,6 +444,7 @@ void Simulation::process_ready(ServerId id) {
         }
         if (ready.restore) {
             s.app.restore(ready.restore->data);
+            if (workload_) workload_->restored(id, ready.restore->zxid);
             checker_.on_restore(id, ready.restore->zxid, s.app.hash);
             trace("server " + std::to_string(id) + " installs a snapshot at " +
                   ready.restore->zxid.str());
@@ -398,8 +465,20 @@ void Simulation::process_ready(ServerId id) {
                 if (const zab::Txn* txn = s.core->log_entry(last)) last_txn = *txn;
                 checker_.on_established(id, rc.epoch, last, last_txn);
             }
+            // As the runtime's driver does (zab/runtime/node.cc): every report.
+            if (s.app.inner) s.app.inner->role_changed(rc.role, rc.leader, rc.epoch);
         }
     }
+}
+
+Status Simulation::submit(ServerId id, zab::Request& request) {
+    request.id = next_request_++;
+    checker_.on_submit(request.id, request.data);
+    Server& s = server(id);
+    if (!s.up) return Status(Code::kNotLeader, "server " + std::to_string(id) + " is down");
+    Status st = s.core->submit(request);
+    process_ready(id);
+    return st;
 }
 
 void Simulation::client_action() {
@@ -500,13 +579,15 @@ SimResult Simulation::run() {
         servers_[i].id = members_[i];
         servers_[i].tick_offset = static_cast<int64_t>(rand(kTickTime));
     }
-    for (ServerId id : members_) start_server(id);
     const int64_t fault_end = kTickTime * options_.fault_ticks;
     const int64_t end = fault_end + kTickTime * options_.liveness_ticks;
-    schedule(1, EventKind::kClient);
+    quiet_time_ = end - kTickTime * 60;
+    if (workload_) workload_->begin(*this);
+    for (ServerId id : members_) start_server(id);
+    if (!workload_) schedule(1, EventKind::kClient);
     schedule(kTickTime * 5, EventKind::kFault);
     bool healed = false;
-    while (!events_.empty() && result_.ok && !checker_.failed()) {
+    while (!events_.empty() && result_.ok && !checker_.failed() && !workload_failed()) {
         Event e = events_.top();
         if (e.time > end) break;
         events_.pop();
@@ -519,6 +600,7 @@ SimResult Simulation::run() {
             case EventKind::kTick: {
                 Server& s = server(e.a);
                 if (!s.up || s.incarnation != e.generation) break;
+                if (workload_) workload_->tick(e.a);
                 s.core->tick();
                 process_ready(e.a);
                 schedule(now_ + kTickTime, EventKind::kTick, e.a, 0, e.generation);
@@ -552,7 +634,15 @@ SimResult Simulation::run() {
             case EventKind::kRestart:
                 if (faults_on_ && !server(e.a).up) start_server(e.a);
                 break;
+            case EventKind::kWake:
+                workload_->wake(e.generation);
+                break;
         }
+        if (workload_) workload_->observe();
+    }
+    if (result_.ok && workload_failed()) {
+        result_.ok = false;
+        result_.failure = workload_->failure();
     }
     if (result_.ok && checker_.failed()) {
         result_.ok = false;
@@ -586,13 +676,23 @@ SimResult Simulation::run() {
             result_.failure = "liveness: no request was acknowledged after the faults stopped";
         }
     }
+    if (result_.ok && workload_) {
+        workload_->check_end();
+        if (workload_failed()) {
+            result_.ok = false;
+            result_.failure = workload_->failure();
+        }
+    }
     result_.committed = checker_.committed_count();
     result_.acked = checker_.acked_count();
+    if (workload_) result_.workload_counts = workload_->counts();
     return result_;
 }
 
 }  // namespace
 
-SimResult run_simulation(const SimOptions& options) { return Simulation(options).run(); }
+SimResult run_simulation(const SimOptions& options, Workload* workload) {
+    return Simulation(options, workload).run();
+}
 
 }  // namespace chorus::sim

@@ -12,9 +12,13 @@
 // A run has a fault phase and then a liveness phase with every fault healed
 // and every server up: by its end the ensemble must serve again and every
 // server must have delivered the whole committed sequence.
+//
+// What runs on the cores is a hash-chain application with random clients,
+// or a Workload (workload.h) such as the session tracker (session_workload.h).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "zab/core/types.h"
@@ -42,9 +46,14 @@ struct SimResult {
     // How often the scenarios that bit others came up:
     uint64_t crashes_during_sync = 0;  // a follower crashed mid TRUNC/SNAP/DIFF (ZOOKEEPER-5094)
     uint64_t leaders_cut_off = 0;      // a serving leader left with a minority
-    uint64_t restarts_with_longer_log = 0;  // restarted holding more than is committed
+    uint64_t restarts_with_longer_log = 0;            // restarted holding more than is committed
+    std::map<std::string, uint64_t> workload_counts;  // Workload::counts()
 };
 
-SimResult run_simulation(const SimOptions& options);
+class Workload;
+
+// `workload` (may be null: the hash-chain application) must outlive the call
+// and be used for one run only.
+SimResult run_simulation(const SimOptions& options, Workload* workload = nullptr);
 
 }  // namespace chorus::sim

@@ -3,36 +3,45 @@
 //   zab-sim --seeds 2000 --start 1 --servers 3     every seed must pass
 //   zab-sim --seeds 1 --start 417 --trace          replay one seed, with a trace
 //   zab-sim --mutation skip-trunc --expect-failure the planted bug must be caught
+//   zab-sim --sessions --seeds 300                 the session tracker on every server
+//   zab-sim --mutation stale-deadlines --expect-failure --expect-check "sessions (b) leader"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "tests/sim/session_workload.h"
 #include "tests/sim/sim.h"
+#include "tests/sim/workload.h"
 
 namespace {
 
+using chorus::sim::SessionMutation;
 using chorus::sim::SimOptions;
 using chorus::sim::SimResult;
 using chorus::zab::Mutation;
 
 volatile std::sig_atomic_t g_current_seed = 0;
 int g_servers = 3;
+bool g_sessions = false;
 
 void on_abort(int) {
     char line[200];
-    const int n = std::snprintf(
-        line, sizeof line,
-        "\nzab-sim: seed %d hit an assertion; replay: zab-sim --seeds 1 --start %d "
-        "--servers %d --trace\n",
-        static_cast<int>(g_current_seed), static_cast<int>(g_current_seed), g_servers);
+    const int n =
+        std::snprintf(line, sizeof line,
+                      "\nzab-sim: seed %d hit an assertion; replay: zab-sim --seeds 1 --start %d "
+                      "--servers %d%s --trace\n",
+                      static_cast<int>(g_current_seed), static_cast<int>(g_current_seed), g_servers,
+                      g_sessions ? " --sessions" : "");
     if (n > 0) (void)!::write(STDERR_FILENO, line, static_cast<size_t>(n));
     std::signal(SIGABRT, SIG_DFL);
     std::raise(SIGABRT);
@@ -41,9 +50,28 @@ void on_abort(int) {
 std::string replay_command(uint64_t seed, const SimOptions& o, const std::string& mutation) {
     std::string cmd = "zab-sim --seeds 1 --start " + std::to_string(seed) + " --servers " +
                       std::to_string(o.servers);
+    if (g_sessions) cmd += " --sessions";
     if (!mutation.empty()) cmd += " --mutation " + mutation;
     return cmd + " --trace";
 }
+
+// Counters named "max ..." keep the largest value, the others add up.
+void accumulate(std::map<std::string, uint64_t>& total,
+                const std::map<std::string, uint64_t>& run) {
+    for (const auto& [name, value] : run) {
+        uint64_t& t = total[name];
+        t = name.starts_with("max ") ? std::max(t, value) : t + value;
+    }
+}
+
+// What --require-scenarios asks of a sessions run.
+const char* const kSessionScenarios[] = {
+    "silent sessions expired",
+    "ephemerals deleted by expiry",
+    "revalidations after an owner crash",
+    "sessions kept across a leader change",
+    "snapshots holding sessions",
+};
 
 }  // namespace
 
@@ -72,16 +100,42 @@ int main(int argc, char** argv) {
         {"commit-on-minority", Mutation::kCommitOnMinority},
         {"skip-trunc", Mutation::kSkipTrunc},
     };
+    std::vector<std::string> mutation_names;
+    for (const auto& [name, m] : mutations) mutation_names.push_back(name);
+    for (const std::string& name : chorus::sim::session_mutation_names())
+        mutation_names.push_back(name);
+    bool sessions = false;
+    std::string expect_check;
+    app.add_flag("--sessions", sessions,
+                 "run the session tracker on every server, with clients that open sessions, "
+                 "create ephemeral nodes and heartbeat (tests/sim/session_workload.h)");
     app.add_option("--mutation", mutation,
-                   "plant a bug: ack-before-durable, commit-on-minority, skip-trunc")
-        ->check(CLI::IsMember({"ack-before-durable", "commit-on-minority", "skip-trunc"}));
+                   "plant a bug (the session ones imply --sessions; see docs/testing.md)")
+        ->check(CLI::IsMember(mutation_names));
     app.add_flag("--require-scenarios", require_scenarios,
                  "fail unless the seeds covered crashes mid-sync, cut-off leaders, truncations and "
-                 "snapshots");
+                 "snapshots (with --sessions: silent sessions expiring with their ephemerals, "
+                 "revalidation after an owner crash, sessions kept across a leader change, "
+                 "snapshots holding sessions)");
     app.add_flag("--expect-failure", expect_failure,
                  "succeed only if some seed fails (proves the checks catch a planted bug)");
+    app.add_option("--expect-check", expect_check,
+                   "with --expect-failure: only a failure whose message contains this counts");
     CLI11_PARSE(app, argc, argv);
-    if (!mutation.empty()) options.mutation = mutations.at(mutation);
+    SessionMutation session_mutation = SessionMutation::kNone;
+    if (auto m = chorus::sim::session_mutation_from_name(mutation)) {
+        session_mutation = *m;
+        sessions = true;
+    } else if (!mutation.empty()) {
+        options.mutation = mutations.at(mutation);
+    }
+    g_sessions = sessions;
+    auto run_seed = [&](uint64_t seed) {
+        options.seed = seed;
+        std::unique_ptr<chorus::sim::Workload> workload;
+        if (sessions) workload = chorus::sim::make_session_workload(seed, session_mutation);
+        return chorus::sim::run_simulation(options, workload.get());
+    };
     if (seed_list.empty()) {
         for (uint64_t seed = start; seed < start + seeds; ++seed) seed_list.push_back(seed);
     }
@@ -94,15 +148,22 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             const pid_t pid = ::fork();
             if (pid == 0) {
-                options.seed = seed;
-                SimResult r = chorus::sim::run_simulation(options);
-                if (!r.ok) std::printf("caught: %s\n", r.failure.c_str());
+                SimResult r = run_seed(seed);
+                if (r.ok) std::_Exit(0);
+                const bool expected = r.failure.find(expect_check) != std::string::npos;
+                std::printf("%s: %s\n", expected ? "caught" : "failed another way",
+                            r.failure.c_str());
                 std::fflush(stdout);
-                std::_Exit(r.ok ? 0 : 1);
+                std::_Exit(expected ? 1 : 3);
             }
             int status = 0;
             ::waitpid(pid, &status, 0);
             if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+            // An assertion cannot say which check it is: it counts only without --expect-check.
+            if ((WIFEXITED(status) && WEXITSTATUS(status) == 3) ||
+                (WIFSIGNALED(status) && !expect_check.empty())) {
+                continue;
+            }
             std::printf(
                 "zab-sim: mutation %s caught at seed %llu (%s); replay: %s\n",
                 mutation.empty() ? "(none)" : mutation.c_str(),
@@ -111,7 +172,8 @@ int main(int argc, char** argv) {
                 replay_command(seed, options, mutation).c_str());
             return 0;
         }
-        std::printf("zab-sim: mutation %s was NOT caught in %zu seeds\n", mutation.c_str(),
+        std::printf("zab-sim: mutation %s was NOT caught%s in %zu seeds\n", mutation.c_str(),
+                    expect_check.empty() ? "" : (" by \"" + expect_check + "\"").c_str(),
                     seed_list.size());
         return 1;
     }
@@ -119,10 +181,10 @@ int main(int argc, char** argv) {
     std::signal(SIGABRT, on_abort);
     uint64_t committed = 0, acked = 0, elections = 0, crashes = 0, snaps = 0, truncs = 0;
     uint64_t sync_crashes = 0, cut_off = 0, longer = 0;
+    std::map<std::string, uint64_t> workload_counts;
     for (uint64_t seed : seed_list) {
         g_current_seed = static_cast<int>(seed);
-        options.seed = seed;
-        SimResult r = chorus::sim::run_simulation(options);
+        SimResult r = run_seed(seed);
         if (!r.ok) {
             std::printf("zab-sim: seed %llu FAILED: %s\nreplay: %s\n",
                         static_cast<unsigned long long>(seed), r.failure.c_str(),
@@ -139,26 +201,40 @@ int main(int argc, char** argv) {
         sync_crashes += r.crashes_during_sync;
         cut_off += r.leaders_cut_off;
         longer += r.restarts_with_longer_log;
+        accumulate(workload_counts, r.workload_counts);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     std::printf(
-        "zab-sim: %zu seeds (%llu..%llu), %d servers, all invariants held, every run live again "
+        "zab-sim: %zu seeds (%llu..%llu), %d servers%s, all invariants held, every run live again "
         "after its faults\n"
         "  %llu transactions committed, %llu acknowledged, %llu epochs established, %llu crashes, "
         "%llu snapshot syncs, %llu truncations; %.1f s\n",
         seed_list.size(), static_cast<unsigned long long>(seed_list.front()),
         static_cast<unsigned long long>(seed_list.back()), options.servers,
-        static_cast<unsigned long long>(committed), static_cast<unsigned long long>(acked),
-        static_cast<unsigned long long>(elections), static_cast<unsigned long long>(crashes),
-        static_cast<unsigned long long>(snaps), static_cast<unsigned long long>(truncs), seconds);
+        sessions ? " running the session tracker" : "", static_cast<unsigned long long>(committed),
+        static_cast<unsigned long long>(acked), static_cast<unsigned long long>(elections),
+        static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(snaps),
+        static_cast<unsigned long long>(truncs), seconds);
     std::printf(
         "  scenarios: %llu crashes mid-sync, %llu serving leaders cut off with a minority, "
         "%llu restarts with a log longer than what was committed\n",
         static_cast<unsigned long long>(sync_crashes), static_cast<unsigned long long>(cut_off),
         static_cast<unsigned long long>(longer));
-    if (require_scenarios &&
-        (sync_crashes == 0 || cut_off == 0 || longer == 0 || truncs == 0 || snaps == 0)) {
+    bool covered = sync_crashes > 0 && cut_off > 0 && longer > 0 && truncs > 0 && snaps > 0;
+    if (sessions) {
+        std::printf("  sessions:");
+        const char* sep = " ";
+        for (const auto& [name, value] : workload_counts) {
+            std::printf("%s%llu %s", sep, static_cast<unsigned long long>(value), name.c_str());
+            sep = ", ";
+        }
+        std::printf("\n");
+        // The session runs are fewer: they answer for the session scenarios only.
+        covered = true;
+        for (const char* name : kSessionScenarios) covered &= workload_counts[name] > 0;
+    }
+    if (require_scenarios && !covered) {
         std::printf("zab-sim: these seeds did not cover every scenario (see the counts above)\n");
         return 1;
     }
