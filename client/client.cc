@@ -137,6 +137,10 @@ ClientCode code_of(cpb::Code code) {
 }
 
 constexpr int kHeartbeatsPerFrame = 5000;
+// A server takes frames up to 4 MiB (ClientListener); answers are capped at
+// 64 MiB here, so a stream that is not ours cannot make us allocate 4 GiB.
+constexpr size_t kMaxRequestBytes = (4u << 20) - 64;
+constexpr uint32_t kMaxAnswerBytes = 64u << 20;
 
 uint64_t now_ms() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -177,6 +181,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     uint64_t last_heartbeat_ms = 0;
     uint64_t connect_failures = 0;
     std::map<std::string, uint64_t> failed_at;  // server -> when it last failed us
+    uint64_t conn_generation = 0;
     bool closing = false;
 
     mutable std::mutex current_mutex;
@@ -203,6 +208,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     void housekeeping_tick();
     void session_lost(uint64_t session);
     void finish(uint64_t id, ClientStatus status, const cpb::Response& response);
+    void drop_requests_on(Conn* conn, const std::string& why);
+    uint64_t primary_generation() const;
     uint64_t heartbeat_interval_ms() const {
         uint64_t t = options.session_timeout_ms;
         for (const auto& [id, timeout] : sessions) t = std::min(t, timeout);
@@ -213,14 +220,18 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 // One connection to one server.
 class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
  public:
-    Conn(std::weak_ptr<Impl> client, asio::io_context& io, std::string server)
+    Conn(std::weak_ptr<Impl> client, asio::io_context& io, std::string server, uint64_t generation)
         : server(std::move(server)),
+          generation(generation),
           client_(std::move(client)),
           socket_(io),
           resolver_(io),
           timer_(io) {}
 
     const std::string server;
+    // Unique per connection: callbacks compare it, never a Conn* (a new
+    // connection can reuse a freed one's address).
+    const uint64_t generation;
     bool connected = false;
     bool closed = false;
 
@@ -282,7 +293,11 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
             socket_, asio::buffer(header_), [self = shared_from_this()](error_code ec, size_t) {
                 if (self->closed) return;
                 if (ec) return self->fail(ec.message());
-                self->body_.resize(runtime::frame_length(self->header_));
+                const uint32_t size = runtime::frame_length(self->header_);
+                if (size > kMaxAnswerBytes)
+                    return self->fail("an answer of " + std::to_string(size) +
+                                      " bytes: not a chorus server?");
+                self->body_.resize(size);
                 asio::async_read(self->socket_, asio::buffer(self->body_),
                                  [self](error_code ec, size_t) {
                                      if (self->closed) return;
@@ -321,6 +336,8 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
 
     friend struct Client::Impl;
 };
+
+uint64_t Client::Impl::primary_generation() const { return primary ? primary->generation : 0; }
 
 void Client::Impl::start() {
     work.emplace(io.get_executor());
@@ -379,7 +396,7 @@ void Client::Impl::connect_primary(std::string avoid) {
     if (closing) return;
     const std::string server = pick_server(avoid);
     if (server.empty()) return;
-    primary = std::make_shared<Conn>(weak_from_this(), io, server);
+    primary = std::make_shared<Conn>(weak_from_this(), io, server, ++conn_generation);
     {
         std::lock_guard lock(current_mutex);
         current.clear();
@@ -401,40 +418,46 @@ void Client::Impl::on_connected(Conn* conn) {
     send_pending(conn);
 }
 
-void Client::Impl::on_lost(Conn* conn, const std::string& why) {
-    if (closing) return;
+void Client::Impl::drop_requests_on(Conn* conn, const std::string& why) {
     // Requests this connection was carrying: reads go again elsewhere;
-    // anything else may or may not have been applied.
+    // anything else may or may not have been applied (kConnectionLost).
+    // Heartbeats and revalidations end too; their callbacks see that the
+    // connection is gone.
     std::vector<uint64_t> failed;
     for (auto& [id, p] : pending) {
         if (!p.sent_on.erase(conn)) continue;
         if (!p.sent_on.empty()) continue;  // a hedge is still out
-        if (!p.read_only && !p.internal) failed.push_back(id);
+        if (!p.read_only) failed.push_back(id);
     }
     for (uint64_t id : failed) {
         finish(id, ClientStatus{ClientCode::kConnectionLost, conn->server + ": " + why}, {});
     }
-    if (conn == primary.get()) {
+}
+
+void Client::Impl::on_lost(Conn* conn, const std::string& why) {
+    if (closing) return;
+    drop_requests_on(conn, why);
+    if (primary && conn == primary.get()) {
         failover(conn->server + ": " + why);
     } else {
         hedges.erase(conn->server);
     }
 }
 
-void Client::Impl::failover(const std::string& /*why*/) {
+void Client::Impl::failover(const std::string& why) {
     if (closing) return;
     std::string avoid;
-    if (primary) {
-        avoid = primary->server;
-        failed_at[avoid] = now_ms();
-        primary->close();
-        for (auto& [id, p] : pending) p.sent_on.erase(primary.get());
-    }
     moving.clear();
+    if (primary) {
+        std::shared_ptr<Conn> old = std::move(primary);
+        avoid = old->server;
+        failed_at[avoid] = now_ms();
+        old->close();
+        drop_requests_on(old.get(), why);
+    }
     ++connect_failures;
     // After a full round of failures, wait a little before the next try.
     const uint64_t delay = connect_failures > servers.size() ? 50 : 0;
-    primary.reset();
     auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(delay));
     timer->async_wait([self = shared_from_this(), timer, avoid](error_code) {
         if (!self->primary) self->connect_primary(avoid);
@@ -443,6 +466,13 @@ void Client::Impl::failover(const std::string& /*why*/) {
 
 void Client::Impl::call(cpb::Request request, bool read_only, Done done) {
     if (closing) return done(ClientStatus{ClientCode::kClosed, "the client is closing"}, {});
+    if (request.ByteSizeLong() > kMaxRequestBytes) {
+        return done(ClientStatus{ClientCode::kTooLarge, "a request of " +
+                                                            std::to_string(request.ByteSizeLong()) +
+                                                            " bytes; servers take frames up to " +
+                                                            std::to_string(kMaxRequestBytes)},
+                    {});
+    }
     const uint64_t id = next_id++;
     request.set_id(id);
     uint64_t timeout = options.request_timeout_ms;
@@ -463,11 +493,13 @@ void Client::Impl::call(cpb::Request request, bool read_only, Done done) {
         for (const std::string& server : servers) {
             if (extra == 0) break;
             if (primary && server == primary->server) continue;
-            auto& conn = hedges[server];
+            std::shared_ptr<Conn> conn = hedges[server];
             if (!conn || conn->closed) {
-                conn = std::make_shared<Conn>(weak_from_this(), io, server);
-                conn->connect(options.connect_timeout_ms);
+                conn = std::make_shared<Conn>(weak_from_this(), io, server, ++conn_generation);
+                hedges[server] = conn;
+                conn->connect(options.connect_timeout_ms);  // may fail at once
             }
+            if (conn->closed) continue;
             p.sent_on.insert(conn.get());
             conn->send(p.request);
             --extra;
@@ -520,13 +552,15 @@ void Client::Impl::revalidate(uint64_t session) {
     moving.insert(session);
     cpb::Request r;
     r.mutable_revalidate()->set_session_id(session);
-    Conn* at = primary.get();
-    call(std::move(r), false, [this, session, at](ClientStatus s, const cpb::Response&) {
-        if (at != primary.get()) return;  // moved on meanwhile
-        moving.erase(session);
-        if (s.code == ClientCode::kNoSession) session_lost(session);
-        if (s.code == ClientCode::kTimeout) failover(at->server + " did not answer a revalidation");
-    });
+    const uint64_t at = primary->generation;
+    call(std::move(r), false,
+         [this, session, at, server = primary->server](ClientStatus s, const cpb::Response&) {
+             if (at != primary_generation()) return;  // moved on meanwhile
+             moving.erase(session);
+             if (s.code == ClientCode::kNoSession) session_lost(session);
+             if (s.code == ClientCode::kTimeout)
+                 failover(server + " did not answer a revalidation");
+         });
     // Like a heartbeat, a revalidation must be answered within a third of
     // the timeout, or the session could expire while we wait.
     auto p = pending.find(next_id - 1);
@@ -553,24 +587,26 @@ void Client::Impl::heartbeat_tick() {
         }
         for (cpb::Request& r : frames) {
             if (r.heartbeat().session_ids_size() == 0) continue;
-            Conn* at = primary.get();
-            if (at == nullptr) break;
-            call(std::move(r), false, [this, at](ClientStatus s, const cpb::Response& response) {
-                if (at != primary.get()) return;
-                if (s.code == ClientCode::kTimeout) {
-                    // A server that stopped answering (not a closed socket:
-                    // a stopped or partitioned process): move on.
-                    failover(at->server + " did not answer a heartbeat");
-                    return;
-                }
-                if (!s.ok()) return;
-                for (uint64_t session : response.heartbeat().unknown()) session_lost(session);
-                for (uint64_t session : response.heartbeat().not_owned()) revalidate(session);
-            });
+            if (!primary) break;
+            const uint64_t at = primary->generation;
+            call(std::move(r), false,
+                 [this, at, server = primary->server](ClientStatus s,
+                                                      const cpb::Response& response) {
+                     if (at != primary_generation()) return;
+                     if (s.code == ClientCode::kTimeout) {
+                         // A server that stopped answering (not a closed socket:
+                         // a stopped or partitioned process): move on.
+                         failover(server + " did not answer a heartbeat");
+                         return;
+                     }
+                     if (!s.ok()) return;
+                     for (uint64_t session : response.heartbeat().unknown()) session_lost(session);
+                     for (uint64_t session : response.heartbeat().not_owned()) revalidate(session);
+                 });
             // A heartbeat must be answered within a third of the timeout.
             auto p = pending.find(next_id - 1);
             if (p != pending.end()) p->second.deadline_ms = now_ms() + interval;
-            if (at != primary.get()) break;  // failed over while sending
+            if (at != primary_generation()) break;  // failed over while sending
         }
     }
     heartbeat_timer.expires_after(std::chrono::milliseconds(interval));
@@ -583,12 +619,20 @@ void Client::Impl::housekeeping_tick() {
     if (closing) return;
     const uint64_t now = now_ms();
     std::vector<uint64_t> late;
+    bool primary_silent = false;
     for (const auto& [id, p] : pending) {
-        if (p.deadline_ms <= now) late.push_back(id);
+        if (p.deadline_ms > now) continue;
+        late.push_back(id);
+        // A server that leaves a request unanswered that long is not
+        // healthy (heartbeats and revalidations decide for themselves).
+        if (!p.internal && primary && p.sent_on.count(primary.get())) primary_silent = true;
     }
+    const uint64_t silent = primary_silent ? primary_generation() : 0;
     for (uint64_t id : late) {
         finish(id, ClientStatus{ClientCode::kTimeout, "no answer within the request timeout"}, {});
     }
+    if (silent != 0 && silent == primary_generation())
+        failover(primary->server + " left a request unanswered");
     housekeeping.expires_after(std::chrono::milliseconds(20));
     housekeeping.async_wait([self = shared_from_this()](error_code ec) {
         if (!ec) self->housekeeping_tick();
@@ -726,6 +770,7 @@ void Client::watch_group(std::string group, int64_t version, uint64_t timeout_ms
 
 void Client::watch(bool group, std::string target, int64_t version, uint64_t timeout_ms,
                    Callback<WatchResult> done) {
+    if (timeout_ms == 0) timeout_ms = 60000;  // what the server does with 0
     cpb::Request r;
     if (group) {
         r.mutable_watch()->set_group(std::move(target));

@@ -16,7 +16,9 @@ class NodeOpsView {
 
 namespace {
 
-constexpr size_t kRememberedResults = 4096;
+// More than can be delivered in one Ready (64 proposals in flight × 1,024
+// transactions each), so an answer never finds its result forgotten.
+constexpr size_t kRememberedResults = 70000;
 
 zab::Txn make_txn(const pb::TrackerTxn& change) {
     zab::Txn txn;
@@ -115,6 +117,9 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
             auto* expired = change.mutable_expired();
             for (uint64_t id : r.expire().session_ids()) {
                 if (!sessions_.count(id)) continue;
+                // A heartbeat absorbed since the driver asked keeps it alive.
+                auto d = deadlines_.find(id);
+                if (d != deadlines_.end() && d->second > now_ms_) continue;
                 expired->add_session_ids(id);
                 // Decided: not due again while the transaction commits.
                 clear_deadline(id);
@@ -236,7 +241,6 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
         }
     }
     for (auto& [path, node] : overlay) {
-        touched(path);
         auto old = nodes_.find(path);
         if (old != nodes_.end() && old->second.ephemeral_owner != 0) {
             ephemerals_[old->second.ephemeral_owner].erase(path);
@@ -248,6 +252,8 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
             nodes_.erase(path);
         }
     }
+    // Only now, with every change applied, may watchers look.
+    for (const auto& [path, node] : overlay) touched(path);
     return NodeResult::kOk;
 }
 
@@ -381,10 +387,18 @@ const NodeInfo* Tracker::node(const std::string& path) const {
 std::vector<std::string> Tracker::children(const std::string& path) const {
     const std::string prefix = path == "/" ? "/" : path + "/";
     std::vector<std::string> names;
-    for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix);
-         ++it) {
+    auto it = nodes_.lower_bound(prefix);
+    while (it != nodes_.end() && it->first.starts_with(prefix)) {
         std::string_view rest = std::string_view(it->first).substr(prefix.size());
-        if (!rest.empty() && rest.find('/') == std::string_view::npos) names.emplace_back(rest);
+        const size_t slash = rest.find('/');
+        if (slash == std::string_view::npos) {
+            names.emplace_back(rest);
+            ++it;
+        } else {
+            // A grandchild: skip the child's whole subtree ("c/..." sorts
+            // below "c0", '0' being the byte after '/').
+            it = nodes_.lower_bound(prefix + std::string(rest.substr(0, slash)) + '0');
+        }
     }
     return names;
 }

@@ -53,21 +53,28 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
                    : remote.address().to_string() + ":" + std::to_string(remote.port());
     }
 
+    ~Connection() { --listener_->connections; }
+
     void start() { read_header(); }
     void close() {
         if (closed_) return;
         closed_ = true;
+        paused_self_.reset();
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
         socket_.close(ignored);
-        --listener_->connections;
     }
 
  private:
     void read_header() {
         if (closed_ || reading_) return;
-        if (inflight_ >= listener_->options.max_inflight_per_connection)
-            return;  // resumes on answer
+        if (inflight_ >= listener_->options.max_inflight_per_connection) {
+            // Paused until an answer goes out; nothing else may hold us
+            // meanwhile (the answers hold only weak references).
+            paused_self_ = shared_from_this();
+            return;
+        }
+        paused_self_.reset();
         reading_ = true;
         asio::async_read(socket_, asio::buffer(header_),
                          [self = shared_from_this()](error_code ec, size_t) {
@@ -104,7 +111,10 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
 
     void on_body() {
         cpb::Request request;
-        if (!request.ParseFromString(body_)) {
+        const bool parsed = request.ParseFromString(body_);
+        // Do not keep a big frame's buffer around.
+        if (body_.capacity() > (64u << 10)) std::string().swap(body_);
+        if (!parsed) {
             ++listener_->bad_frames;
             spdlog::warn("client {}: a frame that does not parse as a request", peer_);
             cpb::Response r;
@@ -176,6 +186,7 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
     bool reading_ = false;
     bool writing_ = false;
     bool closed_ = false;
+    std::shared_ptr<Connection> paused_self_;  // while reading is paused
 };
 
 void ClientListener::Impl::accept() {

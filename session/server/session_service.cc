@@ -520,9 +520,9 @@ void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
     node->submit(tracker_request(r),
                  [this, id = request.id(), reply = std::move(reply)](Status s, zab::Completion c) {
                      if (!s.is_ok()) {
-                         const cpb::Code code = s.code() == Code::kInvalidArgument ? cpb::TOO_LARGE
-                                                : s.code() == Code::kBusy          ? cpb::BUSY
-                                                                                   : cpb::UNCERTAIN;
+                         // kBusy here means no outcome in time: it may yet apply.
+                         const cpb::Code code =
+                             s.code() == Code::kInvalidArgument ? cpb::TOO_LARGE : cpb::UNCERTAIN;
                          return reply(error(id, code, s.message()));
                      }
                      std::optional<NodeResult> result = tracker.node_result(c.zxid);

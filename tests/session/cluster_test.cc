@@ -141,10 +141,24 @@ TEST(SessionCluster, SessionsNodesAndGroupsWorkFromAnyServer) {
     EXPECT_EQ(read.value.data, "v1");
     EXPECT_EQ(read.value.version, 0);
 
+    // A node watch sees the change it waited for, with the new version.
+    std::thread setter([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        EXPECT_TRUE(a->write(0, {ClientOp::set("/config", "v1b", 0)}).ok());
+    });
+    auto watched = b->watch_node("/config", 0, 5000);
+    setter.join();
+    ASSERT_TRUE(watched.ok()) << watched.status.str();
+    EXPECT_EQ(watched.value.version, 1);
+    EXPECT_TRUE(watched.value.exists);
+    auto gone = b->watch_node("/nothing-here", -1, 300);
+    EXPECT_EQ(gone.status.code, ClientCode::kTimeout);
+    EXPECT_EQ(gone.value.version, -1);
+
     // Conditional writes: the wrong version changes nothing.
     EXPECT_EQ(b->write(0, {ClientOp::set("/config", "v2", 5)}).status.code,
               ClientCode::kBadVersion);
-    EXPECT_TRUE(b->write(0, {ClientOp::set("/config", "v2", 0)}).ok());
+    EXPECT_TRUE(b->write(0, {ClientOp::set("/config", "v2", 1)}).ok());
     // Multi-op: all or nothing.
     auto multi = b->write(0, {ClientOp::create("/x", "1"), ClientOp::create("/config", "dup")});
     EXPECT_EQ(multi.status.code, ClientCode::kNodeExists);

@@ -143,6 +143,30 @@ TEST(Tracker, DueSessionsComeEarliestDeadlineFirstAsHeartbeatsMoveThem) {
     EXPECT_FALSE(e.leader.deadline_ms(b).has_value());
 }
 
+TEST(Tracker, AHeartbeatBetweenTheDecisionAndTheExpiryKeepsTheSession) {
+    Ensemble e;
+    e.set_now(0);
+    const uint64_t id = e.open(1, 100);
+    e.set_now(100);
+    ASSERT_EQ(e.leader.due_for_expiry(10), std::vector<uint64_t>{id});
+    pb::TrackerRequest hb;
+    hb.mutable_heartbeats()->add_session_ids(id);
+    e.submit(hb);  // arrives before the expiry request is preprocessed
+    pb::TrackerRequest expire;
+    expire.mutable_expire()->add_session_ids(id);
+    EXPECT_FALSE(e.submit(expire).has_value());
+    EXPECT_TRUE(e.follower.sessions().count(id));
+}
+
+TEST(Tracker, ListingChildrenSkipsGrandchildren) {
+    Ensemble e;
+    for (const char* p : {"/a", "/a/x", "/a/x/1", "/a/x/2", "/a/x-y", "/a/y", "/a/y/deep", "/b"})
+        ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, p), NodeResult::kOk) << p;
+    EXPECT_EQ(e.follower.children("/a"), (std::vector<std::string>{"x", "x-y", "y"}));
+    EXPECT_EQ(e.follower.children("/"), (std::vector<std::string>{"a", "b"}));
+    EXPECT_TRUE(e.follower.children("/b").empty());
+}
+
 TEST(Tracker, ANewLeaderGrantsEverySessionAFreshFullTimeout) {
     Ensemble e;
     e.set_now(0);
@@ -293,6 +317,7 @@ TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
     EXPECT_EQ(e.follower.group_version("g"), 4);
 
     // Expiry: b's member goes, b becomes inactive again, the version goes up.
+    e.set_now(1000);
     pb::TrackerRequest expire;
     expire.mutable_expire()->add_session_ids(b);
     ASSERT_TRUE(e.submit(expire));
@@ -323,6 +348,7 @@ TEST(Tracker, LogRecordsAreCountedByKindAndHeartbeatsNeverAre) {
     pb::TrackerRequest hb;
     hb.mutable_heartbeats()->add_session_ids(id);
     for (int i = 0; i < 100; ++i) e.submit(hb);
+    e.set_now(5000);
     pb::TrackerRequest expire;
     expire.mutable_expire()->add_session_ids(id);
     e.submit(expire);
