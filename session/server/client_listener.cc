@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <optional>
@@ -206,6 +207,13 @@ void ClientListener::Impl::accept() {
                 self->open.push_back(c);
                 c->start();
             }
+        } else {
+            // Out of file descriptors, say: pause instead of spinning.
+            spdlog::warn("clients: accept failed: {}; pausing 100 ms", ec.message());
+            auto pause =
+                std::make_shared<asio::steady_timer>(self->io, std::chrono::milliseconds(100));
+            pause->async_wait([self, pause](error_code) { self->accept(); });
+            return;
         }
         self->accept();
     });
