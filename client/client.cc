@@ -178,6 +178,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     std::function<void(uint64_t)> lost_handler;
     asio::steady_timer heartbeat_timer{io};
     asio::steady_timer housekeeping{io};
+    asio::steady_timer resend_timer{io};
+    bool resend_scheduled = false;
+    uint64_t not_serving_since = 0;    // when the current server began refusing (0: it serves)
+    std::set<uint64_t> to_revalidate;  // refused while the server was not serving
     uint64_t last_heartbeat_ms = 0;
     uint64_t connect_failures = 0;
     std::map<std::string, uint64_t> failed_at;  // server -> when it last failed us
@@ -203,6 +207,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     void connect_primary(std::string avoid);
     std::string pick_server(const std::string& avoid);
     void revalidate_all();
+    void resend_soon();
     void revalidate(uint64_t session);
     void heartbeat_tick();
     void housekeeping_tick();
@@ -355,6 +360,7 @@ void Client::Impl::shutdown() {
         closing = true;
         heartbeat_timer.cancel();
         housekeeping.cancel();
+        resend_timer.cancel();
         if (primary) primary->close();
         for (auto& [server, conn] : hedges) conn->close();
         auto all = std::move(pending);
@@ -448,6 +454,8 @@ void Client::Impl::failover(const std::string& why) {
     if (closing) return;
     std::string avoid;
     moving.clear();
+    to_revalidate.clear();
+    not_serving_since = 0;
     if (primary) {
         std::shared_ptr<Conn> old = std::move(primary);
         avoid = old->server;
@@ -532,15 +540,49 @@ void Client::Impl::on_response(Conn* conn, cpb::Response response) {
     Pending& p = it->second;
     if (response.code() == cpb::NOT_SERVING) {
         p.sent_on.erase(conn);
-        if (conn == primary.get()) {
-            // Not applied: it goes again to the next server (until its deadline).
-            failover(conn->server + " is not serving");
+        if (p.request.has_revalidate() && primary && conn == primary.get()) {
+            // Try again in a moment (resend_soon), here.
+            moving.erase(p.request.revalidate().session_id());
+            to_revalidate.insert(p.request.revalidate().session_id());
         }
-        if (p.internal && p.sent_on.empty()) pending.erase(it);
+        const bool drop = p.internal && p.sent_on.empty();
+        if (drop) pending.erase(it);
+        if (primary && conn == primary.get()) {
+            // Not applied: it goes again (until its deadline). Usually the
+            // ensemble is electing and this server will serve again in a
+            // moment: stay, so that an election does not move every client
+            // (and revalidate every session). Move only if it goes on
+            // refusing for a third of the session timeout — it may be cut
+            // off from the quorum, and its sessions orphaned.
+            const uint64_t now = now_ms();
+            if (not_serving_since == 0) not_serving_since = now;
+            if (now - not_serving_since >= heartbeat_interval_ms()) {
+                failover(conn->server + " is not serving");
+            } else {
+                resend_soon();
+            }
+        }
         return;
     }
+    if (primary && conn == primary.get()) not_serving_since = 0;
     ClientStatus status{code_of(response.code()), response.message()};
     finish(response.id(), std::move(status), response);
+}
+
+void Client::Impl::resend_soon() {
+    if (resend_scheduled) return;
+    resend_scheduled = true;
+    resend_timer.expires_after(std::chrono::milliseconds(50));
+    resend_timer.async_wait([self = shared_from_this()](error_code ec) {
+        self->resend_scheduled = false;
+        if (ec || !self->primary || !self->primary->connected) return;
+        auto again = std::move(self->to_revalidate);
+        self->to_revalidate.clear();
+        for (uint64_t session : again) {
+            if (self->sessions.count(session)) self->revalidate(session);
+        }
+        self->send_pending(self->primary.get());
+    });
 }
 
 void Client::Impl::revalidate_all() {

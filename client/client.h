@@ -13,8 +13,10 @@
 // - when the connection breaks or the server stops serving (it left the
 //   quorum), moves to another server and revalidates its sessions there, so
 //   they live on; requests the old server never answered fail with
-//   kConnectionLost (a write among them may or may not have been applied),
-//   requests the server refused with kNotServing are retried on the next one;
+//   kConnectionLost (a write among them may or may not have been applied);
+//   requests a server refuses as not serving (an election) are sent again
+//   to the same server, and the client moves only if it goes on refusing
+//   for a third of the session timeout;
 // - optional hedged reads: a read goes to `hedged_reads` servers at once and
 //   the first answer wins;
 // - set_servers() changes the server list without a restart.

@@ -614,5 +614,32 @@ TEST(SessionCluster, AnOrphanedSessionExpiresWhenItsClientDoesNotMove) {
     EXPECT_GE(ms, 300) << "expired long before its timeout";
 }
 
+// An election must not move the clients of the servers that stay: only the
+// dead leader's clients move, so only their sessions are revalidated.
+TEST(SessionCluster, AnElectionMovesOnlyTheDeadLeadersClients) {
+    Ensemble e;
+    const int leader = e.wait_serving();
+    ASSERT_NE(leader, 0);
+    std::vector<std::unique_ptr<SyncClient>> clients;
+    int on_leader = 0;
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+        clients.push_back(std::make_unique<SyncClient>(
+            ClientOptions{.servers = e.addresses(), .session_timeout_ms = 1500, .seed = seed}));
+        auto session = clients.back()->open_session();
+        ASSERT_TRUE(session.ok()) << session.status.str();
+        if (id_of(e, clients.back()->async().current_server()) == leader) ++on_leader;
+    }
+    const int survivor = leader % 3 + 1;
+    const uint64_t before = e.stats(survivor)->log_of("revalidate")->records;
+    e.process(leader).kill();
+    ASSERT_NE(e.wait_serving(), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    auto after = e.stats(survivor);
+    ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(after->log_of("revalidate")->records - before, static_cast<uint64_t>(on_leader))
+        << "clients of surviving servers moved during the election";
+    EXPECT_EQ(after->sessions, 6u) << "a session was lost in the failover";
+}
+
 }  // namespace
 }  // namespace chorus
