@@ -92,7 +92,19 @@ struct SessionService::Impl {
     uint64_t last_expiry_log_ms = 0;
     uint64_t heartbeats_received = 0;
     // Watches by key ("n" + path or "g" + group).
-    std::multimap<std::string, Watcher> watchers;
+    using WatchMap = std::multimap<std::string, Watcher>;
+    using WatchIt = WatchMap::iterator;
+    WatchMap watchers;
+    // The same watches by deadline, so timing them out costs what times out.
+    struct ByDeadline {
+        bool operator()(const std::pair<uint64_t, WatchIt>& a,
+                        const std::pair<uint64_t, WatchIt>& b) const {
+            return a.first != b.first ? a.first < b.first : &*a.second < &*b.second;
+        }
+    };
+    std::set<std::pair<uint64_t, WatchIt>, ByDeadline> watch_deadlines;
+    // Answers a watch and forgets it.
+    WatchIt end_watch(WatchIt it, cpb::Response response);
 
     // Ticker thread.
     std::thread ticker;
@@ -280,27 +292,30 @@ void SessionService::Impl::wake_watchers(const std::string& key) {
             r.mutable_watch()->set_version(version);
             r.mutable_watch()->set_exists(exists);
             set_zxid(r.mutable_zxid(), node->status().delivered);
-            it->second.reply(std::move(r));
-            it = watchers.erase(it);
+            it = end_watch(it, std::move(r));
         } else {
             ++it;
         }
     }
 }
 
+SessionService::Impl::WatchIt SessionService::Impl::end_watch(WatchIt it, cpb::Response response) {
+    watch_deadlines.erase({it->second.deadline_ms, it});
+    Reply reply = std::move(it->second.reply);
+    WatchIt next = watchers.erase(it);
+    reply(std::move(response));
+    return next;
+}
+
 void SessionService::Impl::expire_watches() {
-    for (auto it = watchers.begin(); it != watchers.end();) {
-        if (it->second.deadline_ms <= now_ms) {
-            const auto [version, exists] = watched_state(it->first);
-            cpb::Response r = error(it->second.request_id, cpb::TIMEOUT,
-                                    "the watched version did not change within the timeout");
-            r.mutable_watch()->set_version(version);
-            r.mutable_watch()->set_exists(exists);
-            it->second.reply(std::move(r));
-            it = watchers.erase(it);
-        } else {
-            ++it;
-        }
+    while (!watch_deadlines.empty() && watch_deadlines.begin()->first <= now_ms) {
+        const WatchIt it = watch_deadlines.begin()->second;
+        const auto [version, exists] = watched_state(it->first);
+        cpb::Response r = error(it->second.request_id, cpb::TIMEOUT,
+                                "the watched version did not change within the timeout");
+        r.mutable_watch()->set_version(version);
+        r.mutable_watch()->set_exists(exists);
+        end_watch(it, std::move(r));
     }
 }
 
@@ -320,7 +335,9 @@ void SessionService::Impl::watch(const cpb::Request& request, Reply reply) {
         return reply(error(request.id(), cpb::BUSY, "too many watches on this server"));
     const uint64_t wait =
         std::min(w.timeout_ms() == 0 ? options.max_watch_ms : w.timeout_ms(), options.max_watch_ms);
-    watchers.emplace(key, Watcher{now_ms + wait, w.version(), std::move(reply), request.id()});
+    const WatchIt it =
+        watchers.emplace(key, Watcher{now_ms + wait, w.version(), std::move(reply), request.id()});
+    watch_deadlines.insert({now_ms + wait, it});
     wake_watchers(key);  // already past it?
 }
 
