@@ -57,6 +57,8 @@ def main():
         ens.start_all()
         leader = ens.wait_for_leader()
         check(leader is not None, "no leader")
+        # Every server listening (a leader needs only two of three).
+        check(ens.wait_all_serving(), "not every server serves")
         target = 3  # accepts connections from 1 and 2
         port = ens.peer_ports[target]
         garbage = [

@@ -9,15 +9,25 @@ import time
 
 
 def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1."""
-    socks, ports = [], []
-    for _ in range(n):
+    """n distinct free TCP ports on 127.0.0.1, below the kernel's ephemeral
+    range (32768-60999 here): a port the kernel handed out for bind(0) may
+    be handed out again as the local port of some outgoing connection before
+    our server binds it; ports below the range never are."""
+    import random
+    rng = random.Random()
+    ports = []
+    while len(ports) < n:
+        port = rng.randrange(20000, 32000)
+        if port in ports:
+            continue
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        ports.append(port)
     return ports
 
 

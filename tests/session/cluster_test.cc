@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -97,7 +98,7 @@ class Ensemble {
         return s.value;
     }
     // Waits until every running server serves; returns the leader's id (0 if none).
-    int wait_serving(int timeout_ms = 20000) {
+    int wait_serving(int timeout_ms = 30000) {
         int leader = 0;
         eventually(
             [&] {
@@ -111,7 +112,19 @@ class Ensemble {
                 return leader != 0;
             },
             timeout_ms);
+        if (leader == 0) print_logs();
         return leader;
+    }
+    // The last lines of every server's log, for a failure's report.
+    void print_logs() const {
+        for (int id = 1; id <= kServers; ++id) {
+            std::ifstream in(log_of(id));
+            std::vector<std::string> lines;
+            for (std::string line; std::getline(in, line);) lines.push_back(line);
+            std::fprintf(stderr, "---- server %d (last lines of %s)\n", id, log_of(id).c_str());
+            for (size_t i = lines.size() > 20 ? lines.size() - 20 : 0; i < lines.size(); ++i)
+                std::fprintf(stderr, "%s\n", lines[i].c_str());
+        }
     }
     std::string log_of(int id) const { return dir_.sub("server" + std::to_string(id) + ".log"); }
     std::string path(const std::string& name) const { return dir_.sub(name); }

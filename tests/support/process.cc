@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "zab/core/assert.h"
@@ -16,17 +17,25 @@
 namespace chorus::testing {
 
 uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    CHORUS_ASSERT(fd >= 0, "socket failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    CHORUS_ASSERT(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "bind failed");
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    // Below the kernel's ephemeral range (32768 and up by default): a port
+    // bind(0) handed out may be handed out again as the local port of some
+    // outgoing connection before our server binds it; these never are.
+    static std::mt19937 rng(std::random_device{}());
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const auto port =
+            static_cast<uint16_t>(std::uniform_int_distribution<int>(20000, 31999)(rng));
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        CHORUS_ASSERT(fd >= 0, "socket failed");
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port);
+        const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        ::close(fd);
+        if (free) return port;
+    }
+    CHORUS_ASSERT(false, "no free port in 20000-31999");
+    return 0;
 }
 
 ChildProcess::~ChildProcess() {

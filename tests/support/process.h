@@ -1,6 +1,6 @@
 // Child processes for process-level tests: started with fork+exec, output to
-// a log file, stopped only by their own PID. Loopback ports come from the
-// kernel (bind to port 0), so parallel test runs do not collide.
+// a log file, stopped only by their own PID. Loopback ports are picked at
+// random below the ephemeral range and checked free.
 #pragma once
 
 #include <sys/types.h>
@@ -11,7 +11,8 @@
 
 namespace chorus::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's
+// ephemeral range.
 uint16_t free_port();
 
 class ChildProcess {
