@@ -1,0 +1,141 @@
+#include "examples/groupd/routes.h"
+
+#include <charconv>
+#include <vector>
+
+#include "session/groups.h"
+
+namespace chorus::groupd {
+
+namespace {
+
+std::optional<int> hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return std::nullopt;
+}
+
+template <class T>
+std::optional<T> parse_number(std::string_view text) {
+    T value{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
+RouteError bad(std::string message) { return RouteError{400, std::move(message)}; }
+
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size()) return std::nullopt;  // needs two hex digits
+        const auto hi = hex_value(text[i + 1]);
+        const auto lo = hex_value(text[i + 2]);
+        if (!hi || !lo) return std::nullopt;
+        out += static_cast<char>(*hi * 16 + *lo);
+        i += 2;
+    }
+    return out;
+}
+
+std::variant<Route, RouteError> parse_route(std::string_view method, std::string_view target) {
+    if (target.empty() || target[0] != '/') return bad("the target must start with /");
+    std::string_view path = target, query;
+    if (const size_t q = target.find('?'); q != std::string_view::npos) {
+        path = target.substr(0, q);
+        query = target.substr(q + 1);
+    }
+    // Segments, each decoded and checked as a name (a decoded '/' is no name).
+    std::vector<std::string> segments;
+    for (std::string_view rest = path.substr(1); !rest.empty() || segments.empty();) {
+        const size_t slash = rest.find('/');
+        auto decoded = percent_decode(rest.substr(0, slash));
+        if (!decoded) return bad("a malformed %-escape in the path");
+        segments.push_back(std::move(*decoded));
+        if (slash == std::string_view::npos) break;
+        rest = rest.substr(slash + 1);
+        if (rest.empty()) segments.emplace_back();  // a trailing slash: an empty name
+    }
+    // Query parameters: only timeout and wait-version are known.
+    std::optional<std::string> timeout, wait_version;
+    for (std::string_view rest = query; !rest.empty();) {
+        const size_t amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        const size_t eq = pair.find('=');
+        const std::string_view key = pair.substr(0, eq);
+        const std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+        if (key == "timeout") {
+            timeout = value;
+        } else if (key == "wait-version") {
+            wait_version = value;
+        } else {
+            return bad("unknown query parameter '" + std::string(key) + "'");
+        }
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    }
+
+    if (segments.size() == 1 && method == "GET") {
+        if (segments[0] == "health") return Route{Route::Kind::kHealth, {}, {}, {}, {}};
+        if (segments[0] == "ready") return Route{Route::Kind::kReady, {}, {}, {}, {}};
+        if (segments[0] == "metrics") return Route{Route::Kind::kMetrics, {}, {}, {}, {}};
+    }
+    for (const std::string& s : segments) {
+        if (!session::valid_name(s)) {
+            return bad(s.empty() ? "an empty name in the path"
+                                 : "a name must be 1-128 bytes with no '/' or control characters");
+        }
+    }
+    const std::string& group = segments[0];
+    if (group == "health" || group == "ready" || group == "metrics")
+        return bad("'" + group + "' is reserved and cannot name a group");
+    if (timeout && !(segments.size() == 2 && method == "PUT"))
+        return bad("timeout applies only to a join (PUT /{group}/{member})");
+    if (wait_version && !(segments.size() == 1 && method == "GET"))
+        return bad("wait-version applies only to GET /{group}");
+
+    if (segments.size() == 1) {
+        if (method != "GET") return RouteError{405, "a group supports GET"};
+        Route r{Route::Kind::kGroupDocument, group, {}, {}, {}};
+        if (wait_version) {
+            r.wait_version = parse_number<int64_t>(*wait_version);
+            if (!r.wait_version || *r.wait_version < 0)
+                return bad("wait-version must be a whole number, 0 or more");
+        }
+        return r;
+    }
+    if (segments.size() == 2 && segments[1] == "config") {
+        if (method != "PUT") return RouteError{405, "a group's config supports PUT"};
+        return Route{Route::Kind::kGroupConfig, group, {}, {}, {}};
+    }
+    if (segments.size() == 2) {
+        const std::string& member = segments[1];
+        if (method == "PUT") {
+            Route r{Route::Kind::kJoin, group, member, {}, {}};
+            if (timeout) {
+                r.timeout_s = parse_number<uint64_t>(*timeout);
+                if (!r.timeout_s || *r.timeout_s == 0 || *r.timeout_s > 3600)
+                    return bad("timeout must be a whole number of seconds, 1-3600");
+            }
+            return r;
+        }
+        if (method == "HEAD") return Route{Route::Kind::kHeartbeat, group, member, {}, {}};
+        if (method == "GET") return Route{Route::Kind::kHeartbeatDocument, group, member, {}, {}};
+        if (method == "DELETE") return Route{Route::Kind::kLeave, group, member, {}, {}};
+        return RouteError{405, "a member supports PUT, HEAD, GET and DELETE"};
+    }
+    if (segments.size() == 3 && segments[2] == "config") {
+        if (method != "PUT") return RouteError{405, "a member's config supports PUT"};
+        return Route{Route::Kind::kMemberConfig, group, segments[1], {}, {}};
+    }
+    return RouteError{404, "no such resource"};
+}
+
+}  // namespace chorus::groupd
