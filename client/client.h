@@ -22,7 +22,8 @@
 // - set_servers() changes the server list without a restart.
 //
 // Callbacks run on the client's own I/O thread, one at a time; do not
-// block in them. SyncClient (below) is a blocking wrapper.
+// block in them, and do not destroy the Client from one (its destructor
+// waits for that thread). SyncClient (below) is a blocking wrapper.
 #pragma once
 
 #include <cstdint>
