@@ -82,6 +82,11 @@ std::variant<Route, RouteError> parse_route(std::string_view method, std::string
         rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     }
 
+    if (path == "/") {
+        if (timeout || wait_version) return bad("/ takes no query parameters");
+        if (method != "GET") return RouteError{405, "/ supports GET"};
+        return Route{Route::Kind::kStatus, {}, {}, {}, {}};
+    }
     if (segments.size() == 1 && method == "GET") {
         if (segments[0] == "health") return Route{Route::Kind::kHealth, {}, {}, {}, {}};
         if (segments[0] == "ready") return Route{Route::Kind::kReady, {}, {}, {}, {}};

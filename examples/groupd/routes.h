@@ -1,6 +1,6 @@
 // groupd's HTTP API, as routes: what a request's method and target ask for,
-// or why it is refused. Pure: no sockets, no JSON; the server (to come,
-// issue 6) maps each route onto chorus::Client calls.
+// or why it is refused. Pure: no sockets, no JSON; the server
+// (examples/groupd/api.h) maps each route onto the session service.
 //
 //   PUT    /{group}/{member}[?timeout=SECONDS]  join (metadata in the body)
 //   HEAD   /{group}/{member}                    heartbeat
@@ -10,6 +10,7 @@
 //   PUT    /{group}/config                      group-wide config
 //   GET    /{group}[?wait-version=N]            the group document (long-poll with wait-version)
 //   GET    /health, /ready, /metrics            operations
+//   GET    /                                    this server's status and the groups
 //
 // So "config" cannot be a member's name, and "health", "ready" and
 // "metrics" cannot be a group's name (they are refused with 400).
@@ -35,6 +36,7 @@ struct Route {
         kHealth,
         kReady,
         kMetrics,
+        kStatus,  // GET /: this server and the groups (for chorusctl)
     } kind;
     std::string group;
     std::string member;

@@ -44,6 +44,7 @@ TEST(GroupdRoutes, EveryEndpoint) {
     EXPECT_EQ(ok("GET", "/health").kind, Route::Kind::kHealth);
     EXPECT_EQ(ok("GET", "/ready").kind, Route::Kind::kReady);
     EXPECT_EQ(ok("GET", "/metrics").kind, Route::Kind::kMetrics);
+    EXPECT_EQ(ok("GET", "/").kind, Route::Kind::kStatus);
     EXPECT_EQ(ok("PUT", "/we%20b/h%41").group, "we b");
     EXPECT_EQ(ok("PUT", "/we%20b/h%41").member, "hA");
 }
@@ -51,7 +52,9 @@ TEST(GroupdRoutes, EveryEndpoint) {
 TEST(GroupdRoutes, BadNamesTimeoutsAndMethods) {
     EXPECT_EQ(refused("PUT", "/web//"), 400) << "empty member";
     EXPECT_EQ(refused("PUT", "/web/"), 400) << "empty member";
-    EXPECT_EQ(refused("GET", "/"), 400) << "empty group";
+    EXPECT_EQ(refused("PUT", "/"), 405) << "/ is only read";
+    EXPECT_EQ(refused("GET", "/?timeout=3"), 400);
+    EXPECT_EQ(refused("GET", "//"), 400) << "empty group";
     EXPECT_EQ(refused("PUT", "/web/" + std::string(129, 'm')), 400) << "too long";
     EXPECT_EQ(refused("PUT", "/web/a%2Fb"), 400) << "a decoded / in a name";
     EXPECT_EQ(refused("PUT", "/web/a%0Ab"), 400) << "a control character";

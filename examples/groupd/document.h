@@ -1,0 +1,39 @@
+// The JSON groupd answers with. Pure: built from the session service's
+// replies, no sockets or clocks.
+//
+// Members' metadata and configs are stored as the JSON text the client sent,
+// checked and normalised when written (normalise_json), so they come back
+// as JSON values — not as strings holding JSON.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chorus::client::pb {
+class GroupReply;
+class StatsReply;
+}  // namespace chorus::client::pb
+
+namespace chorus::groupd {
+
+// `text` as compact JSON, or nullopt with a message in `error` when it is
+// not one JSON value.
+std::optional<std::string> normalise_json(std::string_view text, std::string* error);
+
+// {"version": N, "config": ..., "endpoints": [...],
+//  "active_members": [{"name": metadata or config or null}, ...],
+//  "inactive_members": [{"name": config}, ...]}
+std::string group_document(const client::pb::GroupReply& group,
+                           const std::vector<std::string>& endpoints);
+
+// {"error": message}
+std::string error_document(std::string_view message);
+
+// GET /: this server's role and state, and the groups it knows.
+std::string status_document(const client::pb::StatsReply& stats, std::string_view http_address,
+                            const std::vector<std::string>& endpoints,
+                            const std::vector<std::string>& groups);
+
+}  // namespace chorus::groupd

@@ -1,0 +1,171 @@
+// groupd: group membership over HTTP, one server of an ensemble.
+//
+//   groupd --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+//          --data-dir /var/lib/groupd/1 --http 127.0.0.1:8001 [--bootstrap]
+//
+// Every server serves the same API (docs/groupd.md); the session tracker
+// runs in process, on a chorus::Node. SIGTERM/SIGINT stop it cleanly.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <toml.hpp>
+
+#include "examples/groupd/api.h"
+#include "examples/groupd/http_server.h"
+#include "session/server/client_listener.h"
+#include "session/server/session_service.h"
+#include "zab/runtime/options.h"
+
+namespace {
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "groupd: %s\n", message.c_str());
+    return 2;
+}
+
+// `http = "HOST:PORT"` from the config file, when --http is not given.
+std::string http_from_file(const std::string& file) {
+    if (file.empty()) return "";
+    try {
+        const toml::value v = toml::parse(file);
+        return v.contains("http") ? toml::find<std::string>(v, "http") : "";
+    } catch (const std::exception&) {
+        return "";  // finish_node_options reports a broken file
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"groupd: group membership over HTTP (join, heartbeat, leave, watch), replicated"};
+    chorus::NodeFlags flags;
+    chorus::add_node_flags(app, flags);
+    std::string http, client;
+    chorus::session::ServiceOptions service_options;
+    service_options.max_session_timeout_ms = 3600 * 1000;
+    chorus::groupd::ApiOptions api_options;
+    chorus::groupd::HttpServerOptions http_options;
+    app.add_option("--http", http,
+                   "HOST:PORT to serve the HTTP API on (or http = \"...\" in --config)");
+    app.add_option("--client", client,
+                   "HOST:PORT to also serve the binary client protocol on (chorus::Client)");
+    app.add_option("--min-session-timeout-ms", service_options.min_session_timeout_ms,
+                   "shortest member timeout granted")
+        ->capture_default_str();
+    app.add_option("--max-session-timeout-ms", service_options.max_session_timeout_ms,
+                   "longest member timeout granted")
+        ->capture_default_str();
+    app.add_option("--default-timeout-s", api_options.default_timeout_s,
+                   "a join's timeout when it names none")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
+    app.add_option("--long-poll-ms", api_options.long_poll_ms,
+                   "GET /{group}?wait-version=N waits at most this long")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 600000));
+    app.add_option("--expiries-per-second", service_options.expiries_per_second,
+                   "at most this many members expire per second (no storm after a failover)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 10000000u));
+    app.add_option("--max-body-bytes", http_options.max_body_bytes,
+                   "largest request body (member metadata or config)")
+        ->capture_default_str()
+        ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+    app.add_option("--http-request-timeout-ms", http_options.request_timeout_ms,
+                   "a connection that sends no whole request within this long is closed")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 3600000));
+    CLI11_PARSE(app, argc, argv);
+
+    auto options = chorus::finish_node_options(app, flags);
+    if (!options.is_ok()) return fail(options.status().message());
+    if (http.empty()) http = http_from_file(flags.config_file);
+    if (http.empty()) return fail("--http is missing (HOST:PORT for the HTTP API)");
+    auto http_endpoint = chorus::parse_endpoint(http);
+    if (!http_endpoint.is_ok()) return fail("--http: " + http_endpoint.status().message());
+    if (service_options.min_session_timeout_ms == 0 ||
+        service_options.min_session_timeout_ms > service_options.max_session_timeout_ms) {
+        return fail(
+            "--min-session-timeout-ms must be above 0 and not above "
+            "--max-session-timeout-ms");
+    }
+    const uint64_t election_ms = uint64_t{options->tick_ms} * options->election_timeout_ticks;
+    if (service_options.min_session_timeout_ms < 2 * election_ms) {
+        return fail("--min-session-timeout-ms (" +
+                    std::to_string(service_options.min_session_timeout_ms) +
+                    ") should be at least twice the election timeout (" +
+                    std::to_string(election_ms) + " ms), or members expire during a failover");
+    }
+    service_options.id = options->id;
+    service_options.tick_ms = options->tick_ms;
+    service_options.max_value_bytes = http_options.max_body_bytes;
+    service_options.max_watch_ms = std::max<uint64_t>(api_options.long_poll_ms, 1000);
+    api_options.server_id = options->id;
+    api_options.http_address = http_endpoint->str();
+    http_options.endpoint = http_endpoint.value();
+    spdlog::set_pattern("[%H:%M:%S.%e] [groupd " + std::to_string(options->id) + "] %v");
+
+    chorus::session::SessionService service(service_options);
+    chorus::Node node(options.value(), service);
+    service.attach(node);
+    if (chorus::Status s = node.start(); !s.is_ok()) {
+        std::fprintf(stderr, "groupd: %s\n", s.str().c_str());
+        return 1;
+    }
+    service.start();
+    chorus::groupd::GroupApi api(api_options, service, node);
+    chorus::groupd::HttpServer server(
+        http_options, [&api](chorus::groupd::HttpRequest request, chorus::groupd::Respond respond) {
+            api.handle(std::move(request), std::move(respond));
+        });
+    api.set_http_counts([&server] { return server.counts(); });
+    std::optional<chorus::session::ClientListener> listener;
+    chorus::Status started = server.start();
+    if (started.is_ok() && !client.empty()) {
+        auto endpoint = chorus::parse_endpoint(client);
+        if (!endpoint.is_ok()) {
+            started = endpoint.status();
+        } else {
+            listener.emplace(chorus::session::ListenerOptions{.endpoint = endpoint.value()},
+                             service);
+            started = listener->start();
+        }
+    }
+    if (!started.is_ok()) {
+        std::fprintf(stderr, "groupd: %s\n", started.str().c_str());
+        server.stop();
+        service.stop();
+        node.stop();
+        return 1;
+    }
+    spdlog::info("serving HTTP on {}:{}", http_endpoint->host, server.port());
+
+    // Records this server's HTTP address in the replicated state once it
+    // serves (and again if a restore or a new address changed it).
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool stopping = false;
+    std::thread recorder([&] {
+        std::unique_lock lock(mutex);
+        while (!stopping) {
+            api.record_endpoint();
+            wake.wait_for(lock, std::chrono::milliseconds(500));
+        }
+    });
+
+    const int rc = node.wait_for_signal();
+    {
+        std::lock_guard lock(mutex);
+        stopping = true;
+    }
+    wake.notify_all();
+    recorder.join();
+    server.stop();
+    if (listener) listener->stop();
+    service.stop();
+    return rc;
+}

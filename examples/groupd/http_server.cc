@@ -1,0 +1,271 @@
+#include "examples/groupd/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "examples/groupd/document.h"
+
+namespace chorus::groupd {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+    HttpServerOptions options;
+    HttpHandler handler;
+    // Connections keep the Impl (and so the io_context) alive: an answer
+    // posted from another thread after stop() finds a stopped context, not
+    // a destroyed one.
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::optional<tcp::acceptor> acceptor;
+    std::thread thread;
+    uint16_t bound_port = 0;
+    std::atomic<uint64_t> connections{0};
+    std::atomic<uint64_t> timed_out{0};
+    mutable std::mutex counts_mutex;
+    std::map<int, uint64_t> by_status;
+
+    class Connection;
+    std::vector<std::weak_ptr<Connection>> open;  // io thread
+
+    Impl(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+    void accept();
+    void count(int status) {
+        std::lock_guard lock(counts_mutex);
+        ++by_status[status];
+    }
+};
+
+// One client connection: read a request, hand it over, write the answer,
+// read the next. Lives while an operation or an unanswered request holds it.
+class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+    Connection(std::shared_ptr<Impl> server, tcp::socket socket)
+        : server_(std::move(server)), stream_(std::move(socket)) {}
+    ~Connection() { --server_->connections; }
+
+    void start() { read_header(); }
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.close();
+    }
+
+ private:
+    void read_header() {
+        parser_.emplace();
+        parser_->body_limit(server_->options.max_body_bytes);
+        parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
+        // The whole request, idle time before it included, must arrive in time.
+        stream_.expires_after(std::chrono::milliseconds(server_->options.request_timeout_ms));
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = shared_from_this()](error_code ec, size_t) {
+                                    if (ec) return self->read_failed(ec);
+                                    self->on_header();
+                                });
+    }
+
+    void on_header() {
+        const auto& req = parser_->get();
+        if (beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done()) {
+            auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                           req.version());
+            http::async_write(stream_, *cont,
+                              [self = shared_from_this(), cont](error_code ec, size_t) {
+                                  if (ec) return self->close();
+                                  self->read_body();
+                              });
+            return;
+        }
+        read_body();
+    }
+
+    void read_body() {
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](error_code ec, size_t) {
+                             if (ec) return self->read_failed(ec);
+                             self->on_request();
+                         });
+    }
+
+    void read_failed(error_code ec) {
+        if (closed_) return;
+        if (ec == beast::error::timeout) {
+            ++server_->timed_out;
+            return close();
+        }
+        if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+            ec.category() != http::make_error_code(http::error::body_limit).category())
+            return close();  // the client went away (or the socket failed)
+        // The request is malformed; the stream cannot be trusted past it.
+        keep_alive_ = false;
+        head_ = false;
+        if (ec == http::error::body_limit) {
+            return send(
+                {413, error_document("the body is over " +
+                                     std::to_string(server_->options.max_body_bytes) + " bytes")});
+        }
+        if (ec == http::error::header_limit) {
+            return send({431, error_document("the headers are over " +
+                                             std::to_string(server_->options.max_header_bytes) +
+                                             " bytes")});
+        }
+        send({400, error_document("a malformed HTTP request: " + ec.message())});
+    }
+
+    void on_request() {
+        stream_.expires_never();  // while the handler works (a long poll waits)
+        http::request<http::string_body> req = parser_->release();
+        keep_alive_ = req.keep_alive();
+        version_ = req.version();
+        head_ = req.method() == http::verb::head;
+        HttpRequest request{std::string(req.method_string()), std::string(req.target()),
+                            std::move(req.body())};
+        server_->handler(std::move(request), [self = shared_from_this()](HttpReply reply) {
+            asio::post(self->server_->io, [self, reply = std::move(reply)]() mutable {
+                self->send(std::move(reply));
+            });
+        });
+    }
+
+    void send(HttpReply reply) {
+        if (closed_) return;
+        server_->count(reply.status);
+        auto res = std::make_shared<http::response<http::string_body>>(
+            static_cast<http::status>(reply.status), version_);
+        res->set(http::field::server, "groupd");
+        res->set(http::field::content_type, reply.content_type);
+        if (reply.group_version >= 0)
+            res->set("x-group-version", std::to_string(reply.group_version));
+        res->keep_alive(keep_alive_);
+        if (head_) {
+            res->content_length(0);
+        } else {
+            res->body() = std::move(reply.body);
+            res->prepare_payload();
+        }
+        stream_.expires_after(std::chrono::milliseconds(server_->options.write_timeout_ms));
+        http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, size_t) {
+            if (ec) return self->close();
+            if (!self->keep_alive_) return self->close();
+            self->read_header();
+        });
+    }
+
+    std::shared_ptr<Impl> server_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    unsigned version_ = 11;
+    bool keep_alive_ = true;
+    bool head_ = false;
+    bool closed_ = false;
+};
+
+void HttpServer::Impl::accept() {
+    acceptor->async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
+        if (!self->acceptor || !self->acceptor->is_open()) return;
+        if (!ec) {
+            if (self->connections.load() >= self->options.max_connections) {
+                spdlog::warn("http: {} connections already; refusing one more",
+                             self->connections.load());
+                error_code ignored;
+                socket.close(ignored);
+            } else {
+                socket.set_option(tcp::no_delay(true), ec);
+                ++self->connections;
+                auto c = std::make_shared<Connection>(self, std::move(socket));
+                std::erase_if(self->open, [](const auto& w) { return w.expired(); });
+                self->open.push_back(c);
+                c->start();
+            }
+        } else {
+            // Out of file descriptors, say: pause instead of spinning.
+            spdlog::warn("http: accept failed: {}; pausing 100 ms", ec.message());
+            auto pause =
+                std::make_shared<asio::steady_timer>(self->io, std::chrono::milliseconds(100));
+            pause->async_wait([self, pause](error_code) { self->accept(); });
+            return;
+        }
+        self->accept();
+    });
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::start() {
+    Impl& m = *impl_;
+    error_code ec;
+    const auto address = asio::ip::make_address(m.options.endpoint.host, ec);
+    if (ec) {
+        return Status(Code::kInvalidArgument,
+                      "http address " + m.options.endpoint.str() + ": " + ec.message());
+    }
+    m.acceptor.emplace(m.io);
+    const tcp::endpoint at(address, m.options.endpoint.port);
+    m.acceptor->open(at.protocol(), ec);
+    if (!ec) m.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) m.acceptor->bind(at, ec);
+    if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        m.acceptor.reset();
+        return Status(Code::kIoError, "cannot listen for HTTP on " + m.options.endpoint.str() +
+                                          ": " + ec.message());
+    }
+    m.bound_port = m.acceptor->local_endpoint().port();
+    m.work.emplace(m.io.get_executor());
+    m.accept();
+    m.thread = std::thread([&m] { m.io.run(); });
+    return Status::ok();
+}
+
+void HttpServer::stop() {
+    Impl& m = *impl_;
+    if (!m.thread.joinable()) return;
+    asio::post(m.io, [&m] {
+        error_code ignored;
+        if (m.acceptor) m.acceptor->close(ignored);
+        for (auto& w : m.open) {
+            if (auto c = w.lock()) c->close();
+        }
+        m.open.clear();
+        m.work.reset();
+    });
+    m.thread.join();
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+HttpCounts HttpServer::counts() const {
+    HttpCounts c;
+    {
+        std::lock_guard lock(impl_->counts_mutex);
+        c.by_status = impl_->by_status;
+    }
+    c.connections = impl_->connections.load();
+    c.connections_closed_slow = impl_->timed_out.load();
+    return c;
+}
+
+}  // namespace chorus::groupd

@@ -1,0 +1,72 @@
+// HttpServer: HTTP/1.1 on Boost.Beast, handing each request to a handler
+// and writing its answer. Keep-alive and pipelined requests (answered one
+// after another, in order). Knows nothing of groups.
+//
+// Bad or slow clients never hold the server:
+// - a request that does not parse: 400, then the connection closes;
+// - headers over max_header_bytes: 431; a body over max_body_bytes: 413
+//   (both close the connection: the rest of the request cannot be skipped);
+// - a client that does not send a whole request within request_timeout_ms
+//   (idle keep-alive time included) or does not read an answer within
+//   write_timeout_ms: the connection is closed;
+// - connections over max_connections are closed as they are accepted.
+// "Expect: 100-continue" is answered, so curl sends bodies at once.
+//
+// Threads: one I/O thread of its own. The handler runs on it and may answer
+// from any thread, once; answers to connections already gone are dropped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "examples/groupd/metrics.h"
+#include "zab/core/status.h"
+#include "zab/runtime/transport.h"
+
+namespace chorus::groupd {
+
+struct HttpRequest {
+    std::string method;  // "GET", "PUT", ...
+    std::string target;  // "/web/host-1?timeout=5"
+    std::string body;
+};
+
+struct HttpReply {
+    int status = 200;
+    std::string body;  // JSON unless content_type says otherwise
+    std::string content_type = "application/json";
+    int64_t group_version = -1;  // sent as x-group-version when 0 or more
+};
+
+using Respond = std::function<void(HttpReply)>;
+using HttpHandler = std::function<void(HttpRequest, Respond)>;
+
+struct HttpServerOptions {
+    runtime::Endpoint endpoint;
+    size_t max_body_bytes = 64 << 10;
+    size_t max_header_bytes = 8 << 10;
+    uint64_t request_timeout_ms = 30000;
+    uint64_t write_timeout_ms = 10000;
+    size_t max_connections = 10000;
+};
+
+class HttpServer {
+ public:
+    HttpServer(HttpServerOptions options, HttpHandler handler);
+    ~HttpServer();  // stops
+
+    // Binds and starts serving. kIoError if the address cannot be bound.
+    Status start();
+    void stop();
+    uint16_t port() const;
+    // Answers sent by status, open connections (any thread).
+    HttpCounts counts() const;
+
+ private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace chorus::groupd
