@@ -71,4 +71,23 @@ bool RawConnection::closed_by_peer() {
     return ::recv(fd_, &byte, 1, 0) == 0;
 }
 
+std::string RawConnection::read_some() {
+    char buffer[4096];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : std::string();
+}
+
+std::string RawConnection::read_until_close(bool* closed) {
+    std::string out;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            *closed = n == 0;
+            return out;
+        }
+        out.append(buffer, static_cast<size_t>(n));
+    }
+}
+
 }  // namespace chorus::testing

@@ -21,6 +21,11 @@ class RawConnection {
     std::string read_frame();
     // True once the peer has closed (waits up to the timeout).
     bool closed_by_peer();
+    // What one read returns ("" on timeout or close).
+    std::string read_some();
+    // Every byte until the peer closes or a read times out; `closed` says
+    // which.
+    std::string read_until_close(bool* closed);
 
  private:
     bool read_exactly(char* out, size_t n);
