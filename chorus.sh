@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # chorus.sh — set up, build and run chorus on Debian 12, from a fresh clone.
 #
-#   ./chorus.sh run            the main job: a local 3-server ensemble of examples/kv
+#   ./chorus.sh run            the main job: a local 3-server groupd ensemble (docs/groupd.md)
+#   ./chorus.sh kv-demo        a local 3-server ensemble of examples/kv, the key-value store
 #   ./chorus.sh test           build everything and run every test
 #   ./chorus.sh build          only install what is missing, configure and build
 #   ./chorus.sh storage-bench  the storage benchmark (docs/benchmarks.md)
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(
-    meson ninja-build g++ pkg-config ccache python3 clang-format cmake
+    meson ninja-build g++ pkg-config ccache python3 clang-format cmake curl
     libboost-dev librocksdb-dev libprotobuf-dev protobuf-compiler
     libgtest-dev libgmock-dev libbenchmark-dev
     libspdlog-dev libfmt-dev libcli11-dev libtoml11-dev nlohmann-json3-dev
@@ -84,11 +85,18 @@ run_main() {
     cat <<'TXT'
 
 chorus replicates a state machine over a small ensemble of servers with the
-Zab protocol. This runs examples/kv — a replicated key-value store built on
-chorus — as three real server processes on this machine, writes and reads
-through them, kills the leader and shows the ensemble carry on.
+Zab protocol, and keeps sessions, heartbeats and group membership on top.
+This runs groupd — group membership over HTTP, built on chorus — as three
+real server processes on this machine: members join, one goes silent and is
+dropped, the leader is killed and the others carry on.
 
 TXT
+    python3 examples/groupd/demo.py build/examples/groupd build/examples/chorusctl
+}
+
+# The first main job: three servers of examples/kv, a replicated key-value store.
+run_kv_demo() {
+    build
     python3 examples/kv/demo.py build/examples/kv
 }
 
@@ -99,8 +107,9 @@ run_storage_bench() {
 
 case "${1:-}" in
     run) run_main ;;
+    kv-demo) run_kv_demo ;;
     storage-bench) run_storage_bench ;;
     test) run_tests ;;
     build) build ;;
-    *) echo "usage: $0 run|test|build|storage-bench" >&2; exit 2 ;;
+    *) echo "usage: $0 run|test|build|kv-demo|storage-bench" >&2; exit 2 ;;
 esac
