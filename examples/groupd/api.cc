@@ -59,6 +59,14 @@ HttpReply from_code(const cpb::Response& r) {
     }
 }
 
+// A join that kept losing races for its name (concurrent joins, or a
+// session expiring under it).
+HttpReply conflict(const Route& route) {
+    return error_reply(409, "member '" + route.member +
+                                "' kept changing while it was joined (joined concurrently?); "
+                                "try again");
+}
+
 cpb::Request read_request(const std::string& path, bool sync) {
     cpb::Request r;
     r.mutable_read()->set_path(path);
@@ -102,8 +110,16 @@ struct GroupApi::Impl : std::enable_shared_from_this<GroupApi::Impl> {
         : options(std::move(o)), service(s), node(n) {}
 
     using Then = std::function<void(cpb::Response)>;
+    // Answers come on the core thread, which must never die of an
+    // exception: one is logged (and that request goes unanswered).
     void call(cpb::Request request, Then then) {
-        service.handle(std::move(request), std::move(then));
+        service.handle(std::move(request), [then = std::move(then)](cpb::Response r) {
+            try {
+                then(std::move(r));
+            } catch (const std::exception& e) {
+                spdlog::error("groupd: answering a request failed: {}", e.what());
+            }
+        });
     }
     // A write, its commit latency observed.
     void write(cpb::Request request, Then then) {
@@ -176,12 +192,17 @@ void GroupApi::Impl::rejoin(Route route, std::string metadata, uint64_t session,
     // The same name while its session lives: new metadata, same session.
     own(session, respond,
         [self = shared_from_this(), route, metadata, session, attempt, respond](bool live) {
-            if (!live) return self->join(route, metadata, attempt + 1, respond);
+            if (!live) {
+                if (attempt >= 2) return respond(conflict(route));
+                return self->join(route, metadata, attempt + 1, respond);
+            }
             self->write(write_request(session, cpb::Op::SET, member_path(route.group, route.member),
                                       metadata, false),
                         [self, route, metadata, attempt, respond](cpb::Response r) {
-                            if (r.code() == cpb::NO_NODE && attempt < 2)
+                            if (r.code() == cpb::NO_NODE) {  // it expired meanwhile
+                                if (attempt >= 2) return respond(conflict(route));
                                 return self->join(route, metadata, attempt + 1, respond);
+                            }
                             if (r.code() != cpb::OK) return respond(from_code(r));
                             self->answer_group(route.group, respond);
                         });
@@ -207,8 +228,7 @@ void GroupApi::Impl::fresh_join(Route route, std::string metadata, int attempt, 
                             // Another join of the same name won the race.
                             if (attempt < 2)
                                 return self->join(route, metadata, attempt + 1, respond);
-                            return respond(error_reply(
-                                409, "member '" + route.member + "' is being joined concurrently"));
+                            return respond(conflict(route));
                         }
                         respond(from_code(r));
                     });
@@ -300,8 +320,11 @@ void GroupApi::Impl::answer_group(const std::string& group, Respond respond) {
     call(std::move(get), [self = shared_from_this(), group, respond](cpb::Response r) {
         if (r.code() != cpb::OK) return respond(from_code(r));
         if (!r.group().exists()) return respond(error_reply(404, "no group '" + group + "'"));
-        respond(HttpReply{200, groupd::group_document(r.group(), self->endpoints()),
-                          "application/json", r.group().version()});
+        HttpReply reply{200, "", "application/json", r.group().version()};
+        reply.render = [group = std::move(*r.mutable_group()), endpoints = self->endpoints()] {
+            return groupd::group_document(group, endpoints);
+        };
+        respond(std::move(reply));
     });
 }
 
@@ -325,9 +348,13 @@ void GroupApi::Impl::status(Respond respond) {
     cpb::Request stats;
     stats.mutable_stats();
     call(std::move(stats), [self = shared_from_this(), respond](cpb::Response r) {
-        respond(
-            HttpReply{200, status_document(r.stats(), self->options.http_address, self->endpoints(),
-                                           self->service.tracker().children("/groups"))});
+        HttpReply reply{200};
+        reply.render = [stats = std::move(*r.mutable_stats()), address = self->options.http_address,
+                        endpoints = self->endpoints(),
+                        groups = self->service.tracker().children("/groups")] {
+            return status_document(stats, address, endpoints, groups);
+        };
+        respond(std::move(reply));
     });
 }
 

@@ -10,6 +10,7 @@
 // address is enough. Exit status 0 when every server answered, 1 otherwise.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -73,6 +74,22 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
     }
 }
 
+// A name as one path segment: every byte but letters, digits and -._~ as %XX.
+std::string percent_encode(const std::string& name) {
+    static const char* kHex = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : name) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
 std::string text_of(const ordered_json& v) {
     return v.is_string() ? v.get<std::string>() : v.dump();
 }
@@ -131,7 +148,7 @@ bool print_servers(const Ensemble& e) {
 
 bool print_group(const std::string& address, const std::string& group, int timeout_ms) {
     std::string error;
-    auto doc = get_json(address, "/" + group, timeout_ms, &error);
+    auto doc = get_json(address, "/" + percent_encode(group), timeout_ms, &error);
     if (!doc) {
         std::printf("group %s: %s\n", group.c_str(), error.c_str());
         return false;

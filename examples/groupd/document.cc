@@ -1,5 +1,6 @@
 #include "examples/groupd/document.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "session/client.pb.h"
@@ -17,8 +18,42 @@ namespace {
 // binary protocol) comes back as a string rather than failing the document.
 json stored_value(const std::string& text) {
     if (text.empty()) return nullptr;
-    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    return value.is_discarded() ? json(text) : value;
+    try {
+        json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+        return value.is_discarded() ? json(text) : value;
+    } catch (const json::exception&) {
+        return json(text);
+    }
+}
+
+// JSON text, never throwing: bytes that are not UTF-8 (in a name, say)
+// become U+FFFD.
+std::string text_of(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// How deeply `text` nests arrays and objects (strings skipped). Checked
+// before parsing: printing and copying a JSON value recurse, so a body of
+// 60,000 '[' would overflow the stack.
+size_t nesting_depth(std::string_view text) {
+    size_t depth = 0, deepest = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
 }
 
 std::string zxid_text(const cpb::Zxid& z) {
@@ -28,10 +63,15 @@ std::string zxid_text(const cpb::Zxid& z) {
 }  // namespace
 
 std::optional<std::string> normalise_json(std::string_view text, std::string* error) {
+    if (nesting_depth(text) > kMaxJsonDepth) {
+        *error = "the body nests arrays and objects deeper than " + std::to_string(kMaxJsonDepth);
+        return std::nullopt;
+    }
     try {
+        // dump() with its default handler refuses text that is not UTF-8.
         return json::parse(text).dump();
-    } catch (const json::parse_error& e) {
-        *error = std::string("the body is not valid JSON: ") + e.what();
+    } catch (const json::exception& e) {
+        *error = std::string("the body is not valid JSON (UTF-8): ") + e.what();
         return std::nullopt;
     }
 }
@@ -55,11 +95,11 @@ std::string group_document(const cpb::GroupReply& group,
         inactive.push_back(json::object({{m.name(), stored_value(m.config())}}));
     doc["active_members"] = std::move(active);
     doc["inactive_members"] = std::move(inactive);
-    return doc.dump();
+    return text_of(doc);
 }
 
 std::string error_document(std::string_view message) {
-    return json::object({{"error", std::string(message)}}).dump();
+    return text_of(json::object({{"error", std::string(message)}}));
 }
 
 std::string status_document(const cpb::StatsReply& stats, std::string_view http_address,
@@ -77,7 +117,7 @@ std::string status_document(const cpb::StatsReply& stats, std::string_view http_
     doc["sessions"] = stats.sessions();
     doc["endpoints"] = endpoints;
     doc["groups"] = groups;
-    return doc.dump();
+    return text_of(doc);
 }
 
 }  // namespace chorus::groupd

@@ -18,8 +18,11 @@ class StatsReply;
 
 namespace chorus::groupd {
 
-// `text` as compact JSON, or nullopt with a message in `error` when it is
-// not one JSON value.
+inline constexpr size_t kMaxJsonDepth = 64;
+
+// `text` as compact JSON (numbers in the library's canonical form), or
+// nullopt with a message in `error` when it is not one JSON value in UTF-8
+// or nests deeper than kMaxJsonDepth.
 std::optional<std::string> normalise_json(std::string_view text, std::string* error);
 
 // {"version": N, "config": ..., "endpoints": [...],

@@ -6,6 +6,7 @@
 // Every server serves the same API (docs/groupd.md); the session tracker
 // runs in process, on a chorus::Node. SIGTERM/SIGINT stop it cleanly.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -38,19 +39,40 @@ std::string http_from_file(const std::string& file) {
     }
 }
 
+// As many connections as the file-descriptor limit leaves room for (the
+// soft limit raised to the hard one first), keeping some for the log,
+// snapshots and peers.
+size_t connection_budget(size_t wanted) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    constexpr rlim_t kReserved = 256;
+    if (limit.rlim_cur == RLIM_INFINITY) return wanted;
+    const size_t room =
+        limit.rlim_cur > 2 * kReserved ? limit.rlim_cur - kReserved : limit.rlim_cur / 2;
+    return std::min(wanted, room);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"groupd: group membership over HTTP (join, heartbeat, leave, watch), replicated"};
     chorus::NodeFlags flags;
     chorus::add_node_flags(app, flags);
-    std::string http, client;
+    std::string http, advertise, client;
     chorus::session::ServiceOptions service_options;
     service_options.max_session_timeout_ms = 3600 * 1000;
     chorus::groupd::ApiOptions api_options;
     chorus::groupd::HttpServerOptions http_options;
     app.add_option("--http", http,
                    "HOST:PORT to serve the HTTP API on (or http = \"...\" in --config)");
+    app.add_option("--advertise", advertise,
+                   "HOST:PORT clients should use for this server's HTTP API, listed in every "
+                   "group document's endpoints (default: --http; set it when --http is 0.0.0.0)");
     app.add_option("--client", client,
                    "HOST:PORT to also serve the binary client protocol on (chorus::Client)");
     app.add_option("--min-session-timeout-ms", service_options.min_session_timeout_ms,
@@ -102,11 +124,19 @@ int main(int argc, char** argv) {
     }
     service_options.id = options->id;
     service_options.tick_ms = options->tick_ms;
-    service_options.max_value_bytes = http_options.max_body_bytes;
+    // Bodies are stored normalised, which can make one a little longer
+    // ("1e2" becomes "100.0").
+    service_options.max_value_bytes = 2 * http_options.max_body_bytes;
     service_options.max_watch_ms = std::max<uint64_t>(api_options.long_poll_ms, 1000);
     api_options.server_id = options->id;
-    api_options.http_address = http_endpoint->str();
+    if (advertise.empty()) {
+        advertise = http_endpoint->str();
+    } else if (auto a = chorus::parse_endpoint(advertise); !a.is_ok()) {
+        return fail("--advertise: " + a.status().message());
+    }
+    api_options.http_address = advertise;
     http_options.endpoint = http_endpoint.value();
+    http_options.max_connections = connection_budget(http_options.max_connections);
     spdlog::set_pattern("[%H:%M:%S.%e] [groupd " + std::to_string(options->id) + "] %v");
 
     chorus::session::SessionService service(service_options);
@@ -157,15 +187,16 @@ int main(int argc, char** argv) {
         }
     });
 
-    const int rc = node.wait_for_signal();
-    {
-        std::lock_guard lock(mutex);
-        stopping = true;
-    }
-    wake.notify_all();
-    recorder.join();
-    server.stop();
-    if (listener) listener->stop();
-    service.stop();
-    return rc;
+    // Clients first, while the node still runs: long polls get an answer.
+    return node.wait_for_signal([&] {
+        {
+            std::lock_guard lock(mutex);
+            stopping = true;
+        }
+        wake.notify_all();
+        recorder.join();
+        service.stop();
+        server.stop();
+        if (listener) listener->stop();
+    });
 }

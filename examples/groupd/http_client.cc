@@ -89,7 +89,7 @@ struct HttpClient::Impl {
         bool done = false;
         stream->expires_after(std::chrono::milliseconds(timeout_ms));
         http::async_write(*stream, req, [&](error_code e, size_t) {
-            if (e) {
+            if (e || !stream) {  // (no stream: timed out, and reset)
                 result = e;
                 done = true;
                 return;

@@ -1,6 +1,7 @@
 #include "examples/groupd/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -58,12 +60,15 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
  public:
     Connection(std::shared_ptr<Impl> server, tcp::socket socket)
         : server_(std::move(server)), stream_(std::move(socket)) {}
-    ~Connection() { --server_->connections; }
+    ~Connection() {
+        if (!closed_) --server_->connections;
+    }
 
     void start() { read_header(); }
     void close() {
         if (closed_) return;
         closed_ = true;
+        --server_->connections;  // now: an answer may still hold this object a while
         error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
@@ -85,7 +90,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
     void on_header() {
         const auto& req = parser_->get();
-        if (beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done()) {
+        if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue") &&
+            !parser_->is_done()) {
             auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                            req.version());
             http::async_write(stream_, *cont,
@@ -117,6 +123,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
             return close();  // the client went away (or the socket failed)
         // The request is malformed; the stream cannot be trusted past it.
         keep_alive_ = false;
+        drain_ = true;
         head_ = false;
         if (ec == http::error::body_limit) {
             return send(
@@ -139,15 +146,52 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
         head_ = req.method() == http::verb::head;
         HttpRequest request{std::string(req.method_string()), std::string(req.target()),
                             std::move(req.body())};
-        server_->handler(std::move(request), [self = shared_from_this()](HttpReply reply) {
+        auto answered = std::make_shared<std::atomic<bool>>(false);
+        Respond respond = [self = shared_from_this(), answered](HttpReply reply) {
+            if (answered->exchange(true)) return;  // the first answer counts
             asio::post(self->server_->io, [self, reply = std::move(reply)]() mutable {
                 self->send(std::move(reply));
             });
-        });
+        };
+        try {
+            server_->handler(std::move(request), respond);
+        } catch (const std::exception& e) {
+            spdlog::error("http: the handler failed: {}", e.what());
+            respond({500, error_document("the server failed to handle the request")});
+        }
+        watch_for_hangup();
+    }
+
+    // While the request waits (a long poll, say), notice a client that
+    // goes away: it would otherwise hold its socket until the answer.
+    void watch_for_hangup() {
+        waiting_ = true;
+        stream_.socket().async_wait(
+            tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+                if (ec || !self->waiting_ || self->closed_) return;
+                char byte;
+                const ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1,
+                                         MSG_PEEK | MSG_DONTWAIT);
+                // n > 0: a pipelined request is waiting; it is read in turn.
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) self->close();
+            });
     }
 
     void send(HttpReply reply) {
         if (closed_) return;
+        if (waiting_) {
+            waiting_ = false;
+            error_code ignored;
+            stream_.socket().cancel(ignored);  // the hang-up watch
+        }
+        if (reply.render) {
+            try {
+                reply.body = reply.render();
+            } catch (const std::exception& e) {
+                spdlog::error("http: making an answer failed: {}", e.what());
+                reply = HttpReply{500, error_document("the server failed to make the answer")};
+            }
+        }
         server_->count(reply.status);
         auto res = std::make_shared<http::response<http::string_body>>(
             static_cast<http::status>(reply.status), version_);
@@ -165,9 +209,26 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
         stream_.expires_after(std::chrono::milliseconds(server_->options.write_timeout_ms));
         http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, size_t) {
             if (ec) return self->close();
+            if (self->drain_) return self->drain();
             if (!self->keep_alive_) return self->close();
             self->read_header();
         });
+    }
+
+    // After refusing a request whose rest is still coming: stop sending,
+    // read and drop what comes for up to a second, then close. (Closing
+    // with unread data would reset the connection, and the client might
+    // never see the answer.)
+    void drain() {
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.expires_after(std::chrono::seconds(1));
+        buffer_.consume(buffer_.size());
+        stream_.async_read_some(buffer_.prepare(64 << 10),
+                                [self = shared_from_this()](error_code ec, size_t) {
+                                    if (ec) return self->close();
+                                    self->drain();
+                                });
     }
 
     std::shared_ptr<Impl> server_;
@@ -177,6 +238,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     unsigned version_ = 11;
     bool keep_alive_ = true;
     bool head_ = false;
+    bool drain_ = false;    // close after the answer, reading what still comes
+    bool waiting_ = false;  // the handler has the request; watching for a hang-up
     bool closed_ = false;
 };
 

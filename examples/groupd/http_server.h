@@ -5,7 +5,10 @@
 // Bad or slow clients never hold the server:
 // - a request that does not parse: 400, then the connection closes;
 // - headers over max_header_bytes: 431; a body over max_body_bytes: 413
-//   (both close the connection: the rest of the request cannot be skipped);
+//   (then the connection closes: the rest of the request is read and
+//   dropped for up to a second, so the client sees the answer, not a reset);
+// - a client that goes away while its request waits (a long poll): the
+//   connection is closed at once, not when the answer comes;
 // - a client that does not send a whole request within request_timeout_ms
 //   (idle keep-alive time included) or does not read an answer within
 //   write_timeout_ms: the connection is closed;
@@ -13,7 +16,8 @@
 // "Expect: 100-continue" is answered, so curl sends bodies at once.
 //
 // Threads: one I/O thread of its own. The handler runs on it and may answer
-// from any thread, once; answers to connections already gone are dropped.
+// from any thread; the first answer counts, answers to connections already
+// gone are dropped. A handler that throws gets a 500.
 #pragma once
 
 #include <cstdint>
@@ -34,10 +38,21 @@ struct HttpRequest {
 };
 
 struct HttpReply {
+    HttpReply() = default;
+    HttpReply(int status_, std::string body_ = {}, std::string content_type_ = "application/json",
+              int64_t group_version_ = -1)
+        : status(status_),
+          body(std::move(body_)),
+          content_type(std::move(content_type_)),
+          group_version(group_version_) {}
+
     int status = 200;
     std::string body;  // JSON unless content_type says otherwise
     std::string content_type = "application/json";
     int64_t group_version = -1;  // sent as x-group-version when 0 or more
+    // When set, makes the body on the HTTP thread (so a big document is
+    // not built on the node's core thread).
+    std::function<std::string()> render;
 };
 
 using Respond = std::function<void(HttpReply)>;

@@ -24,6 +24,42 @@ std::optional<T> parse_number(std::string_view text) {
     return value;
 }
 
+// Well-formed UTF-8 (names end up in JSON documents): no overlong forms,
+// no surrogates, nothing past U+10FFFF.
+bool valid_utf8(std::string_view text) {
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    for (size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        size_t extra = 0;
+        uint32_t code = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1;
+            code = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2;
+            code = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3;
+            code = c & 0x07;
+        } else {
+            return false;
+        }
+        if (text.size() - i <= extra) return false;  // cut short
+        for (size_t k = 1; k <= extra; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            if ((next & 0xC0) != 0x80) return false;
+            code = (code << 6) | (next & 0x3F);
+        }
+        if (code < kMin[extra] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF)
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
 RouteError bad(std::string message) { return RouteError{400, std::move(message)}; }
 
 }  // namespace
@@ -87,12 +123,17 @@ std::variant<Route, RouteError> parse_route(std::string_view method, std::string
         if (method != "GET") return RouteError{405, "/ supports GET"};
         return Route{Route::Kind::kStatus, {}, {}, {}, {}};
     }
+    const bool operation =
+        segments.size() == 1 &&
+        (segments[0] == "health" || segments[0] == "ready" || segments[0] == "metrics");
+    if (operation && method != "GET") return RouteError{405, "/" + segments[0] + " supports GET"};
     if (segments.size() == 1 && method == "GET") {
         if (segments[0] == "health") return Route{Route::Kind::kHealth, {}, {}, {}, {}};
         if (segments[0] == "ready") return Route{Route::Kind::kReady, {}, {}, {}, {}};
         if (segments[0] == "metrics") return Route{Route::Kind::kMetrics, {}, {}, {}, {}};
     }
     for (const std::string& s : segments) {
+        if (!valid_utf8(s)) return bad("a name must be UTF-8");
         if (!session::valid_name(s)) {
             return bad(s.empty() ? "an empty name in the path"
                                  : "a name must be 1-128 bytes with no '/' or control characters");

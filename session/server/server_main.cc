@@ -80,8 +80,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     spdlog::info("serving clients on {}:{}", endpoint->host, listener.port());
-    const int rc = node.wait_for_signal();
-    service.stop();
-    listener.stop();
-    return rc;
+    // Clients first, while the node still runs: waiting watches get an answer.
+    return node.wait_for_signal([&] {
+        service.stop();
+        listener.stop();
+    });
 }

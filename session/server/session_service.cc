@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -188,12 +189,26 @@ void SessionService::start() {
 
 void SessionService::stop() {
     Impl& m = *impl_;
+    if (!m.ticker.joinable()) return;  // never started, or stopped already
     {
         std::lock_guard lock(m.mutex);
         m.stopping = true;
     }
     m.wake.notify_all();
-    if (m.ticker.joinable()) m.ticker.join();
+    m.ticker.join();
+    // Waiting watches end now, not when their timeout passes (the node
+    // still runs: stop() comes before node.stop()).
+    auto ended = std::make_shared<std::promise<void>>();
+    m.node->post([&m, ended] {
+        while (!m.watchers.empty()) {
+            const uint64_t id = m.watchers.begin()->second.request_id;
+            m.end_watch(m.watchers.begin(),
+                        error(id, cpb::NOT_SERVING, "the server is stopping; try another"));
+        }
+        ended->set_value();
+    });
+    if (ended->get_future().wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+        spdlog::warn("server {}: watches not ended at stop (the node had stopped)", m.options.id);
 }
 
 const Tracker& SessionService::tracker() const { return impl_->tracker; }

@@ -184,6 +184,9 @@ TEST(Groupd, JoinHeartbeatLeaveAndVersionsAgreeEverywhere) {
     EXPECT_EQ(r.group_version(), 3);
     EXPECT_EQ(members(parse(r), "active_members")["alice"]["port"], 2);
     EXPECT_TRUE(eventually([&] { return e.status(1)["sessions"] == sessions; }, 2000));
+    EXPECT_NE(e.call(1, "GET", "/metrics").body.find("chorus_log_records_total{type=\"open\"} 2\n"),
+              std::string::npos)
+        << "a rejoin opens no session";
 
     r = e.call(3, "DELETE", "/web/bob");
     ASSERT_EQ(r.status, 200) << r.body;
@@ -215,12 +218,12 @@ TEST(Groupd, SilentMemberExpiresHeartbeatingMemberStays) {
     ASSERT_NE(leader, 0);
     const int follower = others(leader)[0];
     ASSERT_EQ(e.call(follower, "PUT", "/g/quiet?timeout=1").status, 200);
+    const auto start = Clock::now();
     // Joined through the leader, heartbeating through a follower: the
     // session must move to the follower and stay alive there.
-    ASSERT_EQ(e.call(leader, "PUT", "/g/busy?timeout=1").status, 200);
-    const auto start = Clock::now();
+    ASSERT_EQ(e.call(leader, "PUT", "/g/busy?timeout=2").status, 200);
     int beats = 0;
-    while (ms_since(start) < 3000) {
+    while (ms_since(start) < 3500) {
         HttpResult r = e.call(follower, "HEAD", "/g/busy");
         ASSERT_EQ(r.status, 200) << "after " << ms_since(start) << " ms";
         ++beats;
@@ -237,7 +240,9 @@ TEST(Groupd, SilentMemberExpiresHeartbeatingMemberStays) {
     EXPECT_NE(metrics.find("chorus_log_records_total{type=\"heartbeat\"} 0\n"), std::string::npos)
         << metrics;
     EXPECT_NE(metrics.find("chorus_sessions_expired_total 1\n"), std::string::npos) << metrics;
-    EXPECT_GT(beats, 10);
+    EXPECT_NE(metrics.find("chorus_log_records_total{type=\"revalidate\"} 1\n"), std::string::npos)
+        << "busy's session moved to the follower, once: " << metrics;
+    EXPECT_GT(beats, 5);
 }
 
 TEST(Groupd, LongPollWakesOnChangeAndOtherwiseTimesOut) {
@@ -334,7 +339,7 @@ TEST(Groupd, KillingTheLeaderExpiresNoHeartbeatingMember) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     EXPECT_EQ(not_found, 0) << "a heartbeating member was expired";
-    EXPECT_GT(beats, kMembers * 10);
+    EXPECT_GT(beats, kMembers * 3);
     ASSERT_NE(e.wait_ready(), 0);
     for (int id : survivors) {
         HttpResult r = e.call(id, "GET", "/hb");
@@ -365,6 +370,19 @@ TEST(Groupd, BadInputGetsAClearErrorAndNeverHurtsTheServer) {
     EXPECT_EQ(refused("PUT", "/web/x", std::string(GroupdEnsemble::kMaxBodyBytes + 1, 'x')), 413);
     EXPECT_EQ(refused("GET", "/web?wait-version=-1", ""), 400);
     EXPECT_EQ(refused("PUT", "/health/x", ""), 400);
+    EXPECT_EQ(e.call(1, "HEAD", "/health").status, 405);
+    // Bytes that are not UTF-8, in names and bodies; JSON that would
+    // overflow a number or the stack.
+    EXPECT_EQ(refused("PUT", "/web/%FF", ""), 400);
+    EXPECT_EQ(refused("GET", "/%C0%AF", ""), 400) << "an overlong '/'";
+    EXPECT_EQ(refused("GET", "/?%FF=1", ""), 400);
+    EXPECT_EQ(refused("PUT", "/web/x", "\xff"), 400);
+    EXPECT_EQ(refused("PUT", "/web/x", "[\"\xc3\"]"), 400);
+    EXPECT_EQ(refused("PUT", "/web/x", "1e999"), 400);
+    EXPECT_EQ(refused("PUT", "/web/x", std::string(65, '[') + std::string(65, ']')), 400);
+    EXPECT_EQ(refused("PUT", "/web/x", std::string(4000, '[')), 400);
+    EXPECT_EQ(e.call(1, "PUT", "/web/x", std::string(64, '[') + std::string(64, ']')).status, 200)
+        << "64 levels are allowed";
 
     {  // Not HTTP at all: 400 and the connection closes.
         testing::RawConnection raw(e.port(1));
@@ -406,6 +424,32 @@ TEST(Groupd, BadInputGetsAClearErrorAndNeverHurtsTheServer) {
         EXPECT_NE(second, std::string::npos) << answer;
         EXPECT_LT(first, second);
         EXPECT_TRUE(closed);
+    }
+    {  // Pipelined: a write, then a read that must see it.
+        testing::RawConnection raw(e.port(2));
+        raw.send_bytes(
+            "PUT /pipe/a?timeout=30 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+            "GET /pipe HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        bool closed = false;
+        const std::string answer = raw.read_until_close(&closed);
+        const size_t second = answer.find("HTTP/1.1", 1);
+        ASSERT_NE(second, std::string::npos) << answer;
+        EXPECT_NE(answer.find("\"a\":null", second), std::string::npos) << answer;
+    }
+    {  // A client that hangs up during a long poll frees its connection at once.
+        auto connections = [&] {
+            const std::string m = e.call(3, "GET", "/metrics").body;
+            const size_t at = m.find("\ngroupd_http_connections ");
+            return at == std::string::npos ? -1 : std::atoi(m.c_str() + at + 25);
+        };
+        const int before = connections();
+        auto poll = std::make_unique<testing::RawConnection>(e.port(3));
+        poll->send_bytes("GET /pipe?wait-version=100 HTTP/1.1\r\nHost: t\r\n\r\n");
+        EXPECT_TRUE(eventually([&] { return connections() == before + 1; }, 1000));
+        poll.reset();
+        const auto start = Clock::now();
+        EXPECT_TRUE(eventually([&] { return connections() == before; }, 1500));
+        EXPECT_LT(ms_since(start), GroupdEnsemble::kLongPollMs - 300);
     }
     {  // Expect: 100-continue is answered before the body is sent.
         testing::RawConnection raw(e.port(1));

@@ -72,7 +72,14 @@ TEST(GroupdRoutes, BadNamesTimeoutsAndMethods) {
     EXPECT_EQ(refused("POST", "/web/m"), 405);
     EXPECT_EQ(refused("DELETE", "/web"), 405);
     EXPECT_EQ(refused("GET", "/web/config"), 405);
-    EXPECT_EQ(refused("PUT", "/health"), 400) << "reserved group name";
+    EXPECT_EQ(refused("PUT", "/health"), 405) << "an operation, only read";
+    EXPECT_EQ(refused("HEAD", "/metrics"), 405);
+    EXPECT_EQ(refused("PUT", "/health/m"), 400) << "reserved group name";
+    EXPECT_EQ(refused("PUT", "/web/%FF"), 400) << "not UTF-8";
+    EXPECT_EQ(refused("PUT", "/web/%C0%AF"), 400) << "an overlong form";
+    EXPECT_EQ(refused("PUT", "/web/%ED%A0%80"), 400) << "a surrogate";
+    EXPECT_EQ(refused("PUT", "/web/%E2%82"), 400) << "cut short";
+    EXPECT_EQ(ok("PUT", "/web/%E2%82%AC").member, "\xE2\x82\xAC") << "the euro sign";
     EXPECT_EQ(refused("GET", "/web/m/config/x"), 404);
     EXPECT_EQ(refused("GET", "web"), 400) << "no leading slash";
 }

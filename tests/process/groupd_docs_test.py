@@ -85,8 +85,11 @@ def main():
         ports = {f"127.0.0.1:800{i}": f"127.0.0.1:{ens.http_ports[i]}" for i in range(1, 4)}
 
         def localise(text):
-            for doc_address, address in ports.items():
-                text = text.replace(doc_address, address)
+            # Through placeholders: a test port may itself be 8002 or 8003.
+            for n, doc_address in enumerate(ports):
+                text = text.replace(doc_address, f"\0{n}\0")
+            for n, address in enumerate(ports.values()):
+                text = text.replace(f"\0{n}\0", address)
             return text.replace("build/examples/chorusctl", chorusctl)
 
         for n, (command, kind, expected) in enumerate(examples, 1):

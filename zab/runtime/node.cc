@@ -451,7 +451,7 @@ void Node::stop() {
     if (m.thread.joinable()) m.thread.join();
 }
 
-int Node::wait_for_signal() {
+int Node::wait_for_signal(const std::function<void()>& before_stop) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -459,6 +459,7 @@ int Node::wait_for_signal() {
     int sig = 0;
     sigwait(&set, &sig);
     spdlog::info("server {}: signal {}, stopping", impl_->options.id, sig);
+    if (before_stop) before_stop();
     stop();
     return 0;
 }

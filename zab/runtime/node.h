@@ -78,8 +78,9 @@ class Node {
     // writes in flight finish, links close. Pending requests fail. Do not
     // call it from a callback (it waits for the core thread).
     void stop();
-    // Blocks until SIGTERM or SIGINT, then stops. Returns 0.
-    int wait_for_signal();
+    // Blocks until SIGTERM or SIGINT, then runs `before_stop` (to stop what
+    // serves clients while the node still runs), then stops. Returns 0.
+    int wait_for_signal(const std::function<void()>& before_stop = {});
 
     using Done = std::function<void(Status, zab::Completion)>;
     // Submits a request (any server; a follower forwards it). `done` runs on
