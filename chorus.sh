@@ -3,6 +3,8 @@
 #
 #   ./chorus.sh run            the main job: a local 3-server groupd ensemble (docs/groupd.md)
 #   ./chorus.sh kv-demo        a local 3-server ensemble of examples/kv, the key-value store
+#   ./chorus.sh bench --quick  chorus against ZooKeeper on this machine (chorus-bench; see
+#                              docs/benchmarks.md); install-zookeeper adds ZooKeeper to it
 #   ./chorus.sh test           build everything and run every test
 #   ./chorus.sh build          only install what is missing, configure and build
 #   ./chorus.sh storage-bench  the storage benchmark (docs/benchmarks.md)
@@ -88,16 +90,34 @@ chorus replicates a state machine over a small ensemble of servers with the
 Zab protocol, and keeps sessions, heartbeats and group membership on top.
 This runs groupd — group membership over HTTP, built on chorus — as three
 real server processes on this machine: members join, one goes silent and is
-dropped, the leader is killed and the others carry on.
+dropped, the leader is killed and the others carry on. Then chorus-bench
+measures chorus against ZooKeeper (when installed) on this machine.
 
 TXT
-    python3 examples/groupd/demo.py build/examples/groupd build/examples/chorusctl
+    python3 examples/groupd/demo.py build/examples/groupd build/examples/chorusctl \
+        build/bench/chorus-bench --quick
 }
 
 # The first main job: three servers of examples/kv, a replicated key-value store.
 run_kv_demo() {
     build
     python3 examples/kv/demo.py build/examples/kv
+}
+
+# chorus-bench: chorus and ZooKeeper side by side (docs/benchmarks.md).
+# ZooKeeper is measured when installed; `./chorus.sh install-zookeeper`
+# installs it (and its C client, which chorus-bench is then rebuilt with).
+run_bench() {
+    build
+    build/bench/chorus-bench "$@"
+}
+
+install_zookeeper() {
+    PACKAGES+=(zookeeper libzookeeper-mt-dev default-jre-headless gnuplot-nox)
+    install_missing
+    # meson looks for the C client when it configures: look again.
+    [ -f build/build.ninja ] && meson setup --reconfigure build >/dev/null
+    build
 }
 
 run_storage_bench() {
@@ -107,9 +127,11 @@ run_storage_bench() {
 
 case "${1:-}" in
     run) run_main ;;
+    bench) shift; run_bench "$@" ;;
+    install-zookeeper) install_zookeeper ;;
     kv-demo) run_kv_demo ;;
     storage-bench) run_storage_bench ;;
     test) run_tests ;;
     build) build ;;
-    *) echo "usage: $0 run|test|build|kv-demo|storage-bench" >&2; exit 2 ;;
+    *) echo "usage: $0 run|test|build|bench [--quick ...]|install-zookeeper|kv-demo|storage-bench" >&2; exit 2 ;;
 esac

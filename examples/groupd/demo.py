@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The main job: a local three-server groupd ensemble, doing real work, told
-in words. Usage: demo.py GROUPD CHORUSCTL
+in words. Usage: demo.py GROUPD CHORUSCTL [COMMAND ...]
+
+COMMAND, if given, runs after the scenario and before the ensemble is left
+up for you (the main job runs chorus-bench --quick there).
 
 Two members join a group, one stops heartbeating and is dropped, the leader
 is killed and the survivors carry on; then the ensemble stays up for you to
@@ -85,6 +88,7 @@ class Watcher(threading.Thread):
 
 def main():
     groupd, chorusctl = sys.argv[1:3]
+    then = sys.argv[3:]
     workdir = tempfile.mkdtemp(prefix="groupd-demo-")
     ens = groupdlib.Ensemble(groupd, workdir, preferred_http=[8001, 8002, 8003],
                              preferred_peers=[7001, 7002, 7003])
@@ -169,6 +173,11 @@ def main():
         beater.stop.set()
         beater3.stop.set()
         say()
+
+        if then:
+            say("6. chorus against ZooKeeper on this machine, measured now (docs/benchmarks.md):")
+            subprocess.run(then, timeout=600)
+            say()
 
         p = ens.http_ports
         say("Try it yourself (docs/groupd.md has the whole API):")

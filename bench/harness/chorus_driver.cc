@@ -1,0 +1,62 @@
+#include <future>
+
+#include "bench/harness/driver.h"
+#include "client/client.h"
+
+namespace chorus::bench {
+
+namespace {
+
+class ChorusDriver final : public Driver {
+ public:
+    ChorusDriver(const std::vector<std::string>& servers, int tag)
+        : client_(ClientOptions{
+              .servers = servers, .request_timeout_ms = 5000, .connect_timeout_ms = 500}),
+          prefix_("/bench/d" + std::to_string(tag) + "-k") {}
+
+    bool connect(int timeout_ms, std::string* error) override {
+        // The client connects on demand; a sync proves a server serves.
+        std::promise<ClientStatus> done;
+        client_.sync([&](ClientStatus s, bool) { done.set_value(s); });
+        auto f = done.get_future();
+        if (f.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
+            *error = "no answer to a sync";
+            return false;
+        }
+        ClientStatus s = f.get();
+        if (!s.ok()) *error = s.str();
+        return s.ok();
+    }
+
+    bool prepare(int count, const std::string& value, std::string* error) override {
+        for (int key = -1; key < count; ++key) {
+            std::promise<ClientStatus> done;
+            const std::string path = key < 0 ? "/bench" : prefix_ + std::to_string(key);
+            client_.write(0, {ClientOp::put(path, key < 0 ? "" : value)},
+                          [&](ClientStatus s, bool) { done.set_value(s); });
+            ClientStatus s = done.get_future().get();
+            if (!s.ok()) {
+                *error = "writing " + path + ": " + s.str();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void write(int key, const std::string& value, Done done) override {
+        client_.write(0, {ClientOp::put(prefix_ + std::to_string(key), value)},
+                      [done = std::move(done)](ClientStatus s, bool) { done(s.ok()); });
+    }
+
+ private:
+    Client client_;
+    std::string prefix_;
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> chorus_driver(const std::vector<std::string>& servers, int tag) {
+    return std::make_unique<ChorusDriver>(servers, tag);
+}
+
+}  // namespace chorus::bench

@@ -1,0 +1,31 @@
+// A client connection of the system under test, as chorus-bench drives it:
+// asynchronous writes of a value to numbered keys. One interface, one
+// implementation per system (chorus::Client; ZooKeeper's C client).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chorus::bench {
+
+class Driver {
+ public:
+    virtual ~Driver() = default;
+    // Waits until connected; false with a reason in `error`.
+    virtual bool connect(int timeout_ms, std::string* error) = 0;
+    // Creates keys 0..count-1 of this driver holding `value` (synchronous).
+    virtual bool prepare(int count, const std::string& value, std::string* error) = 0;
+    // Sets key `key` to `value`; `done(ok)` runs once, on a client thread.
+    using Done = std::function<void(bool ok)>;
+    virtual void write(int key, const std::string& value, Done done) = 0;
+};
+
+// `tag` keeps the keys of different drivers apart.
+std::unique_ptr<Driver> chorus_driver(const std::vector<std::string>& servers, int tag);
+std::unique_ptr<Driver> zookeeper_driver(const std::vector<std::string>& servers, int tag);
+// Whether this build has ZooKeeper's C client.
+bool zookeeper_client_built();
+
+}  // namespace chorus::bench

@@ -1,0 +1,256 @@
+#include "bench/harness/ensemble.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "client/client.h"
+
+namespace chorus::bench {
+
+namespace fs = std::filesystem;
+
+Ensemble::Ensemble(std::string workdir, int servers) : workdir_(std::move(workdir)) {
+    for (int id = 1; id <= servers; ++id) {
+        client_ports_[id] = testing::free_port();
+        peer_ports_[id] = testing::free_port();
+        election_ports_[id] = testing::free_port();
+    }
+}
+
+void Ensemble::stop_all() {
+    for (auto& [id, p] : processes_) {
+        if (p.running()) p.terminate(5000);
+    }
+}
+
+std::string Ensemble::client_address(int id) const {
+    return "127.0.0.1:" + std::to_string(client_ports_.at(id));
+}
+
+std::vector<std::string> Ensemble::client_addresses() const {
+    std::vector<std::string> out;
+    for (const auto& [id, port] : client_ports_) out.push_back(client_address(id));
+    return out;
+}
+
+uint64_t Ensemble::rss_bytes(int id) const {
+    auto it = processes_.find(id);
+    if (it == processes_.end() || !it->second.running()) return 0;
+    std::ifstream status("/proc/" + std::to_string(it->second.pid()) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    }
+    return 0;
+}
+
+std::string Ensemble::log_of(int id) const {
+    return workdir_ + "/" + system() + std::to_string(id) + ".log";
+}
+
+std::string Ensemble::log_tail(int id, int lines) const {
+    std::ifstream in(log_of(id));
+    std::vector<std::string> all;
+    for (std::string line; std::getline(in, line);) all.push_back(line);
+    std::string out;
+    for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
+         i < all.size(); ++i)
+        out += all[i] + "\n";
+    return out;
+}
+
+bool Ensemble::wait_serving(int timeout_ms) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < until) {
+        if (leader() != 0 && all_serving()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    error_ = system() + " did not serve within " + std::to_string(timeout_ms) + " ms";
+    return false;
+}
+
+// ---- chorus -----------------------------------------------------------------
+
+namespace {
+
+class ChorusEnsemble final : public Ensemble {
+ public:
+    ChorusEnsemble(std::string binary, std::string workdir, int servers)
+        : Ensemble(std::move(workdir), servers), binary_(std::move(binary)) {
+        for (const auto& [id, port] : peer_ports_)
+            peers_ += (peers_.empty() ? "" : ",") + std::to_string(id) +
+                      "=127.0.0.1:" + std::to_string(port);
+    }
+    std::string system() const override { return "chorus"; }
+
+    bool start_all(int timeout_ms) override {
+        for (const auto& [id, port] : client_ports_) start(id);
+        return wait_serving(timeout_ms);
+    }
+    void start(int id) override {
+        processes_[id].start({binary_, "--id", std::to_string(id), "--peers", peers_, "--data-dir",
+                              workdir_ + "/chorus-data" + std::to_string(id), "--client",
+                              client_address(id), "--bootstrap"},
+                             log_of(id));
+    }
+    int leader() override {
+        for (const auto& [id, port] : client_ports_) {
+            auto s = stats(id);
+            if (s && s->role == "leading" && s->serving) return id;
+        }
+        return 0;
+    }
+    bool all_serving() override {
+        for (const auto& [id, port] : client_ports_) {
+            if (!running(id)) continue;
+            auto s = stats(id);
+            if (!s || !s->serving) return false;
+        }
+        return true;
+    }
+
+ private:
+    std::optional<ServerStats> stats(int id) {
+        if (!running(id)) return std::nullopt;
+        SyncClient c(ClientOptions{.servers = {client_address(id)},
+                                   .request_timeout_ms = 1000,
+                                   .connect_timeout_ms = 500});
+        auto s = c.stats();
+        if (!s.ok()) return std::nullopt;
+        return s.value;
+    }
+    std::string binary_;
+    std::string peers_;
+};
+
+// ---- ZooKeeper --------------------------------------------------------------
+
+constexpr const char* kZooKeeperJar = "/usr/share/java/zookeeper.jar";
+
+// A four-letter-word command's answer ("" if none within a second).
+std::string four_letter_word(uint16_t port, const char* word) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return "";
+    timeval tv{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    std::string out;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::send(fd, word, 4, MSG_NOSIGNAL) == 4) {
+        char buffer[4096];
+        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) out.append(buffer, n);
+    }
+    ::close(fd);
+    return out;
+}
+
+class ZooKeeperEnsemble final : public Ensemble {
+ public:
+    ZooKeeperEnsemble(std::string workdir, int servers) : Ensemble(std::move(workdir), servers) {}
+    std::string system() const override { return "zookeeper"; }
+
+    bool start_all(int timeout_ms) override {
+        for (const auto& [id, port] : client_ports_) start(id);
+        return wait_serving(timeout_ms);
+    }
+
+    void start(int id) override {
+        const std::string dir = workdir_ + "/zookeeper" + std::to_string(id);
+        fs::create_directories(dir + "/data");
+        fs::create_directories(dir + "/log");
+        std::ofstream(dir + "/data/myid") << id << "\n";
+        {
+            // Defaults as shipped, but for what a benchmark on one machine
+            // needs: its own ports, separate data and transaction-log
+            // directories, fsync on (forceSync=yes, the default), no
+            // connection limit, the admin server off, srvr/mntr allowed.
+            std::ofstream cfg(dir + "/zoo.cfg");
+            cfg << "tickTime=2000\ninitLimit=10\nsyncLimit=5\n"
+                << "dataDir=" << dir << "/data\ndataLogDir=" << dir << "/log\n"
+                << "clientPort=" << client_ports_[id] << "\nclientPortAddress=127.0.0.1\n"
+                << "maxClientCnxns=0\nforceSync=yes\nadmin.enableServer=false\n"
+                << "4lw.commands.whitelist=srvr,mntr\n";
+            if (size() > 1) {
+                for (const auto& [peer, port] : peer_ports_) {
+                    cfg << "server." << peer << "=127.0.0.1:" << port << ":"
+                        << election_ports_[peer] << "\n";
+                }
+            }
+        }
+        std::ofstream(dir + "/log4j.properties")
+            << "log4j.rootLogger=INFO, file\n"
+            << "log4j.appender.file=org.apache.log4j.FileAppender\n"
+            << "log4j.appender.file.File=" << log_of(id) << ".log4j\n"
+            << "log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
+            << "log4j.appender.file.layout.ConversionPattern=%d{ISO8601} %-5p %c{1} - %m%n\n";
+        const std::string classpath = dir + ":" + kZooKeeperJar +
+                                      ":/usr/share/java/slf4j-log4j12.jar:/usr/share/java/"
+                                      "log4j-1.2.jar";
+        std::vector<std::string> argv = {"/usr/bin/java",
+                                         "-Xms256m",
+                                         "-Xmx1g",
+                                         "-Dzookeeper.log.dir=" + dir,
+                                         "-Dlog4j.configuration=file:" + dir + "/log4j.properties",
+                                         "-cp",
+                                         classpath};
+        argv.push_back(size() > 1 ? "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+                                  : "org.apache.zookeeper.server.ZooKeeperServerMain");
+        argv.push_back(dir + "/zoo.cfg");
+        processes_[id].start(argv, log_of(id));
+    }
+
+    int leader() override {
+        for (const auto& [id, port] : client_ports_) {
+            if (!running(id)) continue;
+            const std::string srvr = four_letter_word(port, "srvr");
+            if (srvr.find("Mode: leader") != std::string::npos ||
+                srvr.find("Mode: standalone") != std::string::npos)
+                return id;
+        }
+        return 0;
+    }
+    bool all_serving() override {
+        for (const auto& [id, port] : client_ports_) {
+            if (!running(id)) continue;
+            const std::string srvr = four_letter_word(port, "srvr");
+            if (srvr.find("Mode: ") == std::string::npos) return false;
+        }
+        return true;
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Ensemble> chorus_ensemble(const std::string& binary, const std::string& workdir,
+                                          int servers) {
+    return std::make_unique<ChorusEnsemble>(binary, workdir, servers);
+}
+
+bool zookeeper_installed(std::string* why) {
+    if (!fs::exists(kZooKeeperJar)) {
+        *why = std::string(kZooKeeperJar) + " is missing (Debian package zookeeper)";
+        return false;
+    }
+    if (!fs::exists("/usr/bin/java")) {
+        *why = "/usr/bin/java is missing (Debian package default-jre-headless)";
+        return false;
+    }
+    return true;
+}
+
+std::unique_ptr<Ensemble> zookeeper_ensemble(const std::string& workdir, int servers) {
+    return std::make_unique<ZooKeeperEnsemble>(workdir, servers);
+}
+
+}  // namespace chorus::bench

@@ -1,0 +1,62 @@
+// The ensembles chorus-bench measures: real server processes on 127.0.0.1,
+// each with its own data directory, fsync on. One interface for chorus
+// (chorus-server) and for Apache ZooKeeper 3.8 (QuorumPeerMain on Java).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace chorus::bench {
+
+class Ensemble {
+ public:
+    virtual ~Ensemble() = default;
+    virtual std::string system() const = 0;  // "chorus" or "zookeeper"
+    int size() const { return static_cast<int>(client_ports_.size()); }
+    // Starts every server; false (with a reason in error()) if the
+    // ensemble does not serve within the timeout.
+    virtual bool start_all(int timeout_ms) = 0;
+    virtual void start(int id) = 0;
+    // The serving leader's id, 0 if none answers as leader now.
+    virtual int leader() = 0;
+    // Every running server serves (part of a quorum, caught up).
+    virtual bool all_serving() = 0;
+    void kill(int id) { processes_[id].kill(); }
+    bool running(int id) const { return processes_.at(id).running(); }
+    void stop_all();
+    std::string client_address(int id) const;
+    std::vector<std::string> client_addresses() const;
+    // Resident memory of a server, in bytes (0 if unknown).
+    uint64_t rss_bytes(int id) const;
+    const std::string& error() const { return error_; }
+    std::string log_tail(int id, int lines = 15) const;
+
+ protected:
+    Ensemble(std::string workdir, int servers);
+    // Waits until leader() != 0 and all_serving().
+    bool wait_serving(int timeout_ms);
+    std::string log_of(int id) const;
+
+    std::string workdir_;
+    std::map<int, uint16_t> client_ports_;
+    std::map<int, uint16_t> peer_ports_;
+    std::map<int, uint16_t> election_ports_;  // ZooKeeper only
+    std::map<int, testing::ChildProcess> processes_;
+    std::string error_;
+};
+
+// `binary`: chorus-server.
+std::unique_ptr<Ensemble> chorus_ensemble(const std::string& binary, const std::string& workdir,
+                                          int servers);
+
+// Whether ZooKeeper's server jar and a Java runtime are installed; if not,
+// `why` says what is missing.
+bool zookeeper_installed(std::string* why);
+std::unique_ptr<Ensemble> zookeeper_ensemble(const std::string& workdir, int servers);
+
+}  // namespace chorus::bench

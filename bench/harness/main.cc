@@ -1,0 +1,451 @@
+// chorus-bench: starts real ensembles on this machine — chorus and, when it
+// is installed, Apache ZooKeeper 3.8 — drives them with the same workloads
+// in the same run, and prints how they compare. docs/benchmarks.md.
+//
+//   chorus-bench --quick                 3 servers; 100-byte writes at windows 1 and 256; one
+//   failover chorus-bench                         the full run: windows 1, 32, 256 x 100 B and 1
+//   KiB; 5 failovers chorus-bench --json out.json --plot out.png
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <thread>
+
+#include "bench/harness/driver.h"
+#include "bench/harness/ensemble.h"
+#include "bench/harness/workloads.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+using namespace chorus::bench;
+
+const auto kStart = std::chrono::steady_clock::now();
+
+void phase(const std::string& text) {
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - kStart).count();
+    std::printf("[%6.1fs] %s\n", s, text.c_str());
+    std::fflush(stdout);
+}
+
+ordered_json machine() {
+    ordered_json m;
+    m["cores"] = std::thread::hardware_concurrency();
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (line.rfind("model name", 0) == 0) {
+            m["cpu"] = line.substr(line.find(':') + 2);
+            break;
+        }
+    }
+    utsname u{};
+    if (::uname(&u) == 0) m["kernel"] = std::string(u.sysname) + " " + u.release;
+    m["memory_gib"] = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                      static_cast<double>(::sysconf(_SC_PAGE_SIZE)) / (1 << 30);
+    return m;
+}
+
+struct Options {
+    bool quick = false;
+    std::vector<std::string> systems;
+    int servers = 3;
+    int connections = 4;
+    std::vector<int> windows;
+    std::vector<int> payloads;
+    double seconds = 0;
+    double warmup = 1;
+    int kills = -1;
+    std::string json_file;
+    std::string plot_file;
+    std::string chorus_server;
+    std::string workdir;
+};
+
+double mean(const std::vector<double>& v) {
+    return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+// Runs every workload against one system; its results as JSON objects.
+std::vector<ordered_json> measure(const std::string& system, const Options& o,
+                                  const ordered_json& host) {
+    std::vector<ordered_json> rows;
+    const std::string dir = o.workdir + "/" + system;
+    fs::create_directories(dir);
+    std::unique_ptr<Ensemble> ensemble = system == "chorus"
+                                             ? chorus_ensemble(o.chorus_server, dir, o.servers)
+                                             : zookeeper_ensemble(dir, o.servers);
+    phase(system + ": starting " + std::to_string(o.servers) +
+          " server(s) on 127.0.0.1 (fsync on)");
+    if (!ensemble->start_all(60000)) {
+        phase(system + ": " + ensemble->error() + "; its last log lines:\n" +
+              ensemble->log_tail(1));
+        ensemble->stop_all();
+        return rows;
+    }
+    phase(system + ": serving; leader is server " + std::to_string(ensemble->leader()));
+
+    auto make_driver = [&](int tag) {
+        return system == "chorus" ? chorus_driver(ensemble->client_addresses(), tag)
+                                  : zookeeper_driver(ensemble->client_addresses(), tag);
+    };
+    std::vector<std::unique_ptr<Driver>> drivers;
+    const int max_window = *std::max_element(o.windows.begin(), o.windows.end());
+    for (int c = 0; c < o.connections; ++c) {
+        auto d = make_driver(c);
+        std::string error;
+        if (!d->connect(30000, &error) ||
+            !d->prepare(std::max(1, max_window / o.connections + 1),
+                        std::string(static_cast<size_t>(o.payloads[0]), 'v'), &error)) {
+            phase(system + ": client " + std::to_string(c) + ": " + error);
+            ensemble->stop_all();
+            return rows;
+        }
+        drivers.push_back(std::move(d));
+    }
+    std::vector<Driver*> raw;
+    for (auto& d : drivers) raw.push_back(d.get());
+
+    for (int payload : o.payloads) {
+        const std::string value(static_cast<size_t>(payload), 'v');
+        for (int window : o.windows) {
+            // Window 1 is one connection; wider windows spread over all.
+            std::vector<Driver*> use(raw.begin(),
+                                     raw.begin() + std::min<size_t>(raw.size(), window));
+            WriteResult r = run_writes(use, window, value, o.warmup, o.seconds);
+            char line[200];
+            std::snprintf(line, sizeof line,
+                          "%s: write %d B, window %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, "
+                          "p99.9 %.2f ms%s",
+                          system.c_str(), payload, window, r.ops_per_s, r.latency.p50_ms,
+                          r.latency.p99_ms, r.latency.p999_ms,
+                          r.failed ? (", " + std::to_string(r.failed) + " failed").c_str() : "");
+            phase(line);
+            ordered_json row;
+            row["system"] = system;
+            row["workload"] = "write";
+            row["servers"] = o.servers;
+            row["window"] = window;
+            row["connections"] = use.size();
+            row["payload_bytes"] = payload;
+            row["ops_per_s"] = r.ops_per_s;
+            row["p50_ms"] = r.latency.p50_ms;
+            row["p99_ms"] = r.latency.p99_ms;
+            row["p999_ms"] = r.latency.p999_ms;
+            row["failed"] = r.failed;
+            row["seconds"] = r.seconds;
+            row["machine"] = host;
+            rows.push_back(row);
+        }
+    }
+
+    if (o.kills > 0 && o.servers > 1) {
+        phase(system + ": failover: window-1 writes, the leader SIGKILLed " +
+              std::to_string(o.kills) + " time(s)");
+        auto d = make_driver(1000);
+        std::string error;
+        FailoverResult f;
+        if (!d->connect(30000, &error) ||
+            !d->prepare(1, std::string(static_cast<size_t>(o.payloads[0]), 'v'), &error)) {
+            f.error = error;
+        } else {
+            f = run_failover(*ensemble, *d, std::string(static_cast<size_t>(o.payloads[0]), 'v'),
+                             o.kills, [&](const std::string& s) { phase(system + ": " + s); });
+        }
+        if (!f.error.empty()) phase(system + ": failover stopped: " + f.error);
+        if (!f.unavailable_ms.empty()) {
+            ordered_json row;
+            row["system"] = system;
+            row["workload"] = "failover";
+            row["servers"] = o.servers;
+            row["window"] = 1;
+            row["payload_bytes"] = o.payloads[0];
+            row["kills"] = f.unavailable_ms.size();
+            row["unavailable_ms"] = mean(f.unavailable_ms);
+            row["unavailable_ms_max"] =
+                *std::max_element(f.unavailable_ms.begin(), f.unavailable_ms.end());
+            row["first_write_ms"] = mean(f.first_write_ms);
+            row["unavailable_ms_each"] = f.unavailable_ms;
+            row["machine"] = host;
+            rows.push_back(row);
+        }
+    }
+    drivers.clear();
+    phase(system + ": stopping its servers");
+    ensemble->stop_all();
+    return rows;
+}
+
+const ordered_json* find(const std::vector<ordered_json>& rows, const std::string& system,
+                         const std::string& workload, int window, int payload) {
+    for (const auto& r : rows) {
+        if (r["system"] == system && r["workload"] == workload && r["window"] == window &&
+            r["payload_bytes"] == payload)
+            return &r;
+    }
+    return nullptr;
+}
+
+std::string fmt(double v, int decimals) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return b;
+}
+
+void print_table(const std::vector<ordered_json>& rows, const Options& o) {
+    const bool both = o.systems.size() == 2;
+    std::vector<std::vector<std::string>> t;
+    std::vector<std::string> head = {"workload", "payload", "window"};
+    for (const auto& s : o.systems) {
+        for (const char* col : {" ops/s", " p50 ms", " p99 ms", " p99.9 ms"})
+            head.push_back(s + col);
+    }
+    if (both) {
+        head.push_back("ops ratio");
+        head.push_back("p99 ratio");
+    }
+    t.push_back(head);
+    for (int payload : o.payloads) {
+        for (int window : o.windows) {
+            std::vector<std::string> row = {"write", std::to_string(payload) + " B",
+                                            std::to_string(window)};
+            std::vector<const ordered_json*> found;
+            for (const auto& s : o.systems) {
+                const ordered_json* r = find(rows, s, "write", window, payload);
+                found.push_back(r);
+                if (!r) {
+                    row.insert(row.end(), {"-", "-", "-", "-"});
+                    continue;
+                }
+                row.push_back(fmt((*r)["ops_per_s"], 0));
+                row.push_back(fmt((*r)["p50_ms"], 2));
+                row.push_back(fmt((*r)["p99_ms"], 2));
+                row.push_back(fmt((*r)["p999_ms"], 2));
+            }
+            if (both && found[0] && found[1]) {
+                row.push_back(fmt((*found[0])["ops_per_s"].get<double>() /
+                                      std::max(1.0, (*found[1])["ops_per_s"].get<double>()),
+                                  2) +
+                              "x");
+                row.push_back(fmt((*found[0])["p99_ms"].get<double>() /
+                                      std::max(1e-9, (*found[1])["p99_ms"].get<double>()),
+                                  2) +
+                              "x");
+            }
+            t.push_back(row);
+        }
+    }
+    std::vector<size_t> width;
+    for (const auto& r : t) {
+        width.resize(std::max(width.size(), r.size()));
+        for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    }
+    std::printf("\n");
+    for (const auto& r : t) {
+        std::string line;
+        for (size_t i = 0; i < r.size(); ++i)
+            line += std::string(width[i] - r[i].size() + (i ? 2 : 0), ' ') + r[i];
+        std::printf("%s\n", line.c_str());
+    }
+    for (const auto& s : o.systems) {
+        for (const auto& r : rows) {
+            if (r["system"] == s && r["workload"] == "failover") {
+                std::printf(
+                    "failover %-9s  %zu kill(s): writes stopped for %.0f ms on average "
+                    "(%.0f ms at most); first write %.0f ms after the kill\n",
+                    s.c_str(), r["kills"].get<size_t>(), r["unavailable_ms"].get<double>(),
+                    r["unavailable_ms_max"].get<double>(), r["first_write_ms"].get<double>());
+            }
+        }
+    }
+}
+
+// The goals of docs/benchmarks.md that this run can judge, plainly.
+void print_goals(const std::vector<ordered_json>& rows, const Options& o) {
+    if (o.systems.size() != 2) return;
+    const int p = 100;
+    std::printf("\ngoals (chorus vs ZooKeeper, %d servers, %d-byte writes):\n", o.servers, p);
+    auto judge = [](bool met) { return met ? "met" : "NOT met"; };
+    const auto* c256 = find(rows, "chorus", "write", 256, p);
+    const auto* z256 = find(rows, "zookeeper", "write", 256, p);
+    if (c256 && z256) {
+        const double ratio =
+            (*c256)["ops_per_s"].get<double>() / std::max(1.0, (*z256)["ops_per_s"].get<double>());
+        std::printf("  write throughput at window 256 >= 5x ZooKeeper's: %.2fx — %s\n", ratio,
+                    judge(ratio >= 5));
+    }
+    const auto* c1 = find(rows, "chorus", "write", 1, p);
+    const auto* z1 = find(rows, "zookeeper", "write", 1, p);
+    if (c1 && z1) {
+        const double ratio =
+            (*c1)["p99_ms"].get<double>() / std::max(1e-9, (*z1)["p99_ms"].get<double>());
+        std::printf("  p99 latency at window 1 <= half of ZooKeeper's: %.2fx — %s\n", ratio,
+                    judge(ratio <= 0.5));
+    }
+    const ordered_json *cf = nullptr, *zf = nullptr;
+    for (const auto& r : rows) {
+        if (r["workload"] == "failover") (r["system"] == "chorus" ? cf : zf) = &r;
+    }
+    if (cf && zf) {
+        const double ratio = (*cf)["unavailable_ms"].get<double>() /
+                             std::max(1e-9, (*zf)["unavailable_ms"].get<double>());
+        std::printf("  failover unavailability <= 1/5 of ZooKeeper's: %.2fx — %s\n", ratio,
+                    judge(ratio <= 0.2));
+    }
+}
+
+void plot(const std::vector<ordered_json>& rows, const Options& o) {
+    if (o.plot_file.empty()) return;
+    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        phase("gnuplot is not installed (Debian package gnuplot-nox): no plot");
+        return;
+    }
+    const std::string data = o.workdir + "/plot.dat", script = o.workdir + "/plot.gp";
+    std::ofstream d(data);
+    for (const auto& s : o.systems) {
+        d << "# " << s << "\n";
+        for (const auto& r : rows) {
+            if (r["system"] == s && r["workload"] == "write" && r["payload_bytes"] == o.payloads[0])
+                d << r["ops_per_s"].get<double>() << " " << r["p99_ms"].get<double>() << " "
+                  << r["window"].get<int>() << "\n";
+        }
+        d << "\n\n";
+    }
+    d.close();
+    const bool svg = o.plot_file.size() > 4 && o.plot_file.substr(o.plot_file.size() - 4) == ".svg";
+    std::ofstream g(script);
+    g << "set terminal " << (svg ? "svg size 800,500" : "pngcairo size 800,500") << "\n"
+      << "set output '" << o.plot_file << "'\n"
+      << "set title 'writes of " << o.payloads[0] << " B, " << o.servers
+      << " servers: throughput against p99 latency (labels: window)'\n"
+      << "set xlabel 'writes/s'\nset ylabel 'p99 latency (ms)'\nset logscale y\nset grid\n"
+      << "set key top left\nplot ";
+    for (size_t i = 0; i < o.systems.size(); ++i) {
+        g << (i ? ", " : "") << "'" << data << "' index " << i
+          << " using 1:2 with linespoints title '" << o.systems[i] << "', '' index " << i
+          << " using 1:2:3 with labels offset 1,1 notitle";
+    }
+    g << "\n";
+    g.close();
+    if (std::system(("gnuplot " + script).c_str()) == 0) phase("plot written to " + o.plot_file);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "chorus-bench: chorus and ZooKeeper side by side, on real ensembles on this machine"};
+    Options o;
+    std::string systems = "chorus,zookeeper";
+    std::string windows, payloads;
+    bool keep = false;
+    app.add_flag(
+        "--quick", o.quick,
+        "a short run: 100-byte writes at windows 1 and 256, one failover (under 2 minutes)");
+    app.add_option("--systems", systems, "which systems to measure")->capture_default_str();
+    app.add_option("--servers", o.servers, "servers per ensemble")
+        ->capture_default_str()
+        ->check(CLI::IsMember({1, 3, 5}));
+    app.add_option("--connections", o.connections, "client connections for windows above 1")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    app.add_option("--windows", windows, "writes in flight, e.g. 1,32,256 (default by mode)");
+    app.add_option("--payloads", payloads, "value sizes in bytes, e.g. 100,1024 (default by mode)");
+    app.add_option("--seconds", o.seconds, "measured seconds per point (default by mode)");
+    app.add_option("--warmup", o.warmup, "unmeasured seconds before each point")
+        ->capture_default_str();
+    app.add_option("--kills", o.kills, "leader kills in the failover workload (default by mode)");
+    app.add_option("--json", o.json_file, "write the results as JSON to this file");
+    app.add_option("--plot", o.plot_file,
+                   "draw throughput against p99 latency (.png or .svg; gnuplot)");
+    app.add_option("--chorus-server", o.chorus_server,
+                   "the chorus-server binary (default: the one built beside this program)");
+    app.add_option("--workdir", o.workdir,
+                   "where data directories and logs go (default: a new /tmp dir)");
+    app.add_flag("--keep", keep, "keep the work directory (logs) afterwards");
+    CLI11_PARSE(app, argc, argv);
+
+    auto split_ints = [](const std::string& text, std::vector<int> fallback) {
+        std::vector<int> out;
+        std::stringstream in(text);
+        for (std::string item; std::getline(in, item, ',');)
+            if (!item.empty()) out.push_back(std::stoi(item));
+        return out.empty() ? fallback : out;
+    };
+    o.windows =
+        split_ints(windows, o.quick ? std::vector<int>{1, 256} : std::vector<int>{1, 32, 256});
+    o.payloads =
+        split_ints(payloads, o.quick ? std::vector<int>{100} : std::vector<int>{100, 1024});
+    if (o.seconds <= 0) o.seconds = o.quick ? 3 : 10;
+    if (o.kills < 0) o.kills = o.quick ? 1 : 5;
+    if (o.chorus_server.empty())
+        o.chorus_server = (fs::path(argv[0]).parent_path() / ".." / "chorus-server").string();
+    if (!fs::exists(o.chorus_server)) {
+        std::fprintf(stderr, "chorus-bench: no chorus-server at %s (use --chorus-server)\n",
+                     o.chorus_server.c_str());
+        return 2;
+    }
+    std::stringstream in(systems);
+    for (std::string s; std::getline(in, s, ',');) {
+        if (s == "chorus") {
+            o.systems.push_back(s);
+        } else if (s == "zookeeper") {
+            std::string why;
+            if (!zookeeper_client_built()) {
+                phase(
+                    "ZooKeeper is left out: this chorus-bench was built without ZooKeeper's C "
+                    "client (install libzookeeper-mt-dev and zookeeper, e.g. ./chorus.sh "
+                    "install-zookeeper, then rebuild)");
+            } else if (!zookeeper_installed(&why)) {
+                phase("ZooKeeper is left out: " + why +
+                      " (./chorus.sh install-zookeeper installs it)");
+            } else {
+                o.systems.push_back(s);
+            }
+        } else if (!s.empty()) {
+            std::fprintf(stderr, "chorus-bench: unknown system '%s'\n", s.c_str());
+            return 2;
+        }
+    }
+    if (o.systems.empty()) {
+        std::fprintf(stderr, "chorus-bench: no system to measure\n");
+        return 2;
+    }
+    if (o.workdir.empty()) {
+        std::string pattern = "/tmp/chorus-bench-XXXXXX";
+        o.workdir = ::mkdtemp(pattern.data());
+    }
+    fs::create_directories(o.workdir);
+    const ordered_json host = machine();
+    phase("measuring " + std::to_string(o.systems.size()) + " system(s) on " +
+          std::to_string(host["cores"].get<unsigned>()) + " cores; work directory " + o.workdir);
+
+    std::vector<ordered_json> rows;
+    for (const std::string& s : o.systems) {
+        auto r = measure(s, o, host);
+        rows.insert(rows.end(), r.begin(), r.end());
+    }
+    print_table(rows, o);
+    print_goals(rows, o);
+    if (!o.json_file.empty()) {
+        std::ofstream(o.json_file) << ordered_json(rows).dump(2) << "\n";
+        phase("results written to " + o.json_file);
+    }
+    plot(rows, o);
+    if (!keep) fs::remove_all(o.workdir);
+    bool all = true;
+    for (const auto& s : o.systems) {
+        bool any = false;
+        for (const auto& r : rows) any = any || r["system"] == s;
+        all = all && any;
+    }
+    return all ? 0 : 1;
+}

@@ -1,0 +1,10 @@
+// Built instead of zookeeper_driver.cc when ZooKeeper's C client
+// (libzookeeper-mt-dev) is not installed: chorus-bench then runs chorus alone.
+#include "bench/harness/driver.h"
+
+namespace chorus::bench {
+
+std::unique_ptr<Driver> zookeeper_driver(const std::vector<std::string>&, int) { return nullptr; }
+bool zookeeper_client_built() { return false; }
+
+}  // namespace chorus::bench

@@ -1,0 +1,197 @@
+#include "bench/harness/workloads.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace chorus::bench {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+}  // namespace
+
+LatencySummary summarise(std::vector<double> latencies) {
+    LatencySummary s;
+    if (latencies.empty()) return s;
+    std::sort(latencies.begin(), latencies.end());
+    auto at = [&](double q) {
+        const size_t i = std::min(latencies.size() - 1, static_cast<size_t>(q * latencies.size()));
+        return latencies[i];
+    };
+    s.p50_ms = at(0.50);
+    s.p99_ms = at(0.99);
+    s.p999_ms = at(0.999);
+    return s;
+}
+
+namespace {
+
+// The shared state of one closed-loop run. Completions come on client
+// threads; each starts the next write of its slot until `stopping`.
+struct WriteRun : std::enable_shared_from_this<WriteRun> {
+    std::vector<Driver*> drivers;
+    std::string value;
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> measuring{false};
+    Clock::time_point measure_start;
+    std::mutex mutex;
+    std::condition_variable idle;
+    int outstanding = 0;  // under mutex
+    std::vector<double> latencies;
+    uint64_t ok = 0, failed = 0;
+
+    void issue(int slot) {
+        Driver* d = drivers[slot % drivers.size()];
+        const int key = slot / static_cast<int>(drivers.size());
+        const auto start = Clock::now();
+        d->write(key, value, [self = shared_from_this(), slot, start](bool success) {
+            self->completed(slot, start, success);
+        });
+    }
+
+    void completed(int slot, Clock::time_point start, bool success) {
+        const auto now = Clock::now();
+        {
+            std::lock_guard lock(mutex);
+            if (measuring && start >= measure_start) {
+                if (success) {
+                    ++ok;
+                    latencies.push_back(ms_between(start, now));
+                } else {
+                    ++failed;
+                }
+            }
+            if (stopping) {
+                if (--outstanding == 0) idle.notify_all();
+                return;
+            }
+        }
+        if (!success) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // no spin
+        issue(slot);
+    }
+};
+
+}  // namespace
+
+WriteResult run_writes(const std::vector<Driver*>& drivers, int window, const std::string& value,
+                       double warmup_seconds, double seconds) {
+    auto run = std::make_shared<WriteRun>();
+    run->drivers = drivers;
+    run->value = value;
+    run->outstanding = window;
+    run->latencies.reserve(1 << 20);
+    for (int slot = 0; slot < window; ++slot) run->issue(slot);
+    std::this_thread::sleep_for(std::chrono::duration<double>(warmup_seconds));
+    {
+        std::lock_guard lock(run->mutex);
+        run->measure_start = Clock::now();
+        run->measuring = true;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    WriteResult r;
+    {
+        std::lock_guard lock(run->mutex);
+        r.seconds = ms_between(run->measure_start, Clock::now()) / 1000;
+        run->measuring = false;
+        run->stopping = true;
+        r.ok = run->ok;
+        r.failed = run->failed;
+        r.latency = summarise(std::move(run->latencies));
+    }
+    r.ops_per_s = static_cast<double>(r.ok) / r.seconds;
+    // Let the writes in flight finish (bounded: a lost one is not waited for).
+    std::unique_lock lock(run->mutex);
+    run->idle.wait_for(lock, std::chrono::seconds(10), [&] { return run->outstanding == 0; });
+    return r;
+}
+
+FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::string& value, int kills,
+                            const std::function<void(const std::string&)>& progress) {
+    FailoverResult result;
+    for (int k = 0; k < kills; ++k) {
+        const int leader = ensemble.leader();
+        if (leader == 0) {
+            result.error = "no leader before kill " + std::to_string(k + 1);
+            return result;
+        }
+        // Window-1 writes in this thread's loop, completions timestamped.
+        std::atomic<bool> stop{false};
+        std::mutex mutex;
+        // (start, end) of every write that succeeded.
+        std::vector<std::pair<Clock::time_point, Clock::time_point>> completed;
+        std::thread writer([&] {
+            while (!stop) {
+                const auto start = Clock::now();
+                auto done = std::make_shared<std::promise<bool>>();
+                driver.write(0, value, [done](bool ok) { done->set_value(ok); });
+                auto f = done->get_future();
+                if (f.wait_for(std::chrono::seconds(15)) != std::future_status::ready) continue;
+                if (f.get()) {
+                    std::lock_guard lock(mutex);
+                    completed.emplace_back(start, Clock::now());
+                } else {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                }
+            }
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        const auto killed_at = Clock::now();
+        ensemble.kill(leader);
+        // Wait for writes to flow again (at most 30 s).
+        const auto until = killed_at + std::chrono::seconds(30);
+        bool resumed = false;
+        while (Clock::now() < until && !resumed) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            std::lock_guard lock(mutex);
+            resumed = !completed.empty() && completed.back().first > killed_at;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        stop = true;
+        writer.join();
+        if (!resumed) {
+            result.error = "no write completed within 30 s of killing the leader";
+            return result;
+        }
+        // A write in flight at the kill may still complete (committed just
+        // before it): availability is back only with the first write that
+        // *started* after the kill. Unavailability is the longest stretch
+        // without a completed write, from the last completion before the
+        // kill up to that first write's completion.
+        size_t first = 0;
+        while (completed[first].first <= killed_at) ++first;
+        const auto first_after = completed[first].second;
+        size_t from = 0;
+        for (size_t i = 0; i < completed.size(); ++i) {
+            if (completed[i].second <= killed_at) from = i;
+        }
+        double longest = 0;
+        for (size_t i = from; i < first; ++i)
+            longest = std::max(longest, ms_between(completed[i].second, completed[i + 1].second));
+        if (completed[from].second > killed_at)  // nothing completed before the kill
+            longest = std::max(longest, ms_between(killed_at, completed[from].second));
+        result.unavailable_ms.push_back(longest);
+        result.first_write_ms.push_back(ms_between(killed_at, first_after));
+        progress("kill " + std::to_string(k + 1) + "/" + std::to_string(kills) + ": server " +
+                 std::to_string(leader) + "; writes stopped for " +
+                 std::to_string(static_cast<int>(result.unavailable_ms.back())) + " ms");
+        ensemble.start(leader);
+        const auto settle = Clock::now() + std::chrono::seconds(60);
+        while (Clock::now() < settle && !(ensemble.leader() != 0 && ensemble.all_serving()))
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return result;
+}
+
+}  // namespace chorus::bench

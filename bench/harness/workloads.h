@@ -1,0 +1,45 @@
+// What chorus-bench measures, the same way for every system.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bench/harness/driver.h"
+#include "bench/harness/ensemble.h"
+
+namespace chorus::bench {
+
+struct LatencySummary {
+    double p50_ms = 0, p99_ms = 0, p999_ms = 0;
+};
+LatencySummary summarise(std::vector<double> latencies_ms);
+
+struct WriteResult {
+    uint64_t ok = 0;
+    uint64_t failed = 0;
+    double seconds = 0;
+    double ops_per_s = 0;
+    LatencySummary latency;
+};
+
+// Closed loop: `window` writes always in flight, spread over the drivers;
+// each completion starts the next. Measures for `seconds` after
+// `warmup_seconds`.
+WriteResult run_writes(const std::vector<Driver*>& drivers, int window, const std::string& value,
+                       double warmup_seconds, double seconds);
+
+struct FailoverResult {
+    std::vector<double> unavailable_ms;  // per kill: no write completed for this long
+    std::vector<double> first_write_ms;  // per kill: from the kill to the next completed write
+    std::string error;                   // why it stopped early, if it did
+};
+
+// Window-1 writes through `driver` while the leader is SIGKILLed `kills`
+// times; after each, the killed server is restarted and the ensemble
+// given time to settle. `progress` is told of each kill.
+FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::string& value, int kills,
+                            const std::function<void(const std::string&)>& progress);
+
+}  // namespace chorus::bench

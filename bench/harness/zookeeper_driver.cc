@@ -1,0 +1,99 @@
+// The ZooKeeper side, with ZooKeeper's own multi-threaded C client
+// (libzookeeper-mt-dev). Built only when that library is installed.
+// The synchronous calls exist only in the multi-threaded library.
+#define THREADED 1
+#include <zookeeper/zookeeper.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "bench/harness/driver.h"
+
+namespace chorus::bench {
+
+namespace {
+
+void on_stat(int rc, const Stat*, const void* data) {
+    auto* done = static_cast<Driver::Done*>(const_cast<void*>(data));
+    (*done)(rc == ZOK);
+    delete done;
+}
+
+class ZooKeeperDriver final : public Driver {
+ public:
+    ZooKeeperDriver(const std::vector<std::string>& servers, int tag)
+        : prefix_("/bench/d" + std::to_string(tag) + "-k") {
+        for (const std::string& s : servers) hosts_ += (hosts_.empty() ? "" : ",") + s;
+    }
+    ~ZooKeeperDriver() override {
+        if (zh_) zookeeper_close(zh_);
+    }
+
+    bool connect(int timeout_ms, std::string* error) override {
+        static bool quiet = [] {
+            // The client logs every refused reconnection while a server is
+            // down (the failover workload kills them); keep the table readable.
+            zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+            if (FILE* sink = std::fopen("/dev/null", "w")) zoo_set_log_stream(sink);
+            return true;
+        }();
+        (void)quiet;
+        zh_ = zookeeper_init(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+        if (!zh_) {
+            *error = "zookeeper_init failed";
+            return false;
+        }
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (zoo_state(zh_) != ZOO_CONNECTED_STATE) {
+            if (std::chrono::steady_clock::now() > until) {
+                *error = "not connected to " + hosts_ + " in time";
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return true;
+    }
+
+    bool prepare(int count, const std::string& value, std::string* error) override {
+        for (int key = -1; key < count; ++key) {
+            const std::string path = key < 0 ? "/bench" : prefix_ + std::to_string(key);
+            const std::string data = key < 0 ? "" : value;
+            int rc = zoo_create(zh_, path.c_str(), data.data(), static_cast<int>(data.size()),
+                                &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
+            if (rc == ZNODEEXISTS)
+                rc = zoo_set(zh_, path.c_str(), data.data(), static_cast<int>(data.size()), -1);
+            if (rc != ZOK) {
+                *error = "writing " + path + ": " + zerror(rc);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void write(int key, const std::string& value, Done done) override {
+        auto* heap = new Done(std::move(done));
+        const std::string path = prefix_ + std::to_string(key);
+        const int rc = zoo_aset(zh_, path.c_str(), value.data(), static_cast<int>(value.size()), -1,
+                                on_stat, heap);
+        if (rc != ZOK) {  // not even queued (disconnected, say)
+            (*heap)(false);
+            delete heap;
+        }
+    }
+
+ private:
+    std::string hosts_;
+    std::string prefix_;
+    zhandle_t* zh_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> zookeeper_driver(const std::vector<std::string>& servers, int tag) {
+    return std::make_unique<ZooKeeperDriver>(servers, tag);
+}
+
+bool zookeeper_client_built() { return true; }
+
+}  // namespace chorus::bench

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""chorus-bench in a tiny configuration: it must start a real ensemble,
+measure, kill a leader, print its table and write JSON with every field
+docs/benchmarks.md promises — with numbers that make sense.
+
+Usage: chorus_bench_test.py CHORUS_BENCH CHORUS_SERVER"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+REQUIRED = ["system", "workload", "servers", "window", "payload_bytes", "ops_per_s",
+            "p50_ms", "p99_ms", "p999_ms", "machine"]
+
+
+def main():
+    bench, server = sys.argv[1:3]
+    with tempfile.TemporaryDirectory(prefix="chorus-bench-test-") as tmp:
+        out = os.path.join(tmp, "results.json")
+        run = subprocess.run(
+            [bench, "--systems", "chorus", "--servers", "3", "--windows", "1,8", "--payloads", "100",
+             "--seconds", "0.5", "--warmup", "0.2", "--kills", "1", "--chorus-server", server,
+             "--json", out],
+            capture_output=True, text=True, timeout=150)
+        print(run.stdout)
+        print(run.stderr, file=sys.stderr)
+        problems = []
+        if run.returncode != 0:
+            problems.append(f"exit status {run.returncode}")
+        if "chorus ops/s" not in run.stdout or "failover chorus" not in run.stdout:
+            problems.append("the table or the failover line is missing")
+        rows = json.load(open(out)) if os.path.exists(out) else []
+        writes = {r["window"]: r for r in rows if r.get("workload") == "write"}
+        failover = [r for r in rows if r.get("workload") == "failover"]
+        if sorted(writes) != [1, 8]:
+            problems.append(f"write rows for windows {sorted(writes)}, not [1, 8]")
+        for w, r in writes.items():
+            missing = [f for f in REQUIRED if f not in r]
+            if missing:
+                problems.append(f"window {w}: fields missing: {missing}")
+                continue
+            if not (r["system"] == "chorus" and r["servers"] == 3 and r["payload_bytes"] == 100):
+                problems.append(f"window {w}: wrong configuration recorded: {r}")
+            if not r["ops_per_s"] > 0:
+                problems.append(f"window {w}: no throughput")
+            if not 0 < r["p50_ms"] <= r["p99_ms"] <= r["p999_ms"]:
+                problems.append(f"window {w}: percentiles out of order: {r}")
+            if not r["machine"].get("cores"):
+                problems.append("the machine is not recorded")
+        if len(failover) != 1 or failover[0].get("kills") != 1:
+            problems.append(f"no failover row for one kill: {failover}")
+        elif not 0 < failover[0]["unavailable_ms"] < 30000:
+            problems.append(f"failover unavailability out of range: {failover[0]}")
+        for p in problems:
+            print("FAIL:", p)
+        if not problems:
+            print("ok: chorus-bench measured writes at windows 1 and 8 and one failover")
+        return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
