@@ -180,6 +180,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     asio::steady_timer housekeeping{io};
     asio::steady_timer resend_timer{io};
     bool resend_scheduled = false;
+    uint64_t resend_delay_ms = 5;      // the next resend_soon() delay
     uint64_t not_serving_since = 0;    // when the current server began refusing (0: it serves)
     std::set<uint64_t> to_revalidate;  // refused while the server was not serving
     uint64_t last_heartbeat_ms = 0;
@@ -564,7 +565,10 @@ void Client::Impl::on_response(Conn* conn, cpb::Response response) {
         }
         return;
     }
-    if (primary && conn == primary.get()) not_serving_since = 0;
+    if (primary && conn == primary.get()) {
+        not_serving_since = 0;
+        resend_delay_ms = 5;
+    }
     ClientStatus status{code_of(response.code()), response.message()};
     finish(response.id(), std::move(status), response);
 }
@@ -572,7 +576,10 @@ void Client::Impl::on_response(Conn* conn, cpb::Response response) {
 void Client::Impl::resend_soon() {
     if (resend_scheduled) return;
     resend_scheduled = true;
-    resend_timer.expires_after(std::chrono::milliseconds(50));
+    // 5 ms, then doubling up to 50 ms: an election on a LAN is over in
+    // milliseconds, and the first write after it should not wait long.
+    resend_timer.expires_after(std::chrono::milliseconds(resend_delay_ms));
+    resend_delay_ms = std::min<uint64_t>(50, resend_delay_ms * 2);
     resend_timer.async_wait([self = shared_from_this()](error_code ec) {
         self->resend_scheduled = false;
         if (ec || !self->primary || !self->primary->connected) return;

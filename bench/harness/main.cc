@@ -63,6 +63,7 @@ struct Options {
     std::vector<int> payloads;
     double seconds = 0;
     double warmup = 1;
+    double system_warmup = -1;
     int kills = -1;
     std::string json_file;
     std::string plot_file;
@@ -72,6 +73,12 @@ struct Options {
 
 double mean(const std::vector<double>& v) {
     return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+std::string fmt(double v, int decimals) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return b;
 }
 
 // Runs every workload against one system; its results as JSON objects.
@@ -114,6 +121,15 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     std::vector<Driver*> raw;
     for (auto& d : drivers) raw.push_back(d.get());
 
+    // Warm up first (unmeasured): the JVM compiles ZooKeeper's hot paths
+    // in its first seconds, and RocksDB and the page cache warm too. Every
+    // system gets the same.
+    if (o.system_warmup > 0) {
+        phase(system + ": warming up for " + fmt(o.system_warmup, 0) +
+              " s (window 32, not measured)");
+        run_writes(raw, 32, std::string(static_cast<size_t>(o.payloads[0]), 'v'), 0,
+                   o.system_warmup);
+    }
     for (int payload : o.payloads) {
         const std::string value(static_cast<size_t>(payload), 'v');
         for (int window : o.windows) {
@@ -192,12 +208,6 @@ const ordered_json* find(const std::vector<ordered_json>& rows, const std::strin
             return &r;
     }
     return nullptr;
-}
-
-std::string fmt(double v, int decimals) {
-    char b[64];
-    std::snprintf(b, sizeof b, "%.*f", decimals, v);
-    return b;
 }
 
 void print_table(const std::vector<ordered_json>& rows, const Options& o) {
@@ -362,6 +372,8 @@ int main(int argc, char** argv) {
     app.add_option("--seconds", o.seconds, "measured seconds per point (default by mode)");
     app.add_option("--warmup", o.warmup, "unmeasured seconds before each point")
         ->capture_default_str();
+    app.add_option("--system-warmup", o.system_warmup,
+                   "unmeasured seconds of writes before a system's first point (default by mode)");
     app.add_option("--kills", o.kills, "leader kills in the failover workload (default by mode)");
     app.add_option("--json", o.json_file, "write the results as JSON to this file");
     app.add_option("--plot", o.plot_file,
@@ -386,6 +398,7 @@ int main(int argc, char** argv) {
         split_ints(payloads, o.quick ? std::vector<int>{100} : std::vector<int>{100, 1024});
     if (o.seconds <= 0) o.seconds = o.quick ? 3 : 10;
     if (o.kills < 0) o.kills = o.quick ? 1 : 5;
+    if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;
     if (o.chorus_server.empty())
         o.chorus_server = (fs::path(argv[0]).parent_path() / ".." / "chorus-server").string();
     if (!fs::exists(o.chorus_server)) {

@@ -20,7 +20,7 @@ def main():
         out = os.path.join(tmp, "results.json")
         run = subprocess.run(
             [bench, "--systems", "chorus", "--servers", "3", "--windows", "1,8", "--payloads", "100",
-             "--seconds", "0.5", "--warmup", "0.2", "--kills", "1", "--chorus-server", server,
+             "--seconds", "0.5", "--warmup", "0.2", "--system-warmup", "0.5", "--kills", "1", "--chorus-server", server,
              "--json", out],
             capture_output=True, text=True, timeout=150)
         print(run.stdout)
