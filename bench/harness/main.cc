@@ -140,9 +140,9 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
             char line[200];
             std::snprintf(line, sizeof line,
                           "%s: write %d B, window %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, "
-                          "p99.9 %.2f ms%s",
+                          "p99.9 %.2f ms, max %.0f ms%s",
                           system.c_str(), payload, window, r.ops_per_s, r.latency.p50_ms,
-                          r.latency.p99_ms, r.latency.p999_ms,
+                          r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms,
                           r.failed ? (", " + std::to_string(r.failed) + " failed").c_str() : "");
             phase(line);
             ordered_json row;
@@ -156,6 +156,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
             row["p50_ms"] = r.latency.p50_ms;
             row["p99_ms"] = r.latency.p99_ms;
             row["p999_ms"] = r.latency.p999_ms;
+            row["max_ms"] = r.latency.max_ms;
             row["failed"] = r.failed;
             row["seconds"] = r.seconds;
             row["machine"] = host;

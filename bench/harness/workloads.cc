@@ -32,6 +32,7 @@ LatencySummary summarise(std::vector<double> latencies) {
     s.p50_ms = at(0.50);
     s.p99_ms = at(0.99);
     s.p999_ms = at(0.999);
+    s.max_ms = latencies.back();
     return s;
 }
 

@@ -12,7 +12,7 @@
 namespace chorus::bench {
 
 struct LatencySummary {
-    double p50_ms = 0, p99_ms = 0, p999_ms = 0;
+    double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
 };
 LatencySummary summarise(std::vector<double> latencies_ms);
 
