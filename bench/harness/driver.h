@@ -25,6 +25,10 @@ class Driver {
 // `tag` keeps the keys of different drivers apart.
 std::unique_ptr<Driver> chorus_driver(const std::vector<std::string>& servers, int tag);
 std::unique_ptr<Driver> zookeeper_driver(const std::vector<std::string>& servers, int tag);
+// Opens `count` ZooKeeper sessions (one handle each, all connecting at
+// once) and leaves them open; `ms` is how long until all were connected.
+bool zookeeper_hold_sessions(int count, int timeout_ms, const std::vector<std::string>& servers,
+                             double* ms, std::string* error);
 // Whether this build has ZooKeeper's C client.
 bool zookeeper_client_built();
 

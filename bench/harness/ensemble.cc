@@ -107,6 +107,10 @@ class ChorusEnsemble final : public Ensemble {
         }
         return 0;
     }
+    uint64_t log_bytes(int id) override {
+        auto s = stats(id);
+        return s ? s->log_bytes_appended : 0;
+    }
     bool all_serving() override {
         for (const auto& [id, port] : client_ports_) {
             if (!running(id)) continue;
@@ -153,6 +157,14 @@ std::string four_letter_word(uint16_t port, const char* word) {
     }
     ::close(fd);
     return out;
+}
+
+// A preallocated file's used length: up to its last byte that is not zero.
+uint64_t used_bytes(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t last = data.find_last_not_of('\0');
+    return last == std::string::npos ? 0 : last + 1;
 }
 
 class ZooKeeperEnsemble final : public Ensemble {
@@ -210,6 +222,16 @@ class ZooKeeperEnsemble final : public Ensemble {
         processes_[id].start(argv, log_of(id));
     }
 
+    uint64_t log_bytes(int id) override {
+        uint64_t total = 0;
+        const fs::path dir = workdir_ + "/zookeeper" + std::to_string(id) + "/log/version-2";
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(dir, ec)) {
+            if (entry.path().filename().string().rfind("log.", 0) != 0) continue;
+            total += used_bytes(entry.path());
+        }
+        return total;
+    }
     int leader() override {
         for (const auto& [id, port] : client_ports_) {
             if (!running(id)) continue;

@@ -31,6 +31,12 @@ class Ensemble {
     void stop_all();
     std::string client_address(int id) const;
     std::vector<std::string> client_addresses() const;
+    // Bytes this server has written to its transaction log so far. chorus:
+    // the transactions' payload bytes (NodeStatus.log_bytes_appended, since
+    // the process started); ZooKeeper: the used bytes of its log files
+    // (records with their headers and checksums; the files are
+    // preallocated, so trailing zeros are not counted).
+    virtual uint64_t log_bytes(int id) = 0;
     // Resident memory of a server, in bytes (0 if unknown).
     uint64_t rss_bytes(int id) const;
     const std::string& error() const { return error_; }

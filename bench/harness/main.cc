@@ -20,6 +20,7 @@
 
 #include "bench/harness/driver.h"
 #include "bench/harness/ensemble.h"
+#include "bench/harness/session_holder.h"
 #include "bench/harness/workloads.h"
 
 namespace {
@@ -61,6 +62,9 @@ struct Options {
     int connections = 4;
     std::vector<int> windows;
     std::vector<int> payloads;
+    std::vector<int> sessions;
+    int zookeeper_max_sessions = 2000;
+    int session_timeout_ms = 6000;
     double seconds = 0;
     double warmup = 1;
     double system_warmup = -1;
@@ -162,6 +166,60 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
             row["machine"] = host;
             rows.push_back(row);
         }
+    }
+
+    for (int count : o.sessions) {
+        if (system == "zookeeper" && count > o.zookeeper_max_sessions) {
+            phase(system + ": sessions: " + std::to_string(count) +
+                  " left out (one client handle "
+                  "and two threads per ZooKeeper session; --zookeeper-max-sessions " +
+                  std::to_string(o.zookeeper_max_sessions) + ")");
+            continue;
+        }
+        phase(system + ": sessions: " + std::to_string(count) + ", timeout " +
+              std::to_string(o.session_timeout_ms) + " ms, opened by a client process");
+        std::string servers;
+        for (const auto& a : ensemble->client_addresses())
+            servers += (servers.empty() ? "" : ",") + a;
+        const std::vector<std::string> holder = {fs::read_symlink("/proc/self/exe").string(),
+                                                 "hold-sessions",
+                                                 system,
+                                                 std::to_string(count),
+                                                 std::to_string(o.session_timeout_ms),
+                                                 servers};
+        SessionResult r = run_sessions(
+            *ensemble, holder, dir + "/holder-" + std::to_string(count) + ".log", count,
+            o.session_timeout_ms, [&](const std::string& s) { phase(system + ": " + s); });
+        if (!r.error.empty()) {
+            phase(system + ": sessions: " + r.error);
+            continue;
+        }
+        char line[300];
+        std::snprintf(line, sizeof line,
+                      "%s: %d sessions: %.0f creates/s; log bytes per create %.1f, per expire "
+                      "%.1f, per heartbeat %.3f; leader memory %.0f B per session",
+                      system.c_str(), count, r.creates_per_s, r.log_bytes_per_create,
+                      r.log_bytes_per_expire, r.log_bytes_per_heartbeat,
+                      r.leader_rss_bytes_per_session);
+        phase(line);
+        ordered_json row;
+        row["system"] = system;
+        row["workload"] = "sessions";
+        row["servers"] = o.servers;
+        row["window"] = system == "chorus" ? 256 : count;  // opens in flight
+        row["payload_bytes"] = 0;
+        row["sessions"] = count;
+        row["ops_per_s"] = r.creates_per_s;  // session creates
+        row["p50_ms"] = nullptr;
+        row["p99_ms"] = nullptr;
+        row["p999_ms"] = nullptr;
+        row["session_timeout_ms"] = o.session_timeout_ms;
+        row["log_bytes_per_create"] = r.log_bytes_per_create;
+        row["log_bytes_per_expire"] = r.log_bytes_per_expire;
+        row["log_bytes_per_heartbeat"] = r.log_bytes_per_heartbeat;
+        row["leader_rss_bytes_per_session"] = r.leader_rss_bytes_per_session;
+        row["machine"] = host;
+        rows.push_back(row);
     }
 
     if (o.kills > 0 && o.servers > 1) {
@@ -279,6 +337,24 @@ void print_table(const std::vector<ordered_json>& rows, const Options& o) {
     }
 }
 
+void print_sessions(const std::vector<ordered_json>& rows) {
+    bool header = false;
+    for (const auto& r : rows) {
+        if (r["workload"] != "sessions") continue;
+        if (!header) {
+            std::printf("\n%-10s %9s %12s %16s %16s %19s %22s\n", "sessions", "count", "creates/s",
+                        "log B/create", "log B/expire", "log B/heartbeat", "leader B/session");
+            header = true;
+        }
+        std::printf("%-10s %9d %12.0f %16.1f %16.1f %19.3f %22.0f\n",
+                    r["system"].get<std::string>().c_str(), r["sessions"].get<int>(),
+                    r["ops_per_s"].get<double>(), r["log_bytes_per_create"].get<double>(),
+                    r["log_bytes_per_expire"].get<double>(),
+                    r["log_bytes_per_heartbeat"].get<double>(),
+                    r["leader_rss_bytes_per_session"].get<double>());
+    }
+}
+
 // The goals of docs/benchmarks.md that this run can judge, plainly.
 void print_goals(const std::vector<ordered_json>& rows, const Options& o) {
     if (o.systems.size() != 2) return;
@@ -304,6 +380,40 @@ void print_goals(const std::vector<ordered_json>& rows, const Options& o) {
     const ordered_json *cf = nullptr, *zf = nullptr;
     for (const auto& r : rows) {
         if (r["workload"] == "failover") (r["system"] == "chorus" ? cf : zf) = &r;
+    }
+    // Sessions: the largest count both systems ran.
+    const ordered_json *cs = nullptr, *zs = nullptr;
+    for (const auto& r : rows) {
+        if (r["workload"] != "sessions") continue;
+        for (const auto& q : rows) {
+            if (q["workload"] == "sessions" && q["system"] != r["system"] &&
+                q["sessions"] == r["sessions"] && r["system"] == "chorus" &&
+                (!cs || r["sessions"].get<int>() > (*cs)["sessions"].get<int>())) {
+                cs = &r;
+                zs = &q;
+            }
+        }
+    }
+    if (cs && zs) {
+        const int n = (*cs)["sessions"];
+        const double creates =
+            (*cs)["ops_per_s"].get<double>() / std::max(1.0, (*zs)["ops_per_s"].get<double>());
+        std::printf("  session creates per second >= 10x ZooKeeper's (%d sessions): %.2fx — %s\n",
+                    n, creates, judge(creates >= 10));
+        const double c_bytes = (*cs)["log_bytes_per_create"].get<double>() +
+                               (*cs)["log_bytes_per_expire"].get<double>();
+        const double z_bytes = (*zs)["log_bytes_per_create"].get<double>() +
+                               (*zs)["log_bytes_per_expire"].get<double>();
+        std::printf("  log bytes per session create + expire <= ZooKeeper's: %.1f vs %.1f — %s\n",
+                    c_bytes, z_bytes, judge(c_bytes <= z_bytes));
+        const double hb = (*cs)["log_bytes_per_heartbeat"].get<double>();
+        std::printf("  zero log bytes per heartbeat: %.3f — %s\n", hb, judge(hb == 0));
+        const double c_mem = (*cs)["leader_rss_bytes_per_session"].get<double>();
+        const double z_mem = (*zs)["leader_rss_bytes_per_session"].get<double>();
+        if (c_mem > 0 && z_mem > 0) {
+            std::printf("  sessions per GiB of leader memory >= 5x ZooKeeper's: %.2fx — %s\n",
+                        z_mem / c_mem, judge(z_mem / c_mem >= 5));
+        }
     }
     if (cf && zf) {
         const double ratio = (*cf)["unavailable_ms"].get<double>() /
@@ -352,6 +462,13 @@ void plot(const std::vector<ordered_json>& rows, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The sessions workload's client process (see session_holder.h).
+    if (argc == 6 && std::string(argv[1]) == "hold-sessions") {
+        std::vector<std::string> servers;
+        std::stringstream in(argv[5]);
+        for (std::string s; std::getline(in, s, ',');) servers.push_back(s);
+        return hold_sessions(argv[2], std::stoi(argv[3]), std::stoi(argv[4]), servers);
+    }
     CLI::App app{
         "chorus-bench: chorus and ZooKeeper side by side, on real ensembles on this machine"};
     Options o;
@@ -375,6 +492,17 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--system-warmup", o.system_warmup,
                    "unmeasured seconds of writes before a system's first point (default by mode)");
+    std::string sessions;
+    app.add_option("--sessions", sessions,
+                   "session counts for the sessions workload, e.g. 1000,10000 (default by mode; "
+                   "0: none)");
+    app.add_option("--zookeeper-max-sessions", o.zookeeper_max_sessions,
+                   "the most sessions asked of ZooKeeper (each is a client handle with two "
+                   "threads in the client process)")
+        ->capture_default_str();
+    app.add_option("--session-timeout-ms", o.session_timeout_ms,
+                   "sessions workload timeout (ZooKeeper's floor is 2 x tickTime = 4000)")
+        ->capture_default_str();
     app.add_option("--kills", o.kills, "leader kills in the failover workload (default by mode)");
     app.add_option("--json", o.json_file, "write the results as JSON to this file");
     app.add_option("--plot", o.plot_file,
@@ -399,6 +527,8 @@ int main(int argc, char** argv) {
         split_ints(payloads, o.quick ? std::vector<int>{100} : std::vector<int>{100, 1024});
     if (o.seconds <= 0) o.seconds = o.quick ? 3 : 10;
     if (o.kills < 0) o.kills = o.quick ? 1 : 5;
+    o.sessions = split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 10000});
+    std::erase(o.sessions, 0);
     if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;
     if (o.chorus_server.empty())
         o.chorus_server = (fs::path(argv[0]).parent_path() / ".." / "chorus-server").string();
@@ -448,6 +578,7 @@ int main(int argc, char** argv) {
         rows.insert(rows.end(), r.begin(), r.end());
     }
     print_table(rows, o);
+    print_sessions(rows);
     print_goals(rows, o);
     if (!o.json_file.empty()) {
         std::ofstream(o.json_file) << ordered_json(rows).dump(2) << "\n";

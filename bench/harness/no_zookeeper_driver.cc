@@ -6,5 +6,10 @@ namespace chorus::bench {
 
 std::unique_ptr<Driver> zookeeper_driver(const std::vector<std::string>&, int) { return nullptr; }
 bool zookeeper_client_built() { return false; }
+bool zookeeper_hold_sessions(int, int, const std::vector<std::string>&, double*,
+                             std::string* error) {
+    *error = "built without ZooKeeper's C client";
+    return false;
+}
 
 }  // namespace chorus::bench

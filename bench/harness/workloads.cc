@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -193,6 +195,58 @@ FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::strin
         std::this_thread::sleep_for(std::chrono::seconds(1));
     }
     return result;
+}
+
+SessionResult run_sessions(Ensemble& ensemble, const std::vector<std::string>& holder,
+                           const std::string& holder_log, int count, int timeout_ms,
+                           const std::function<void(const std::string&)>& progress) {
+    SessionResult r;
+    r.sessions = count;
+    const int leader = ensemble.leader();
+    if (leader == 0) {
+        r.error = "no leader";
+        return r;
+    }
+    const uint64_t log0 = ensemble.log_bytes(leader);
+    const uint64_t rss0 = ensemble.rss_bytes(leader);
+    testing::ChildProcess child;
+    child.start(holder, holder_log);
+    // Wait for "opened N in MS ms" (or a failure) in its output.
+    std::string line;
+    const auto until = Clock::now() + std::chrono::seconds(180);
+    while (Clock::now() < until) {
+        std::ifstream in(holder_log);
+        std::getline(in, line);
+        if (line.rfind("opened", 0) == 0 || line.rfind("failed", 0) == 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    double ms = 0;
+    if (std::sscanf(line.c_str(), "opened %*d in %lf ms", &ms) != 1) {
+        r.error = line.empty() ? "the session holder did not open its sessions in time" : line;
+        child.kill();
+        return r;
+    }
+    r.creates_per_s = count / (ms / 1000);
+    const uint64_t log1 = ensemble.log_bytes(leader);
+    progress(std::to_string(count) + " sessions opened in " + std::to_string(static_cast<int>(ms)) +
+             " ms; holding them for " + std::to_string(2 * timeout_ms) + " ms");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 * timeout_ms));
+    const uint64_t log2 = ensemble.log_bytes(leader);
+    const uint64_t rss2 = ensemble.rss_bytes(leader);
+    r.heartbeats = static_cast<double>(count) * 2 * timeout_ms / (timeout_ms / 3.0);
+    child.kill();
+    // Expiry: the timeout, then at most 1,000 a second (chorus's default
+    // budget), then a margin.
+    const int wait_ms = timeout_ms + count + 4000;
+    progress("client killed; waiting " + std::to_string(wait_ms) +
+             " ms for the sessions to expire");
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    const uint64_t log3 = ensemble.log_bytes(leader);
+    r.log_bytes_per_create = static_cast<double>(log1 - log0) / count;
+    r.log_bytes_per_heartbeat = static_cast<double>(log2 - log1) / r.heartbeats;
+    r.log_bytes_per_expire = static_cast<double>(log3 - log2) / count;
+    r.leader_rss_bytes_per_session = rss2 > rss0 ? static_cast<double>(rss2 - rss0) / count : 0;
+    return r;
 }
 
 }  // namespace chorus::bench

@@ -42,4 +42,23 @@ struct FailoverResult {
 FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::string& value, int kills,
                             const std::function<void(const std::string&)>& progress);
 
+struct SessionResult {
+    int sessions = 0;
+    double creates_per_s = 0;
+    double log_bytes_per_create = 0;
+    double log_bytes_per_expire = 0;
+    double log_bytes_per_heartbeat = 0;
+    double heartbeats = 0;  // sent while held (estimated: count x held / interval)
+    double leader_rss_bytes_per_session = 0;
+    std::string error;
+};
+
+// `count` sessions opened by a child process (`holder` argv, which prints
+// "opened N in MS ms"), held for two timeouts while they heartbeat, then
+// left to expire (the child is SIGKILLed). Log bytes and memory are read
+// off the leader.
+SessionResult run_sessions(Ensemble& ensemble, const std::vector<std::string>& holder,
+                           const std::string& holder_log, int count, int timeout_ms,
+                           const std::function<void(const std::string&)>& progress);
+
 }  // namespace chorus::bench

@@ -96,4 +96,37 @@ std::unique_ptr<Driver> zookeeper_driver(const std::vector<std::string>& servers
 
 bool zookeeper_client_built() { return true; }
 
+bool zookeeper_hold_sessions(int count, int timeout_ms, const std::vector<std::string>& servers,
+                             double* ms, std::string* error) {
+    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    if (FILE* sink = std::fopen("/dev/null", "w")) zoo_set_log_stream(sink);
+    std::string hosts;
+    for (const std::string& s : servers) hosts += (hosts.empty() ? "" : ",") + s;
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<zhandle_t*> handles;  // kept open until the process is killed
+    for (int i = 0; i < count; ++i) {
+        zhandle_t* zh = zookeeper_init(hosts.c_str(), nullptr, timeout_ms, nullptr, nullptr, 0);
+        if (!zh) {
+            *error = "zookeeper_init failed after " + std::to_string(i) + " sessions";
+            return false;
+        }
+        handles.push_back(zh);
+    }
+    const auto until = start + std::chrono::seconds(120);
+    for (zhandle_t* zh : handles) {
+        while (zoo_state(zh) != ZOO_CONNECTED_STATE) {
+            if (std::chrono::steady_clock::now() > until) {
+                *error = "not every session connected within 120 s";
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+    *ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    static std::vector<zhandle_t*> kept;
+    kept = std::move(handles);
+    return true;
+}
+
 }  // namespace chorus::bench

@@ -20,9 +20,10 @@ def main():
         out = os.path.join(tmp, "results.json")
         run = subprocess.run(
             [bench, "--systems", "chorus", "--servers", "3", "--windows", "1,8", "--payloads", "100",
-             "--seconds", "0.5", "--warmup", "0.2", "--system-warmup", "0.5", "--kills", "1", "--chorus-server", server,
+             "--seconds", "0.5", "--warmup", "0.2", "--system-warmup", "0.5", "--kills", "1", "--sessions", "200",
+             "--session-timeout-ms", "2000", "--chorus-server", server,
              "--json", out],
-            capture_output=True, text=True, timeout=150)
+            capture_output=True, text=True, timeout=170)
         print(run.stdout)
         print(run.stderr, file=sys.stderr)
         problems = []
@@ -48,6 +49,17 @@ def main():
                 problems.append(f"window {w}: percentiles out of order: {r}")
             if not r["machine"].get("cores"):
                 problems.append("the machine is not recorded")
+        sessions = [r for r in rows if r.get("workload") == "sessions"]
+        if len(sessions) != 1 or sessions[0].get("sessions") != 200:
+            problems.append(f"no sessions row for 200 sessions: {sessions}")
+        else:
+            r = sessions[0]
+            if not r["ops_per_s"] > 0:
+                problems.append("no session creates measured")
+            if r["log_bytes_per_heartbeat"] != 0:
+                problems.append(f"heartbeats were logged: {r['log_bytes_per_heartbeat']} B each")
+            if not (r["log_bytes_per_create"] > 0 and r["log_bytes_per_expire"] > 0):
+                problems.append(f"session creates and expiries must be logged: {r}")
         if len(failover) != 1 or failover[0].get("kills") != 1:
             problems.append(f"no failover row for one kill: {failover}")
         elif not 0 < failover[0]["unavailable_ms"] < 30000:
@@ -55,7 +67,7 @@ def main():
         for p in problems:
             print("FAIL:", p)
         if not problems:
-            print("ok: chorus-bench measured writes at windows 1 and 8 and one failover")
+            print("ok: chorus-bench measured writes at windows 1 and 8, 200 sessions and one failover")
         return 1 if problems else 0
 
 
