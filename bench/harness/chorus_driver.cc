@@ -43,6 +43,12 @@ class ChorusDriver final : public Driver {
         return true;
     }
 
+    void read(int key, bool sync, Done done) override {
+        client_.get(
+            prefix_ + std::to_string(key), sync,
+            [done = std::move(done)](ClientStatus s, NodeData d) { done(s.ok() && d.exists); });
+    }
+
     void write(int key, const std::string& value, Done done) override {
         client_.write(0, {ClientOp::put(prefix_ + std::to_string(key), value)},
                       [done = std::move(done)](ClientStatus s, bool) { done(s.ok()); });

@@ -20,6 +20,9 @@ class Driver {
     // Sets key `key` to `value`; `done(ok)` runs once, on a client thread.
     using Done = std::function<void(bool ok)>;
     virtual void write(int key, const std::string& value, Done done) = 0;
+    // Reads key `key` from the server this driver talks to; with `sync`,
+    // after a read barrier (a linearizable read). `done(ok)` as above.
+    virtual void read(int key, bool sync, Done done) = 0;
 };
 
 // `tag` keeps the keys of different drivers apart.

@@ -63,6 +63,7 @@ struct Options {
     std::vector<int> windows;
     std::vector<int> payloads;
     std::vector<int> sessions;
+    bool reads = false;
     int zookeeper_max_sessions = 2000;
     int session_timeout_ms = 6000;
     double seconds = 0;
@@ -131,27 +132,35 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     if (o.system_warmup > 0) {
         phase(system + ": warming up for " + fmt(o.system_warmup, 0) +
               " s (window 32, not measured)");
-        run_writes(raw, 32, std::string(static_cast<size_t>(o.payloads[0]), 'v'), 0,
-                   o.system_warmup);
+        run_ops(raw, Op::kWrite, 32, std::string(static_cast<size_t>(o.payloads[0]), 'v'), 0,
+                o.system_warmup);
     }
-    for (int payload : o.payloads) {
+    // Writes at every payload, then (full mode) reads of what the last
+    // writes left: local, and after a read barrier.
+    std::vector<std::pair<Op, int>> points;
+    for (int payload : o.payloads) points.emplace_back(Op::kWrite, payload);
+    if (o.reads) {
+        points.emplace_back(Op::kRead, o.payloads.back());
+        points.emplace_back(Op::kSyncRead, o.payloads.back());
+    }
+    for (const auto& [op, payload] : points) {
         const std::string value(static_cast<size_t>(payload), 'v');
         for (int window : o.windows) {
             // Window 1 is one connection; wider windows spread over all.
             std::vector<Driver*> use(raw.begin(),
                                      raw.begin() + std::min<size_t>(raw.size(), window));
-            WriteResult r = run_writes(use, window, value, o.warmup, o.seconds);
+            WriteResult r = run_ops(use, op, window, value, o.warmup, o.seconds);
             char line[200];
             std::snprintf(line, sizeof line,
-                          "%s: write %d B, window %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, "
+                          "%s: %s %d B, window %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, "
                           "p99.9 %.2f ms, max %.0f ms%s",
-                          system.c_str(), payload, window, r.ops_per_s, r.latency.p50_ms,
-                          r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms,
+                          system.c_str(), op_name(op), payload, window, r.ops_per_s,
+                          r.latency.p50_ms, r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms,
                           r.failed ? (", " + std::to_string(r.failed) + " failed").c_str() : "");
             phase(line);
             ordered_json row;
             row["system"] = system;
-            row["workload"] = "write";
+            row["workload"] = op_name(op);
             row["servers"] = o.servers;
             row["window"] = window;
             row["connections"] = use.size();
@@ -282,13 +291,19 @@ void print_table(const std::vector<ordered_json>& rows, const Options& o) {
         head.push_back("p99 ratio");
     }
     t.push_back(head);
-    for (int payload : o.payloads) {
+    std::vector<std::pair<std::string, int>> kinds;
+    for (int payload : o.payloads) kinds.emplace_back("write", payload);
+    if (o.reads) {
+        kinds.emplace_back("read", o.payloads.back());
+        kinds.emplace_back("sync_read", o.payloads.back());
+    }
+    for (const auto& [kind, payload] : kinds) {
         for (int window : o.windows) {
-            std::vector<std::string> row = {"write", std::to_string(payload) + " B",
+            std::vector<std::string> row = {kind, std::to_string(payload) + " B",
                                             std::to_string(window)};
             std::vector<const ordered_json*> found;
             for (const auto& s : o.systems) {
-                const ordered_json* r = find(rows, s, "write", window, payload);
+                const ordered_json* r = find(rows, s, kind, window, payload);
                 found.push_back(r);
                 if (!r) {
                     row.insert(row.end(), {"-", "-", "-", "-"});
@@ -492,6 +507,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--system-warmup", o.system_warmup,
                    "unmeasured seconds of writes before a system's first point (default by mode)");
+    std::string reads_flag;
+    app.add_option("--reads", reads_flag,
+                   "read and sync+read workloads: on or off (default: on, "
+                   "off with --quick)")
+        ->check(CLI::IsMember({"on", "off"}));
     std::string sessions;
     app.add_option("--sessions", sessions,
                    "session counts for the sessions workload, e.g. 1000,10000 (default by mode; "
@@ -527,6 +547,7 @@ int main(int argc, char** argv) {
         split_ints(payloads, o.quick ? std::vector<int>{100} : std::vector<int>{100, 1024});
     if (o.seconds <= 0) o.seconds = o.quick ? 3 : 10;
     if (o.kills < 0) o.kills = o.quick ? 1 : 5;
+    o.reads = reads_flag.empty() ? !o.quick : reads_flag == "on";
     o.sessions = split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 10000});
     std::erase(o.sessions, 0);
     if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;

@@ -44,6 +44,7 @@ namespace {
 // threads; each starts the next write of its slot until `stopping`.
 struct WriteRun : std::enable_shared_from_this<WriteRun> {
     std::vector<Driver*> drivers;
+    Op op = Op::kWrite;
     std::string value;
     std::atomic<bool> stopping{false};
     std::atomic<bool> measuring{false};
@@ -58,9 +59,14 @@ struct WriteRun : std::enable_shared_from_this<WriteRun> {
         Driver* d = drivers[slot % drivers.size()];
         const int key = slot / static_cast<int>(drivers.size());
         const auto start = Clock::now();
-        d->write(key, value, [self = shared_from_this(), slot, start](bool success) {
+        auto done = [self = shared_from_this(), slot, start](bool success) {
             self->completed(slot, start, success);
-        });
+        };
+        if (op == Op::kWrite) {
+            d->write(key, value, std::move(done));
+        } else {
+            d->read(key, op == Op::kSyncRead, std::move(done));
+        }
     }
 
     void completed(int slot, Clock::time_point start, bool success) {
@@ -87,10 +93,23 @@ struct WriteRun : std::enable_shared_from_this<WriteRun> {
 
 }  // namespace
 
-WriteResult run_writes(const std::vector<Driver*>& drivers, int window, const std::string& value,
-                       double warmup_seconds, double seconds) {
+const char* op_name(Op op) {
+    switch (op) {
+        case Op::kWrite:
+            return "write";
+        case Op::kRead:
+            return "read";
+        case Op::kSyncRead:
+            return "sync_read";
+    }
+    return "?";
+}
+
+WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
+                    const std::string& value, double warmup_seconds, double seconds) {
     auto run = std::make_shared<WriteRun>();
     run->drivers = drivers;
+    run->op = op;
     run->value = value;
     run->outstanding = window;
     run->latencies.reserve(1 << 20);

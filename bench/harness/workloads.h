@@ -24,11 +24,14 @@ struct WriteResult {
     LatencySummary latency;
 };
 
-// Closed loop: `window` writes always in flight, spread over the drivers;
-// each completion starts the next. Measures for `seconds` after
-// `warmup_seconds`.
-WriteResult run_writes(const std::vector<Driver*>& drivers, int window, const std::string& value,
-                       double warmup_seconds, double seconds);
+enum class Op { kWrite, kRead, kSyncRead };
+const char* op_name(Op op);  // "write", "read", "sync_read"
+
+// Closed loop: `window` operations always in flight, spread over the
+// drivers; each completion starts the next. Measures for `seconds` after
+// `warmup_seconds`. Writes set `value`; reads read it back.
+WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
+                    const std::string& value, double warmup_seconds, double seconds);
 
 struct FailoverResult {
     std::vector<double> unavailable_ms;  // per kill: no write completed for this long

@@ -20,6 +20,31 @@ void on_stat(int rc, const Stat*, const void* data) {
     delete done;
 }
 
+void on_data(int rc, const char*, int, const Stat*, const void* data) {
+    auto* done = static_cast<Driver::Done*>(const_cast<void*>(data));
+    (*done)(rc == ZOK);
+    delete done;
+}
+
+// sync+read: the read goes out once the server has caught up with the leader.
+struct SyncRead {
+    zhandle_t* zh;
+    std::string path;
+    Driver::Done done;
+};
+
+void on_synced(int rc, const char*, const void* data) {
+    auto* s = static_cast<SyncRead*>(const_cast<void*>(data));
+    auto* done = new Driver::Done(std::move(s->done));
+    const std::string path = std::move(s->path);
+    zhandle_t* zh = s->zh;
+    delete s;
+    if (rc != ZOK || zoo_aget(zh, path.c_str(), 0, on_data, done) != ZOK) {
+        (*done)(false);
+        delete done;
+    }
+}
+
 class ZooKeeperDriver final : public Driver {
  public:
     ZooKeeperDriver(const std::vector<std::string>& servers, int tag)
@@ -69,6 +94,23 @@ class ZooKeeperDriver final : public Driver {
             }
         }
         return true;
+    }
+
+    void read(int key, bool sync, Done done) override {
+        const std::string path = prefix_ + std::to_string(key);
+        if (sync) {
+            auto* s = new SyncRead{zh_, path, std::move(done)};
+            if (zoo_async(zh_, path.c_str(), on_synced, s) != ZOK) {
+                s->done(false);
+                delete s;
+            }
+            return;
+        }
+        auto* heap = new Done(std::move(done));
+        if (zoo_aget(zh_, path.c_str(), 0, on_data, heap) != ZOK) {
+            (*heap)(false);
+            delete heap;
+        }
     }
 
     void write(int key, const std::string& value, Done done) override {
