@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <future>
 
 #include "bench/harness/driver.h"
@@ -12,7 +13,8 @@ class ChorusDriver final : public Driver {
     ChorusDriver(const std::vector<std::string>& servers, int tag)
         : client_(ClientOptions{
               .servers = servers, .request_timeout_ms = 5000, .connect_timeout_ms = 500}),
-          prefix_("/bench/d" + std::to_string(tag) + "-k") {}
+          prefix_("/bench/d" + std::to_string(tag) + "-k"),
+          tag_("d" + std::to_string(tag)) {}
 
     bool connect(int timeout_ms, std::string* error) override {
         // The client connects on demand; a sync proves a server serves.
@@ -49,14 +51,51 @@ class ChorusDriver final : public Driver {
             [done = std::move(done)](ClientStatus s, NodeData d) { done(s.ok() && d.exists); });
     }
 
+    bool prepare_group(std::string* error) override {
+        std::promise<std::pair<ClientStatus, uint64_t>> opened;
+        client_.open_session([&](ClientStatus s, uint64_t id) {
+            opened.set_value({std::move(s), id});
+        });
+        auto [status, id] = opened.get_future().get();
+        if (!status.ok()) *error = "opening a session: " + status.str();
+        session_ = id;
+        return status.ok();
+    }
+    void join(int member, Done done) override {
+        client_.join_group(session_, "churn", member_name(member), "",
+                           [done = std::move(done)](ClientStatus s, bool) { done(s.ok()); });
+    }
+    void leave(int member, Done done) override {
+        client_.leave_group("churn", member_name(member),
+                            [done = std::move(done)](ClientStatus s, bool) { done(s.ok()); });
+    }
+    void watch_group(std::shared_ptr<std::atomic<bool>> stop,
+                     std::function<void()> changed) override {
+        watch_from(0, std::move(stop), std::move(changed));
+    }
+
     void write(int key, const std::string& value, Done done) override {
         client_.write(0, {ClientOp::put(prefix_ + std::to_string(key), value)},
                       [done = std::move(done)](ClientStatus s, bool) { done(s.ok()); });
     }
 
  private:
+    std::string member_name(int member) const { return tag_ + "-m" + std::to_string(member); }
+    // Long-polls the group's version; each answer above `version` is a change.
+    void watch_from(int64_t version, std::shared_ptr<std::atomic<bool>> stop,
+                    std::function<void()> changed) {
+        if (*stop) return;
+        client_.watch_group("churn", version, 2000,
+                            [this, version, stop, changed](ClientStatus s, WatchResult w) {
+                                if (s.ok() && w.version > version) changed();
+                                watch_from(std::max(version, w.version), stop, changed);
+                            });
+    }
+
     Client client_;
     std::string prefix_;
+    std::string tag_;
+    uint64_t session_ = 0;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // implementation per system (chorus::Client; ZooKeeper's C client).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,18 @@ class Driver {
     // Reads key `key` from the server this driver talks to; with `sync`,
     // after a read barrier (a linearizable read). `done(ok)` as above.
     virtual void read(int key, bool sync, Done done) = 0;
+
+    // Ephemeral churn. prepare_group() opens what membership needs (chorus:
+    // a session); join() adds this driver's member `member` to the group
+    // "churn" as an ephemeral entry, leave() removes it.
+    virtual bool prepare_group(std::string* error) = 0;
+    virtual void join(int member, Done done) = 0;
+    virtual void leave(int member, Done done) = 0;
+    // Watches the group until `stop` is set: `changed()` for every change
+    // notification (re-armed each time). Returns at once; runs on client
+    // threads.
+    virtual void watch_group(std::shared_ptr<std::atomic<bool>> stop,
+                             std::function<void()> changed) = 0;
 };
 
 // `tag` keeps the keys of different drivers apart.

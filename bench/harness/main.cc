@@ -64,6 +64,7 @@ struct Options {
     std::vector<int> payloads;
     std::vector<int> sessions;
     bool reads = false;
+    bool churn = false;
     int zookeeper_max_sessions = 2000;
     int session_timeout_ms = 6000;
     double seconds = 0;
@@ -143,6 +144,18 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         points.emplace_back(Op::kRead, o.payloads.back());
         points.emplace_back(Op::kSyncRead, o.payloads.back());
     }
+    if (o.churn) {
+        bool ready = true;
+        for (Driver* d : raw) {
+            std::string error;
+            if (!d->prepare_group(&error)) {
+                phase(system + ": churn left out: " + error);
+                ready = false;
+                break;
+            }
+        }
+        if (ready) points.emplace_back(Op::kChurn, 0);
+    }
     for (const auto& [op, payload] : points) {
         const std::string value(static_cast<size_t>(payload), 'v');
         for (int window : o.windows) {
@@ -158,6 +171,13 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
                           r.latency.p50_ms, r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms,
                           r.failed ? (", " + std::to_string(r.failed) + " failed").c_str() : "");
             phase(line);
+            if (op == Op::kChurn) {
+                phase(system + ": churn: each of " + std::to_string(raw.size()) + " watchers got " +
+                      fmt(static_cast<double>(r.notifications) / r.seconds /
+                              static_cast<double>(raw.size()),
+                          0) +
+                      " change notifications/s");
+            }
             ordered_json row;
             row["system"] = system;
             row["workload"] = op_name(op);
@@ -171,6 +191,12 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
             row["p999_ms"] = r.latency.p999_ms;
             row["max_ms"] = r.latency.max_ms;
             row["failed"] = r.failed;
+            if (op == Op::kChurn) {
+                row["watchers"] = raw.size();
+                row["notifications_per_s_per_watcher"] = static_cast<double>(r.notifications) /
+                                                         r.seconds /
+                                                         static_cast<double>(raw.size());
+            }
             row["seconds"] = r.seconds;
             row["machine"] = host;
             rows.push_back(row);
@@ -297,6 +323,7 @@ void print_table(const std::vector<ordered_json>& rows, const Options& o) {
         kinds.emplace_back("read", o.payloads.back());
         kinds.emplace_back("sync_read", o.payloads.back());
     }
+    if (o.churn) kinds.emplace_back("churn", 0);
     for (const auto& [kind, payload] : kinds) {
         for (int window : o.windows) {
             std::vector<std::string> row = {kind, std::to_string(payload) + " B",
@@ -512,6 +539,11 @@ int main(int argc, char** argv) {
                    "read and sync+read workloads: on or off (default: on, "
                    "off with --quick)")
         ->check(CLI::IsMember({"on", "off"}));
+    std::string churn_flag;
+    app.add_option("--churn", churn_flag,
+                   "ephemeral churn (members joining and leaving a group, every connection "
+                   "watching it): on or off (default: on, off with --quick)")
+        ->check(CLI::IsMember({"on", "off"}));
     std::string sessions;
     app.add_option("--sessions", sessions,
                    "session counts for the sessions workload, e.g. 1000,10000 (default by mode; "
@@ -548,6 +580,7 @@ int main(int argc, char** argv) {
     if (o.seconds <= 0) o.seconds = o.quick ? 3 : 10;
     if (o.kills < 0) o.kills = o.quick ? 1 : 5;
     o.reads = reads_flag.empty() ? !o.quick : reads_flag == "on";
+    o.churn = churn_flag.empty() ? !o.quick : churn_flag == "on";
     o.sessions = split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 10000});
     std::erase(o.sessions, 0);
     if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;

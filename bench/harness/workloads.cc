@@ -45,6 +45,7 @@ namespace {
 struct WriteRun : std::enable_shared_from_this<WriteRun> {
     std::vector<Driver*> drivers;
     Op op = Op::kWrite;
+    std::vector<uint8_t> member_in;  // kChurn: whether slot's member is in the group
     std::string value;
     std::atomic<bool> stopping{false};
     std::atomic<bool> measuring{false};
@@ -64,6 +65,12 @@ struct WriteRun : std::enable_shared_from_this<WriteRun> {
         };
         if (op == Op::kWrite) {
             d->write(key, value, std::move(done));
+        } else if (op == Op::kChurn) {
+            if (member_in[slot]) {
+                d->leave(key, std::move(done));
+            } else {
+                d->join(key, std::move(done));
+            }
         } else {
             d->read(key, op == Op::kSyncRead, std::move(done));
         }
@@ -71,6 +78,7 @@ struct WriteRun : std::enable_shared_from_this<WriteRun> {
 
     void completed(int slot, Clock::time_point start, bool success) {
         const auto now = Clock::now();
+        if (success && op == Op::kChurn) member_in[slot] = !member_in[slot];
         {
             std::lock_guard lock(mutex);
             if (measuring && start >= measure_start) {
@@ -101,6 +109,8 @@ const char* op_name(Op op) {
             return "read";
         case Op::kSyncRead:
             return "sync_read";
+        case Op::kChurn:
+            return "churn";
     }
     return "?";
 }
@@ -110,6 +120,17 @@ WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
     auto run = std::make_shared<WriteRun>();
     run->drivers = drivers;
     run->op = op;
+    run->member_in.assign(static_cast<size_t>(window), 0);
+    auto stop_watching = std::make_shared<std::atomic<bool>>(false);
+    auto notifications = std::make_shared<std::atomic<uint64_t>>(0);
+    auto counting = std::make_shared<std::atomic<bool>>(false);
+    if (op == Op::kChurn) {
+        for (Driver* d : drivers) {
+            d->watch_group(stop_watching, [notifications, counting] {
+                if (*counting) ++*notifications;
+            });
+        }
+    }
     run->value = value;
     run->outstanding = window;
     run->latencies.reserve(1 << 20);
@@ -119,6 +140,7 @@ WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
         std::lock_guard lock(run->mutex);
         run->measure_start = Clock::now();
         run->measuring = true;
+        *counting = true;
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     WriteResult r;
@@ -126,6 +148,8 @@ WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
         std::lock_guard lock(run->mutex);
         r.seconds = ms_between(run->measure_start, Clock::now()) / 1000;
         run->measuring = false;
+        *counting = false;
+        r.notifications = *notifications;
         run->stopping = true;
         r.ok = run->ok;
         r.failed = run->failed;
@@ -135,6 +159,7 @@ WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
     // Let the writes in flight finish (bounded: a lost one is not waited for).
     std::unique_lock lock(run->mutex);
     run->idle.wait_for(lock, std::chrono::seconds(10), [&] { return run->outstanding == 0; });
+    *stop_watching = true;
     return r;
 }
 

@@ -17,6 +17,7 @@ struct LatencySummary {
 LatencySummary summarise(std::vector<double> latencies_ms);
 
 struct WriteResult {
+    uint64_t notifications = 0;  // kChurn: change notifications all watchers received
     uint64_t ok = 0;
     uint64_t failed = 0;
     double seconds = 0;
@@ -24,12 +25,16 @@ struct WriteResult {
     LatencySummary latency;
 };
 
-enum class Op { kWrite, kRead, kSyncRead };
-const char* op_name(Op op);  // "write", "read", "sync_read"
+// kChurn: each slot's member joins the group, leaves, joins... (each join
+// or leave is one operation).
+enum class Op { kWrite, kRead, kSyncRead, kChurn };
+const char* op_name(Op op);  // "write", "read", "sync_read", "churn"
 
 // Closed loop: `window` operations always in flight, spread over the
 // drivers; each completion starts the next. Measures for `seconds` after
 // `warmup_seconds`. Writes set `value`; reads read it back.
+// With kChurn, every driver also watches the group (re-arming after each
+// notification) while it runs.
 WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
                     const std::string& value, double warmup_seconds, double seconds);
 

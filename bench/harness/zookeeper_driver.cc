@@ -45,10 +45,40 @@ void on_synced(int rc, const char*, const void* data) {
     }
 }
 
+void on_void(int rc, const void* data) {
+    auto* done = static_cast<Driver::Done*>(const_cast<void*>(data));
+    (*done)(rc == ZOK);
+    delete done;
+}
+
+void on_created(int rc, const char*, const void* data) { on_void(rc, data); }
+
+// A children watch, re-armed at every notification until stopped.
+struct GroupWatch {
+    zhandle_t* zh;
+    std::shared_ptr<std::atomic<bool>> stop;
+    std::function<void()> changed;
+};
+
+void arm(GroupWatch* w);
+
+void on_children_event(zhandle_t*, int type, int, const char*, void* context) {
+    auto* w = static_cast<GroupWatch*>(context);
+    if (type == ZOO_CHILD_EVENT) w->changed();
+    if (type == ZOO_CHILD_EVENT || type == ZOO_SESSION_EVENT) arm(w);
+}
+
+void on_children(int, const String_vector*, const void*) {}
+
+void arm(GroupWatch* w) {
+    if (*w->stop) return;  // (leaks one small struct per watcher: fine for a benchmark)
+    zoo_awget_children(w->zh, "/churn", on_children_event, w, on_children, nullptr);
+}
+
 class ZooKeeperDriver final : public Driver {
  public:
     ZooKeeperDriver(const std::vector<std::string>& servers, int tag)
-        : prefix_("/bench/d" + std::to_string(tag) + "-k") {
+        : prefix_("/bench/d" + std::to_string(tag) + "-k"), tag_("d" + std::to_string(tag)) {
         for (const std::string& s : servers) hosts_ += (hosts_.empty() ? "" : ",") + s;
     }
     ~ZooKeeperDriver() override {
@@ -113,6 +143,35 @@ class ZooKeeperDriver final : public Driver {
         }
     }
 
+    bool prepare_group(std::string* error) override {
+        const int rc = zoo_create(zh_, "/churn", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
+        if (rc != ZOK && rc != ZNODEEXISTS) {
+            *error = std::string("creating /churn: ") + zerror(rc);
+            return false;
+        }
+        return true;
+    }
+    void join(int member, Done done) override {
+        auto* heap = new Done(std::move(done));
+        const std::string path = member_path(member);
+        if (zoo_acreate(zh_, path.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, on_created,
+                        heap) != ZOK) {
+            (*heap)(false);
+            delete heap;
+        }
+    }
+    void leave(int member, Done done) override {
+        auto* heap = new Done(std::move(done));
+        if (zoo_adelete(zh_, member_path(member).c_str(), -1, on_void, heap) != ZOK) {
+            (*heap)(false);
+            delete heap;
+        }
+    }
+    void watch_group(std::shared_ptr<std::atomic<bool>> stop,
+                     std::function<void()> changed) override {
+        arm(new GroupWatch{zh_, std::move(stop), std::move(changed)});
+    }
+
     void write(int key, const std::string& value, Done done) override {
         auto* heap = new Done(std::move(done));
         const std::string path = prefix_ + std::to_string(key);
@@ -125,8 +184,12 @@ class ZooKeeperDriver final : public Driver {
     }
 
  private:
+    std::string member_path(int member) const {
+        return "/churn/" + tag_ + "-m" + std::to_string(member);
+    }
     std::string hosts_;
     std::string prefix_;
+    std::string tag_;
     zhandle_t* zh_ = nullptr;
 };
 

@@ -20,7 +20,7 @@ def main():
         out = os.path.join(tmp, "results.json")
         run = subprocess.run(
             [bench, "--systems", "chorus", "--servers", "3", "--windows", "1,8", "--payloads", "100",
-             "--seconds", "0.5", "--warmup", "0.2", "--system-warmup", "0.5", "--kills", "1", "--sessions", "200", "--reads", "on",
+             "--seconds", "0.5", "--warmup", "0.2", "--system-warmup", "0.5", "--kills", "1", "--sessions", "200", "--reads", "on", "--churn", "on",
              "--session-timeout-ms", "2000", "--chorus-server", server,
              "--json", out],
             capture_output=True, text=True, timeout=170)
@@ -33,7 +33,7 @@ def main():
             problems.append("the table or the failover line is missing")
         rows = json.load(open(out)) if os.path.exists(out) else []
         writes = {r["window"]: r for r in rows if r.get("workload") == "write"}
-        for kind in ("read", "sync_read"):
+        for kind in ("read", "sync_read", "churn"):
             got = sorted(r["window"] for r in rows if r.get("workload") == kind and r["ops_per_s"] > 0)
             if got != [1, 8]:
                 problems.append(f"{kind} rows with throughput for windows {got}, not [1, 8]")
@@ -53,6 +53,9 @@ def main():
                 problems.append(f"window {w}: percentiles out of order: {r}")
             if not r["machine"].get("cores"):
                 problems.append("the machine is not recorded")
+        churn = [r for r in rows if r.get("workload") == "churn"]
+        if not all(r.get("notifications_per_s_per_watcher", 0) > 0 for r in churn):
+            problems.append(f"watchers saw no membership change: {churn}")
         sessions = [r for r in rows if r.get("workload") == "sessions"]
         if len(sessions) != 1 or sessions[0].get("sessions") != 200:
             problems.append(f"no sessions row for 200 sessions: {sessions}")
@@ -71,7 +74,7 @@ def main():
         for p in problems:
             print("FAIL:", p)
         if not problems:
-            print("ok: chorus-bench measured writes, reads and sync+reads at windows 1 and 8, 200 sessions and one failover")
+            print("ok: chorus-bench measured writes, reads, sync+reads and churn at windows 1 and 8, 200 sessions and one failover")
         return 1 if problems else 0
 
 
