@@ -51,7 +51,12 @@ void on_void(int rc, const void* data) {
     delete done;
 }
 
-void on_created(int rc, const char*, const void* data) { on_void(rc, data); }
+// A member already in (or already out) is where the loop wants it: an
+// earlier run may have left it so.
+void on_created(int rc, const char*, const void* data) {
+    on_void(rc == ZNODEEXISTS ? ZOK : rc, data);
+}
+void on_deleted(int rc, const void* data) { on_void(rc == ZNONODE ? ZOK : rc, data); }
 
 // A children watch, re-armed at every notification until stopped.
 struct GroupWatch {
@@ -162,7 +167,7 @@ class ZooKeeperDriver final : public Driver {
     }
     void leave(int member, Done done) override {
         auto* heap = new Done(std::move(done));
-        if (zoo_adelete(zh_, member_path(member).c_str(), -1, on_void, heap) != ZOK) {
+        if (zoo_adelete(zh_, member_path(member).c_str(), -1, on_deleted, heap) != ZOK) {
             (*heap)(false);
             delete heap;
         }
