@@ -14,6 +14,17 @@ namespace chorus::bench {
 
 namespace {
 
+// The client logs every refused reconnection while a server is down (the
+// failover workload kills them): errors only, and not on our terminal.
+void quiet_client_log() {
+    static const bool done = [] {
+        zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+        if (FILE* sink = std::fopen("/dev/null", "w")) zoo_set_log_stream(sink);
+        return true;
+    }();
+    (void)done;
+}
+
 void on_stat(int rc, const Stat*, const void* data) {
     auto* done = static_cast<Driver::Done*>(const_cast<void*>(data));
     (*done)(rc == ZOK);
@@ -91,14 +102,7 @@ class ZooKeeperDriver final : public Driver {
     }
 
     bool connect(int timeout_ms, std::string* error) override {
-        static bool quiet = [] {
-            // The client logs every refused reconnection while a server is
-            // down (the failover workload kills them); keep the table readable.
-            zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-            if (FILE* sink = std::fopen("/dev/null", "w")) zoo_set_log_stream(sink);
-            return true;
-        }();
-        (void)quiet;
+        quiet_client_log();
         zh_ = zookeeper_init(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0);
         if (!zh_) {
             *error = "zookeeper_init failed";
@@ -208,8 +212,7 @@ bool zookeeper_client_built() { return true; }
 
 bool zookeeper_hold_sessions(int count, int timeout_ms, const std::vector<std::string>& servers,
                              double* ms, std::string* error) {
-    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-    if (FILE* sink = std::fopen("/dev/null", "w")) zoo_set_log_stream(sink);
+    quiet_client_log();
     std::string hosts;
     for (const std::string& s : servers) hosts += (hosts.empty() ? "" : ",") + s;
     const auto start = std::chrono::steady_clock::now();

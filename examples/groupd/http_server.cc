@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "examples/groupd/document.h"
+#include "zab/runtime/acceptor.h"
 
 namespace chorus::groupd {
 
@@ -279,22 +280,10 @@ HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start() {
     Impl& m = *impl_;
-    error_code ec;
-    const auto address = asio::ip::make_address(m.options.endpoint.host, ec);
-    if (ec) {
-        return Status(Code::kInvalidArgument,
-                      "http address " + m.options.endpoint.str() + ": " + ec.message());
-    }
     m.acceptor.emplace(m.io);
-    const tcp::endpoint at(address, m.options.endpoint.port);
-    m.acceptor->open(at.protocol(), ec);
-    if (!ec) m.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) m.acceptor->bind(at, ec);
-    if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
+    if (Status s = runtime::open_acceptor(*m.acceptor, m.options.endpoint, "HTTP"); !s.is_ok()) {
         m.acceptor.reset();
-        return Status(Code::kIoError, "cannot listen for HTTP on " + m.options.endpoint.str() +
-                                          ": " + ec.message());
+        return s;
     }
     m.bound_port = m.acceptor->local_endpoint().port();
     m.work.emplace(m.io.get_executor());

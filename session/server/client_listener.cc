@@ -15,6 +15,7 @@
 
 #include "session/client.pb.h"
 #include "session/server/session_service.h"
+#include "zab/runtime/acceptor.h"
 #include "zab/runtime/frame.h"
 
 namespace chorus::session {
@@ -226,22 +227,10 @@ ClientListener::~ClientListener() { stop(); }
 
 Status ClientListener::start() {
     Impl& m = *impl_;
-    error_code ec;
-    const auto address = asio::ip::make_address(m.options.endpoint.host, ec);
-    if (ec) {
-        return Status(Code::kInvalidArgument,
-                      "client address " + m.options.endpoint.str() + ": " + ec.message());
-    }
     m.acceptor.emplace(m.io);
-    const tcp::endpoint at(address, m.options.endpoint.port);
-    m.acceptor->open(at.protocol(), ec);
-    if (!ec) m.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) m.acceptor->bind(at, ec);
-    if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
+    if (Status s = runtime::open_acceptor(*m.acceptor, m.options.endpoint, "clients"); !s.is_ok()) {
         m.acceptor.reset();
-        return Status(Code::kIoError, "cannot listen for clients on " + m.options.endpoint.str() +
-                                          ": " + ec.message());
+        return s;
     }
     m.bound_port = m.acceptor->local_endpoint().port();
     m.work.emplace(m.io.get_executor());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "examples/groupd/http_client.h"
+#include "tests/support/eventually.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_connection.h"
 #include "tests/support/temp_dir.h"
@@ -24,21 +25,13 @@ namespace {
 
 using nlohmann::json;
 using testing::ChildProcess;
+using testing::eventually;
 using testing::TempDir;
 using Clock = std::chrono::steady_clock;
 
 std::string binary(const char* variable, const char* fallback) {
     const char* path = std::getenv(variable);
     return path ? path : fallback;
-}
-
-bool eventually(const std::function<bool()>& done, int timeout_ms) {
-    const auto until = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return done();
 }
 
 int64_t ms_since(Clock::time_point start) {

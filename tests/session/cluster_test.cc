@@ -16,6 +16,7 @@
 
 #include "client/client.h"
 #include "session/client.pb.h"
+#include "tests/support/eventually.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_connection.h"
 #include "tests/support/temp_dir.h"
@@ -24,21 +25,12 @@ namespace chorus {
 namespace {
 
 using testing::ChildProcess;
+using testing::eventually;
 using testing::TempDir;
 
 std::string server_binary() {
     const char* path = std::getenv("CHORUS_SERVER");
     return path ? path : "chorus-server";
-}
-
-// Polls `done` every 20 ms until it holds or `timeout_ms` passes.
-bool eventually(const std::function<bool()>& done, int timeout_ms) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return done();
 }
 
 class Ensemble {
