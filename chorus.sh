@@ -20,7 +20,7 @@ PACKAGES=(
     meson ninja-build g++ pkg-config ccache python3 clang-format cmake curl
     libboost-dev librocksdb-dev libprotobuf-dev protobuf-compiler
     libgtest-dev libgmock-dev libbenchmark-dev
-    libspdlog-dev libfmt-dev libcli11-dev libtoml11-dev nlohmann-json3-dev
+    libspdlog-dev libfmt-dev libcli11-dev libtoml11-dev nlohmann-json3-dev libjemalloc-dev
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

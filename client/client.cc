@@ -4,7 +4,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -17,7 +16,7 @@
 
 #include "session/client.pb.h"
 #include "session/groups.h"
-#include "zab/runtime/frame.h"
+#include "zab/runtime/frame_io.h"
 
 namespace chorus {
 
@@ -262,8 +261,8 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
                                             self->timer_.cancel();
                                             error_code ignored;
                                             self->socket_.set_option(tcp::no_delay(true), ignored);
-                                            self->read_header();
-                                            if (!self->queue_.empty()) self->write_next();
+                                            self->read_more();
+                                            if (!self->writer_.empty()) self->write_next();
                                             if (auto c = self->client_.lock())
                                                 c->on_connected(self.get());
                                         });
@@ -272,8 +271,8 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
 
     void send(const cpb::Request& request) {
         if (closed) return;
-        queue_.push_back(runtime::frame_of(request));
-        if (!writing_ && connected) write_next();
+        writer_.push(runtime::frame_of(request));
+        if (!writer_.writing() && connected) write_next();
     }
 
     void close() {
@@ -294,39 +293,39 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
         if (auto c = client_.lock()) c->on_lost(this, why);
     }
 
-    void read_header() {
-        asio::async_read(
-            socket_, asio::buffer(header_), [self = shared_from_this()](error_code ec, size_t) {
+    // Reads what has arrived (often many answers at once) and hands out the
+    // whole frames.
+    void read_more() {
+        socket_.async_read_some(
+            reader_.prepare(), [self = shared_from_this()](error_code ec, size_t n) {
                 if (self->closed) return;
                 if (ec) return self->fail(ec.message());
-                const uint32_t size = runtime::frame_length(self->header_);
-                if (size > kMaxAnswerBytes)
-                    return self->fail("an answer of " + std::to_string(size) +
-                                      " bytes: not a chorus server?");
-                self->body_.resize(size);
-                asio::async_read(self->socket_, asio::buffer(self->body_),
-                                 [self](error_code ec, size_t) {
-                                     if (self->closed) return;
-                                     if (ec) return self->fail(ec.message());
-                                     cpb::Response response;
-                                     if (!response.ParseFromString(self->body_))
-                                         return self->fail("an answer that does not parse");
-                                     if (auto c = self->client_.lock())
-                                         c->on_response(self.get(), std::move(response));
-                                     if (!self->closed) self->read_header();
-                                 });
+                self->reader_.commit(n);
+                uint32_t size = 0;
+                std::string_view body;
+                while (!self->closed && self->reader_.next_length(&size)) {
+                    if (size > kMaxAnswerBytes)
+                        return self->fail("an answer of " + std::to_string(size) +
+                                          " bytes: not a chorus server?");
+                    if (!self->reader_.next(&body)) break;
+                    cpb::Response response;
+                    if (!response.ParseFromArray(body.data(), static_cast<int>(body.size())))
+                        return self->fail("an answer that does not parse");
+                    if (auto c = self->client_.lock())
+                        c->on_response(self.get(), std::move(response));
+                }
+                if (!self->closed) self->read_more();
             });
     }
 
+    // Everything queued leaves in one write (up to a limit).
     void write_next() {
-        if (closed || queue_.empty()) return;
-        writing_ = true;
-        asio::async_write(socket_, asio::buffer(queue_.front()),
+        if (closed || writer_.empty()) return;
+        asio::async_write(socket_, writer_.start_write(),
                           [self = shared_from_this()](error_code ec, size_t) {
-                              self->writing_ = false;
+                              self->writer_.finish_write();
                               if (self->closed) return;
                               if (ec) return self->fail(ec.message());
-                              self->queue_.pop_front();
                               self->write_next();
                           });
     }
@@ -335,10 +334,8 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
     tcp::socket socket_;
     tcp::resolver resolver_;
     asio::steady_timer timer_;
-    unsigned char header_[runtime::kFrameHeaderBytes] = {};
-    std::string body_;
-    std::deque<std::string> queue_;
-    bool writing_ = false;
+    runtime::FrameReader reader_;
+    runtime::FrameWriter writer_;
 
     friend struct Client::Impl;
 };

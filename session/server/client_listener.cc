@@ -6,17 +6,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <deque>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "session/client.pb.h"
 #include "session/server/session_service.h"
 #include "zab/runtime/acceptor.h"
-#include "zab/runtime/frame.h"
+#include "zab/runtime/frame_io.h"
 
 namespace chorus::session {
 
@@ -57,7 +56,7 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
 
     ~Connection() { --listener_->connections; }
 
-    void start() { read_header(); }
+    void start() { read_more(); }
     void close() {
         if (closed_) return;
         closed_ = true;
@@ -68,111 +67,114 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
     }
 
  private:
-    void read_header() {
-        if (closed_ || reading_) return;
-        if (inflight_ >= listener_->options.max_inflight_per_connection) {
-            // Paused until an answer goes out; nothing else may hold us
-            // meanwhile (the answers hold only weak references).
-            paused_self_ = shared_from_this();
-            return;
-        }
-        paused_self_.reset();
+    // Reads what has arrived (often many requests at once) and handles the
+    // whole frames, pausing at max_inflight_per_connection unanswered.
+    void read_more() {
+        if (closed_ || reading_ || closing_) return;
+        if (!take_frames()) return;
         reading_ = true;
-        asio::async_read(socket_, asio::buffer(header_),
-                         [self = shared_from_this()](error_code ec, size_t) {
-                             self->reading_ = false;
-                             if (self->closed_) return;
-                             if (ec) return self->close();
-                             self->on_header();
-                         });
+        socket_.async_read_some(reader_.prepare(),
+                                [self = shared_from_this()](error_code ec, size_t n) {
+                                    self->reading_ = false;
+                                    if (self->closed_) return;
+                                    if (ec) return self->close();
+                                    self->reader_.commit(n);
+                                    self->read_more();
+                                });
     }
 
-    void on_header() {
-        const uint32_t size = runtime::frame_length(header_);
-        if (size > listener_->options.max_frame_bytes) {
-            ++listener_->bad_frames;
-            spdlog::warn("client {}: a frame of {} bytes is over the limit of {}; closing", peer_,
-                         size, listener_->options.max_frame_bytes);
-            cpb::Response r;
-            r.set_code(cpb::TOO_LARGE);
-            r.set_message("a frame of " + std::to_string(size) + " bytes; the limit is " +
-                          std::to_string(listener_->options.max_frame_bytes));
-            send(runtime::frame_of(r), /*then_close=*/true);
-            return;
+    // Handles the whole frames held; false when reading must wait (paused,
+    // or the connection is ending).
+    bool take_frames() {
+        uint32_t size = 0;
+        while (!closed_ && !closing_) {
+            if (inflight_ >= listener_->options.max_inflight_per_connection) {
+                // Paused until an answer goes out; nothing else may hold us
+                // meanwhile (the answers hold only weak references).
+                paused_self_ = shared_from_this();
+                return false;
+            }
+            paused_self_.reset();
+            if (!reader_.next_length(&size)) return true;
+            if (size > listener_->options.max_frame_bytes) {
+                ++listener_->bad_frames;
+                spdlog::warn("client {}: a frame of {} bytes is over the limit of {}; closing",
+                             peer_, size, listener_->options.max_frame_bytes);
+                cpb::Response r;
+                r.set_code(cpb::TOO_LARGE);
+                r.set_message("a frame of " + std::to_string(size) + " bytes; the limit is " +
+                              std::to_string(listener_->options.max_frame_bytes));
+                send(runtime::frame_of(r), /*then_close=*/true);
+                return false;
+            }
+            std::string_view body;
+            if (!reader_.next(&body)) return true;
+            on_frame(body);
         }
-        body_.resize(size);
-        reading_ = true;
-        asio::async_read(socket_, asio::buffer(body_),
-                         [self = shared_from_this()](error_code ec, size_t) {
-                             self->reading_ = false;
-                             if (self->closed_) return;
-                             if (ec) return self->close();
-                             self->on_body();
-                         });
+        return false;
     }
 
-    void on_body() {
+    void on_frame(std::string_view body) {
         cpb::Request request;
-        const bool parsed = request.ParseFromString(body_);
-        // Do not keep a big frame's buffer around.
-        if (body_.capacity() > (64u << 10)) std::string().swap(body_);
-        if (!parsed) {
+        if (!request.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
             ++listener_->bad_frames;
             spdlog::warn("client {}: a frame that does not parse as a request", peer_);
             cpb::Response r;
             r.set_code(cpb::BAD_REQUEST);
             r.set_message("the frame does not parse as a chorus.client.pb.Request");
             send(runtime::frame_of(r), false);
-        } else {
-            ++inflight_;
-            const bool is_stats = request.op_case() == cpb::Request::kStats;
-            // Weak: an answer that comes after the listener or the
-            // connection is gone is dropped.
-            std::weak_ptr<Connection> weak = shared_from_this();
-            std::weak_ptr<Impl> weak_listener = listener_;
-            listener_->service.handle(
-                std::move(request), [weak, weak_listener, is_stats](cpb::Response response) {
-                    auto listener = weak_listener.lock();
-                    if (!listener) return;
-                    if (is_stats && response.has_stats()) {
-                        response.mutable_stats()->set_connections(listener->connections.load());
-                        response.mutable_stats()->set_bad_frames(listener->bad_frames.load());
-                    }
-                    asio::post(listener->io, [weak, frame = runtime::frame_of(response)]() mutable {
-                        auto self = weak.lock();
-                        if (!self || self->closed_) return;
-                        --self->inflight_;
-                        self->send(std::move(frame), false);
-                        self->read_header();
-                    });
-                });
+            return;
         }
-        read_header();
+        ++inflight_;
+        const bool is_stats = request.op_case() == cpb::Request::kStats;
+        // Weak: an answer that comes after the listener or the connection is
+        // gone is dropped.
+        std::weak_ptr<Connection> weak = shared_from_this();
+        std::weak_ptr<Impl> weak_listener = listener_;
+        listener_->service.handle(
+            std::move(request), [weak, weak_listener, is_stats](cpb::Response response) {
+                auto listener = weak_listener.lock();
+                if (!listener) return;
+                if (is_stats && response.has_stats()) {
+                    response.mutable_stats()->set_connections(listener->connections.load());
+                    response.mutable_stats()->set_bad_frames(listener->bad_frames.load());
+                }
+                asio::post(listener->io, [weak, frame = runtime::frame_of(response)]() mutable {
+                    auto self = weak.lock();
+                    if (!self || self->closed_) return;
+                    --self->inflight_;
+                    self->send(std::move(frame), false);
+                    self->read_more();
+                });
+            });
     }
 
+    // With `then_close`, nothing is read or sent after this frame, and the
+    // connection closes once it is written.
     void send(std::string frame, bool then_close) {
-        queued_bytes_ += frame.size();
-        if (queued_bytes_ > listener_->options.max_queued_bytes) {
+        if (closing_) return;
+        writer_.push(std::move(frame));
+        if (writer_.queued_bytes() > listener_->options.max_queued_bytes) {
             spdlog::warn("client {}: {} bytes of answers unread; closing the connection", peer_,
-                         queued_bytes_);
+                         writer_.queued_bytes());
             return close();
         }
-        queue_.emplace_back(std::move(frame), then_close);
-        if (!writing_) write_next();
+        closing_ = then_close;
+        if (!writer_.writing()) write_next();
     }
 
+    // Everything queued leaves in one write (up to a limit).
     void write_next() {
-        if (closed_ || queue_.empty()) return;
-        writing_ = true;
-        asio::async_write(socket_, asio::buffer(queue_.front().first),
+        if (closed_) return;
+        if (writer_.empty()) {
+            if (closing_) close();
+            return;
+        }
+        asio::async_write(socket_, writer_.start_write(),
                           [self = shared_from_this()](error_code ec, size_t) {
-                              self->writing_ = false;
+                              self->writer_.finish_write();
                               if (self->closed_) return;
                               if (ec) return self->close();
-                              const bool then_close = self->queue_.front().second;
-                              self->queued_bytes_ -= self->queue_.front().first.size();
-                              self->queue_.pop_front();
-                              if (then_close) return self->close();
                               self->write_next();
                           });
     }
@@ -180,13 +182,11 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
     std::shared_ptr<Impl> listener_;
     tcp::socket socket_;
     std::string peer_;
-    unsigned char header_[runtime::kFrameHeaderBytes] = {};
-    std::string body_;
-    std::deque<std::pair<std::string, bool>> queue_;  // frame, close after it
-    size_t queued_bytes_ = 0;
+    runtime::FrameReader reader_;
+    runtime::FrameWriter writer_;
     size_t inflight_ = 0;
     bool reading_ = false;
-    bool writing_ = false;
+    bool closing_ = false;  // the last frame is queued: close once it is written
     bool closed_ = false;
     std::shared_ptr<Connection> paused_self_;  // while reading is paused
 };

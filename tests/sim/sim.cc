@@ -94,6 +94,7 @@ struct Server {
     std::vector<DiskJob> writing;  // the group in progress
     uint64_t disk_generation = 0;  // bumped on crash: in-flight completions are void
     std::vector<std::pair<uint64_t, Zxid>> syncs;  // sync id, floor
+    bool process_scheduled = false;                // a kProcess event is pending
 };
 
 struct Connection {
@@ -101,7 +102,19 @@ struct Connection {
     uint64_t generation = 0;
 };
 
-enum class EventKind { kTick, kDeliver, kDiskDone, kClient, kFault, kReconnect, kRestart, kWake };
+// kProcess: take the Ready of messages stepped earlier (the runtime steps
+// every message that arrived together, then takes one Ready).
+enum class EventKind {
+    kTick,
+    kDeliver,
+    kProcess,
+    kDiskDone,
+    kClient,
+    kFault,
+    kReconnect,
+    kRestart,
+    kWake
+};
 
 struct Event {
     int64_t time;
@@ -207,6 +220,7 @@ void Simulation::start_server(ServerId id) {
     s.up = true;
     ++s.incarnation;
     s.syncs.clear();
+    s.process_scheduled = false;
     if (workload_) {
         s.app.inner = &workload_->start(id);
         s.app.checker = &checker_;
@@ -355,7 +369,16 @@ void Simulation::deliver_message(ServerId from, ServerId to, uint64_t generation
             zab::pb::PeerMessage::descriptor()->FindFieldByNumber(message.body_case())->name();
         trace(std::to_string(from) + " -> " + std::to_string(to) + " " + name);
     }
-    server(to).core->step(from, message);
+    Server& s = server(to);
+    s.core->step(from, message);
+    if (chance(0.5)) {
+        if (!s.process_scheduled) {
+            s.process_scheduled = true;
+            schedule(now_ + static_cast<int64_t>(rand(3)), EventKind::kProcess, to, 0,
+                     s.incarnation);
+        }
+        return;
+    }
     process_ready(to);
 }
 
@@ -609,6 +632,13 @@ SimResult Simulation::run() {
             case EventKind::kDeliver:
                 deliver_message(e.a, e.b, e.generation);
                 break;
+            case EventKind::kProcess: {
+                Server& s = server(e.a);
+                if (!s.up || s.incarnation != e.generation) break;
+                s.process_scheduled = false;
+                process_ready(e.a);
+                break;
+            }
             case EventKind::kDiskDone:
                 disk_done(e.a, e.generation);
                 break;

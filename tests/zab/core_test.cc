@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "tests/support/ensemble.h"
+#include "zab/core/wire.h"
 
 namespace chorus::zab {
 namespace {
@@ -157,6 +159,68 @@ TEST(ZabBroadcast, WaitingRequestsAreBatchedIntoOneProposal) {
         for (size_t i = 0; i < 100; ++i)
             EXPECT_EQ(e.node(id).delivered[i].data, "req" + std::to_string(i + 1));
     }
+}
+
+// ACKs and COMMITs are cumulative (Zab 3.3: a follower acknowledges a
+// prefix; a COMMIT commits everything up to its zxid): proposals stepped
+// together before one Ready are written together and acknowledged once, and
+// ACKs handled together produce one COMMIT per follower.
+TEST(ZabBroadcast, ProposalsSteppedTogetherAreAcknowledgedOnce) {
+    Ensemble e(3, base_config());
+    const ServerId leader = e.elect();
+    const ServerId follower = leader == 1 ? 2 : 1;
+    Core& f = e.core(follower);
+    const uint64_t epoch = f.current_epoch();
+    Zxid next = f.last_zxid();
+    for (int i = 0; i < 3; ++i) {
+        next = next.epoch == epoch ? Zxid{epoch, next.counter + 1} : Zxid{epoch, 1};
+        pb::PeerMessage m;
+        m.mutable_proposal()->set_epoch(epoch);
+        to_pb(Txn{next, 1, "p" + std::to_string(i), 0, 0}, m.mutable_proposal()->add_txns());
+        f.step(leader, m);
+    }
+    const Ready ready = f.take_ready();
+    int acks = 0;
+    for (const Outgoing& out : ready.after_persist) {
+        if (!out.message.has_ack()) continue;
+        ++acks;
+        EXPECT_EQ(from_pb(out.message.ack().zxid()), next);
+    }
+    EXPECT_EQ(acks, 1) << "one ACK of the last proposal";
+    EXPECT_EQ(f.last_zxid(), next);
+}
+
+TEST(ZabBroadcast, AcksHandledTogetherGiveOneCommitPerFollower) {
+    Ensemble e(3, base_config());
+    const ServerId leader = e.elect();
+    Core& l = e.core(leader);
+    for (uint64_t i = 1; i <= 3; ++i) {
+        ASSERT_TRUE(l.submit(request(i)).is_ok());
+        e.after_input(leader);  // one proposal each
+    }
+    const uint64_t epoch = l.current_epoch();
+    const Zxid last = l.last_zxid();
+    l.persisted(UINT64_MAX);  // the leader's own writes are durable
+    // Each follower acknowledges the three proposals one by one.
+    for (ServerId id : {1, 2, 3}) {
+        if (id == leader) continue;
+        for (uint64_t c = last.counter - 2; c <= last.counter; ++c) {
+            pb::PeerMessage ack;
+            ack.mutable_ack()->set_epoch(epoch);
+            to_pb(Zxid{epoch, c}, ack.mutable_ack()->mutable_zxid());
+            l.step(id, ack);
+        }
+    }
+    const Ready ready = l.take_ready();
+    std::map<ServerId, int> commits;
+    for (const Outgoing& out : ready.messages) {
+        if (!out.message.has_commit()) continue;
+        ++commits[out.to];
+        EXPECT_EQ(from_pb(out.message.commit().zxid()), last);
+    }
+    EXPECT_EQ(commits.size(), 2u);
+    for (const auto& [id, n] : commits) EXPECT_EQ(n, 1) << "follower " << id;
+    EXPECT_EQ(l.committed_zxid(), last);
 }
 
 // A follower acknowledges only what is durable: with both followers' disks

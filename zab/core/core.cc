@@ -57,6 +57,46 @@ void Core::send_after_persist(ServerId to, pb::PeerMessage message) {
     ready_.after_persist.push_back(Outgoing{to, std::move(message)});
 }
 
+namespace {
+
+// The last message to `to` in `queue`, if any.
+pb::PeerMessage* last_to(std::vector<Outgoing>& queue, ServerId to) {
+    for (auto it = queue.rbegin(); it != queue.rend(); ++it) {
+        if (it->to == to) return &it->message;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+void Core::send_commit(ServerId to, Zxid zxid) {
+    // Under load many ACKs arrive between two Readys, each advancing the
+    // commit point: the follower needs only the last COMMIT of a run.
+    pb::PeerMessage* last = last_to(ready_.messages, to);
+    if (last && last->has_commit() && last->commit().epoch() == epoch_) {
+        to_pb(zxid, last->mutable_commit()->mutable_zxid());
+        return;
+    }
+    pb::PeerMessage m;
+    m.mutable_commit()->set_epoch(epoch_);
+    to_pb(zxid, m.mutable_commit()->mutable_zxid());
+    send(to, std::move(m));
+}
+
+void Core::send_ack_after_persist(ServerId to, Zxid zxid) {
+    // Proposals that arrive together are written together: one ACK of the
+    // last covers them all.
+    pb::PeerMessage* last = last_to(ready_.after_persist, to);
+    if (last && last->has_ack() && last->ack().epoch() == epoch_) {
+        to_pb(zxid, last->mutable_ack()->mutable_zxid());
+        return;
+    }
+    pb::PeerMessage m;
+    m.mutable_ack()->set_epoch(epoch_);
+    to_pb(zxid, m.mutable_ack()->mutable_zxid());
+    send_after_persist(to, std::move(m));
+}
+
 size_t Core::index_after(Zxid zxid) const {
     auto it = std::upper_bound(log_.begin(), log_.end(), zxid,
                                [](Zxid z, const Txn& t) { return z < t.zxid; });
@@ -107,8 +147,10 @@ void Core::deliver() {
     // Followers deliver only once UPTODATE has told them the commit point.
     if (role_ == Role::kFollowing && phase_ != Phase::kBroadcast) return;
     if (role_ == Role::kLooking) return;
-    // A restore ends this Ready's deliveries: the next take_ready() goes on.
-    if (ready_.restore) return;
+    // A restore, or a snapshot due, ends this Ready's deliveries (the
+    // snapshot must hold exactly what was delivered up to it): the next
+    // take_ready() goes on.
+    if (ready_.restore || ready_.snapshot_due) return;
     const Zxid limit = std::min(committed_, durable_);
     if (delivered_ >= limit) return;
     for (size_t i = index_after(delivered_); i < log_.size() && log_[i].zxid <= limit; ++i) {
@@ -131,6 +173,15 @@ void Core::deliver() {
         snapshot_requested_ = true;
         ready_.snapshot_due = delivered_;
     }
+}
+
+bool Core::deliveries_waiting() const {
+    if (role_ == Role::kLooking || (role_ == Role::kFollowing && phase_ != Phase::kBroadcast))
+        return false;
+    const Zxid limit = std::min(committed_, durable_);
+    if (delivered_ >= limit) return false;
+    const size_t next = index_after(delivered_);
+    return next < log_.size() && log_[next].zxid <= limit;
 }
 
 void Core::complete_waiting_syncs() {

@@ -68,7 +68,9 @@ class Core {
 
     // Everything produced since the last call.
     Ready take_ready();
-    bool has_ready() const { return !ready_.empty() || proposals_possible(); }
+    bool has_ready() const {
+        return !ready_.empty() || proposals_possible() || deliveries_waiting();
+    }
 
     Role role() const { return role_; }
     ServerId leader() const { return leader_; }
@@ -124,11 +126,17 @@ class Core {
     // core.cc
     void send(ServerId to, pb::PeerMessage message);
     void send_after_persist(ServerId to, pb::PeerMessage message);
+    // ACKs and COMMITs are cumulative: one that would directly follow
+    // another of the same kind to the same peer in this Ready replaces it.
+    void send_commit(ServerId to, Zxid zxid);
+    void send_ack_after_persist(ServerId to, Zxid zxid);
     void append_local(std::vector<Txn> txns);
     void deliver();
     void complete_waiting_syncs();
     void set_role(Role role, ServerId leader);
     bool proposals_possible() const;
+    // Committed transactions held back behind a restore or a snapshot.
+    bool deliveries_waiting() const;
     size_t index_after(Zxid zxid) const;  // index in log_ of the first entry > zxid
 
     // election.cc

@@ -200,13 +200,13 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool
     if (fresh.empty() && !is_proposal) return;
     append_local(std::move(fresh));
     if (!is_proposal) return;
-    pb::PeerMessage m;
-    m.mutable_ack()->set_epoch(epoch_);
-    to_pb(last_zxid(), m.mutable_ack()->mutable_zxid());
     if (config_.mutation == Mutation::kAckBeforeDurable) {
+        pb::PeerMessage m;
+        m.mutable_ack()->set_epoch(epoch_);
+        to_pb(last_zxid(), m.mutable_ack()->mutable_zxid());
         send(leader_, std::move(m));
     } else {
-        send_after_persist(leader_, std::move(m));
+        send_ack_after_persist(leader_, last_zxid());
     }
 }
 

@@ -246,10 +246,7 @@ void Core::advance_commit() {
     }
     for (const auto& [peer, f] : followers_) {
         if (!f.synced) continue;
-        pb::PeerMessage m;
-        m.mutable_commit()->set_epoch(epoch_);
-        to_pb(committed_, m.mutable_commit()->mutable_zxid());
-        send(peer, std::move(m));
+        send_commit(peer, committed_);
     }
     deliver();
 }

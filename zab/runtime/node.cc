@@ -74,6 +74,11 @@ struct Node::Impl {
     void process_once();
     bool processing = false;
     bool process_again = false;
+    // Runs process() once the handlers already queued have run: requests
+    // and messages that arrive together become one Ready (one proposal
+    // batch, one write, one frame per peer) instead of one each.
+    void process_soon();
+    bool process_posted = false;
     void fail_pending(const Status& why);
     void take_snapshot(Zxid at);
     void publish_status();
@@ -158,6 +163,15 @@ void Node::Impl::process() {
     if (core) publish_status();
 }
 
+void Node::Impl::process_soon() {
+    if (process_posted) return;
+    process_posted = true;
+    asio::post(io, [this] {
+        process_posted = false;
+        if (core) process();
+    });
+}
+
 void Node::Impl::process_once() {
     for (int round = 0; round < 1000 && core && core->has_ready(); ++round) {
         zab::Ready ready = core->take_ready();
@@ -198,7 +212,7 @@ void Node::Impl::process_once() {
                 if (!core) return;
                 for (const zab::Outgoing& out : *after) transport->send(out.to, out.message);
                 core->persisted(write_id);
-                process();
+                process_soon();
             };
             storage->submit(std::move(job));
         }
@@ -385,7 +399,7 @@ Status Node::start() {
     callbacks.on_message = [&m](ServerId from, zab::pb::PeerMessage& message) {
         if (!m.core) return;
         m.core->step(from, message);
-        m.process();
+        m.process_soon();
     };
     callbacks.on_connected = [&m](ServerId peer) {
         if (!m.core) return;
@@ -464,27 +478,42 @@ int Node::wait_for_signal(const std::function<void()>& before_stop) {
     return 0;
 }
 
+// Called from the core thread itself (a state machine or service reacting
+// to something), submit() and sync() go straight to the core instead of
+// through the queue; `done` still never runs inside the call.
 void Node::submit(Request request, Done done) {
     if (!impl_->running) {
         done(Status(Code::kNotLeader, "the server is not running"), {});
         return;
     }
-    asio::post(impl_->io, [this, request = std::move(request), done = std::move(done)]() mutable {
+    auto run = [this](Request request, Done done, bool inline_call) {
         Impl& m = *impl_;
+        Status s = Status::ok();
         if (!m.core || m.stopping) {
-            done(Status(Code::kNotLeader, "the server is shutting down"), {});
-            return;
+            s = Status(Code::kNotLeader, "the server is shutting down");
+        } else {
+            request.id = m.next_request++;
+            const uint64_t id = request.id;
+            s = m.core->submit(std::move(request));
+            if (s.is_ok()) {
+                m.pending[id] = std::move(done);
+                m.deadlines.emplace_back(m.ticks, id, false);
+                m.process_soon();
+                return;
+            }
         }
-        request.id = m.next_request++;
-        const uint64_t id = request.id;
-        Status s = m.core->submit(std::move(request));
-        if (!s.is_ok()) {
+        if (inline_call) {
+            asio::post(m.io, [done = std::move(done), s]() mutable { done(s, {}); });
+        } else {
             done(s, {});
-            return;
         }
-        m.pending[id] = std::move(done);
-        m.deadlines.emplace_back(m.ticks, id, false);
-        m.process();
+    };
+    if (impl_->io.get_executor().running_in_this_thread()) {
+        run(std::move(request), std::move(done), true);
+        return;
+    }
+    asio::post(impl_->io, [run, request = std::move(request), done = std::move(done)]() mutable {
+        run(std::move(request), std::move(done), false);
     });
 }
 
@@ -493,22 +522,32 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
         done(Status(Code::kNotLeader, "the server is not running"), {});
         return;
     }
-    asio::post(impl_->io, [this, done = std::move(done)]() mutable {
+    auto run = [this](std::function<void(Status, Zxid)> done, bool inline_call) {
         Impl& m = *impl_;
+        Status s = Status::ok();
         if (!m.core || m.stopping) {
-            done(Status(Code::kNotLeader, "the server is shutting down"), {});
-            return;
+            s = Status(Code::kNotLeader, "the server is shutting down");
+        } else {
+            const uint64_t id = m.next_sync++;
+            s = m.core->sync(id);
+            if (s.is_ok()) {
+                m.pending_syncs[id] = std::move(done);
+                m.deadlines.emplace_back(m.ticks, id, true);
+                m.process_soon();
+                return;
+            }
         }
-        const uint64_t id = m.next_sync++;
-        Status s = m.core->sync(id);
-        if (!s.is_ok()) {
-            done(s, {});
-            return;
+        if (inline_call) {
+            asio::post(m.io, [done = std::move(done), s]() mutable { done(s, Zxid{}); });
+        } else {
+            done(s, Zxid{});
         }
-        m.pending_syncs[id] = std::move(done);
-        m.deadlines.emplace_back(m.ticks, id, true);
-        m.process();
-    });
+    };
+    if (impl_->io.get_executor().running_in_this_thread()) {
+        run(std::move(done), true);
+        return;
+    }
+    asio::post(impl_->io, [run, done = std::move(done)]() mutable { run(std::move(done), false); });
 }
 
 NodeStatus Node::status() const {

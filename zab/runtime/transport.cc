@@ -4,12 +4,12 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+#include <string_view>
 
-#include "zab/runtime/frame.h"
+#include "zab/runtime/frame_io.h"
 
 namespace chorus::runtime {
 
@@ -26,19 +26,18 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
 
     zab::ServerId peer = 0;
 
-    void start_reading() { read_header(); }
+    void start_reading() { read_more(); }
 
     void send_frame(std::string frame) {
         if (closed_) return;
-        queued_bytes_ += frame.size();
-        if (queued_bytes_ > transport_.options_.max_queued_bytes) {
+        writer_.push(std::move(frame));
+        if (writer_.queued_bytes() > transport_.options_.max_queued_bytes) {
             spdlog::warn("link to server {}: more than {} bytes waiting to be sent; closing it",
                          peer, transport_.options_.max_queued_bytes);
             close();
             return;
         }
-        queue_.push_back(std::move(frame));
-        if (!writing_) write_next();
+        if (!writer_.writing()) write_next();
     }
 
     // Closes the socket. The transport hears of it later, from the event
@@ -60,85 +59,82 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
     bool closed() const { return closed_; }
 
  private:
-    void read_header() {
+    // Reads what has arrived (often many frames at once) and hands out the
+    // whole frames.
+    void read_more() {
         auto self = shared_from_this();
-        asio::async_read(socket_, asio::buffer(header_), [self](error_code ec, size_t) {
+        socket_.async_read_some(reader_.prepare(), [self](error_code ec, size_t n) {
             if (self->closed_) return;
             if (ec) {
                 self->close();
                 return;
             }
-            const uint32_t size = frame_length(self->header_);
-            if (size > self->transport_.options_.max_frame_bytes) {
-                ++self->transport_.stats_.bad_frames;
+            self->reader_.commit(n);
+            if (self->take_frames()) self->read_more();
+        });
+    }
+
+    // False once the link is closed.
+    bool take_frames() {
+        uint32_t size = 0;
+        while (!closed_ && reader_.next_length(&size)) {
+            if (size > transport_.options_.max_frame_bytes) {
+                ++transport_.stats_.bad_frames;
                 spdlog::warn(
                     "link to server {}: a frame of {} bytes is over the limit of {}; closing the "
                     "link",
-                    self->peer, size, self->transport_.options_.max_frame_bytes);
-                self->close();
-                return;
+                    peer, size, transport_.options_.max_frame_bytes);
+                close();
+                return false;
             }
-            self->body_.resize(size);
-            self->read_body();
-        });
+            std::string_view body;
+            if (!reader_.next(&body)) break;
+            on_frame(body);
+        }
+        return !closed_;
     }
 
-    void read_body() {
-        auto self = shared_from_this();
-        asio::async_read(socket_, asio::buffer(body_), [self](error_code ec, size_t) {
-            if (self->closed_) return;
-            if (ec) {
-                self->close();
-                return;
-            }
-            zab::pb::PeerMessage message;
-            if (!message.ParseFromString(self->body_)) {
-                ++self->transport_.stats_.bad_frames;
-                spdlog::warn("link to server {}: a frame that does not parse; closing the link",
-                             self->peer);
-                self->close();
-                return;
-            }
-            self->transport_.stats_.frames_in++;
-            self->transport_.stats_.bytes_in += self->body_.size() + 4;
-            if (self->peer == 0) {
-                // The first frame must say who is calling.
-                const auto& peers = self->transport_.options_.peers;
-                const zab::ServerId caller = message.has_hello() ? message.hello().server_id() : 0;
-                if (caller == 0 || !peers.count(caller) ||
-                    caller >= self->transport_.options_.self) {
-                    spdlog::warn(
-                        "a connection that did not introduce itself as a lower-numbered member; "
-                        "closing it");
-                    self->close();
-                    return;
-                }
-                self->peer = caller;
-                self->transport_.link_up(caller, self);
-            } else {
-                self->transport_.deliver(self->peer, message);
-            }
-            if (!self->closed_) self->read_header();
-        });
-    }
-
-    void write_next() {
-        if (queue_.empty() || closed_) {
-            writing_ = false;
+    void on_frame(std::string_view body) {
+        zab::pb::PeerMessage message;
+        if (!message.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+            ++transport_.stats_.bad_frames;
+            spdlog::warn("link to server {}: a frame that does not parse; closing the link", peer);
+            close();
             return;
         }
-        writing_ = true;
+        transport_.stats_.frames_in++;
+        transport_.stats_.bytes_in += body.size() + kFrameHeaderBytes;
+        if (peer == 0) {
+            // The first frame must say who is calling.
+            const auto& peers = transport_.options_.peers;
+            const zab::ServerId caller = message.has_hello() ? message.hello().server_id() : 0;
+            if (caller == 0 || !peers.count(caller) || caller >= transport_.options_.self) {
+                spdlog::warn(
+                    "a connection that did not introduce itself as a lower-numbered member; "
+                    "closing it");
+                close();
+                return;
+            }
+            peer = caller;
+            transport_.link_up(caller, shared_from_this());
+        } else {
+            transport_.deliver(peer, message);
+        }
+    }
+
+    // Everything queued leaves in one write (up to a limit).
+    void write_next() {
+        if (writer_.empty() || closed_) return;
         auto self = shared_from_this();
-        asio::async_write(socket_, asio::buffer(queue_.front()), [self](error_code ec, size_t n) {
+        asio::async_write(socket_, writer_.start_write(), [self](error_code ec, size_t) {
+            const auto [frames, bytes] = self->writer_.finish_write();
             if (self->closed_) return;
             if (ec) {
                 self->close();
                 return;
             }
-            self->queued_bytes_ -= self->queue_.front().size();
-            self->transport_.stats_.bytes_out += n;
-            self->transport_.stats_.frames_out++;
-            self->queue_.pop_front();
+            self->transport_.stats_.bytes_out += bytes;
+            self->transport_.stats_.frames_out += frames;
             self->transport_.wrote_to(self->peer);
             self->write_next();
         });
@@ -146,11 +142,8 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
 
     Transport& transport_;
     tcp::socket socket_;
-    unsigned char header_[kFrameHeaderBytes] = {};
-    std::string body_;
-    std::deque<std::string> queue_;
-    size_t queued_bytes_ = 0;
-    bool writing_ = false;
+    FrameReader reader_;
+    FrameWriter writer_;
     bool closed_ = false;
 };
 
