@@ -1,15 +1,18 @@
 #include "bench/harness/ensemble.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "client/client.h"
 
@@ -66,6 +69,73 @@ std::string Ensemble::log_tail(int id, int lines) const {
     return out;
 }
 
+namespace {
+
+// Whether something listens on this loopback port (a refused connect on
+// loopback fails at once).
+bool accepts(uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// A preallocated file's used length: up to its last byte that is not zero.
+// ZooKeeper pads its logs by writing one byte far ahead, so the padding is
+// a hole where the filesystem allows: start at the first hole, then read
+// backwards a block at a time (the file may be gigabytes).
+uint64_t used_bytes(const fs::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    off_t end = ::lseek(fd, 0, SEEK_HOLE);
+    if (end < 0 || end > size) end = std::max<off_t>(size, 0);
+    std::vector<char> block(1 << 20);
+    uint64_t used = 0;
+    while (end > 0 && used == 0) {
+        const off_t n = std::min<off_t>(end, static_cast<off_t>(block.size()));
+        if (::pread(fd, block.data(), static_cast<size_t>(n), end - n) != n) break;
+        for (off_t i = n; i > 0; --i) {
+            if (block[static_cast<size_t>(i - 1)] != '\0') {
+                used = static_cast<uint64_t>(end - n + i);
+                break;
+            }
+        }
+        end -= n;
+    }
+    ::close(fd);
+    return used;
+}
+
+// The bytes of every file under `dir`; files whose names start with
+// `preallocated_prefix` (if not empty) count only their used bytes. Files
+// may come and go while it walks (a server compacts and deletes): those
+// count as what could be read.
+uint64_t directory_bytes(const fs::path& dir, const std::string& preallocated_prefix = "") {
+    uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+        std::error_code file_ec;
+        if (!it->is_regular_file(file_ec)) continue;
+        if (!preallocated_prefix.empty() &&
+            it->path().filename().string().rfind(preallocated_prefix, 0) == 0) {
+            total += used_bytes(it->path());
+            continue;
+        }
+        const uintmax_t size = fs::file_size(it->path(), file_ec);
+        if (!file_ec) total += size;
+    }
+    return total;
+}
+
+}  // namespace
+
 bool Ensemble::wait_serving(int timeout_ms) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < until) {
@@ -96,8 +166,7 @@ class ChorusEnsemble final : public Ensemble {
     }
     void start(int id) override {
         processes_[id].start({binary_, "--id", std::to_string(id), "--peers", peers_, "--data-dir",
-                              workdir_ + "/chorus-data" + std::to_string(id), "--client",
-                              client_address(id), "--bootstrap"},
+                              data_dir(id), "--client", client_address(id), "--bootstrap"},
                              log_of(id));
     }
     int leader() override {
@@ -119,8 +188,15 @@ class ChorusEnsemble final : public Ensemble {
         }
         return true;
     }
+    uint64_t data_dir_bytes(int id) const override { return directory_bytes(data_dir(id)); }
+    bool following(int id) override {
+        if (!running(id) || !accepts(client_ports_.at(id))) return false;
+        auto s = stats(id);
+        return s && s->role == "following" && s->serving;
+    }
 
  private:
+    std::string data_dir(int id) const { return workdir_ + "/chorus-data" + std::to_string(id); }
     std::optional<ServerStats> stats(int id) {
         if (!running(id)) return std::nullopt;
         SyncClient c(ClientOptions{.servers = {client_address(id)},
@@ -157,14 +233,6 @@ std::string four_letter_word(uint16_t port, const char* word) {
     }
     ::close(fd);
     return out;
-}
-
-// A preallocated file's used length: up to its last byte that is not zero.
-uint64_t used_bytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t last = data.find_last_not_of('\0');
-    return last == std::string::npos ? 0 : last + 1;
 }
 
 class ZooKeeperEnsemble final : public Ensemble {
@@ -231,6 +299,16 @@ class ZooKeeperEnsemble final : public Ensemble {
             total += used_bytes(entry.path());
         }
         return total;
+    }
+    uint64_t data_dir_bytes(int id) const override {
+        const std::string dir = workdir_ + "/zookeeper" + std::to_string(id);
+        return directory_bytes(dir + "/data") + directory_bytes(dir + "/log", "log.");
+    }
+    bool following(int id) override {
+        // A closed port answers at once: no probe needed first.
+        return running(id) &&
+               four_letter_word(client_ports_.at(id), "srvr").find("Mode: follower") !=
+                   std::string::npos;
     }
     int leader() override {
         for (const auto& [id, port] : client_ports_) {

@@ -39,6 +39,16 @@ class Ensemble {
     virtual uint64_t log_bytes(int id) = 0;
     // Resident memory of a server, in bytes (0 if unknown).
     uint64_t rss_bytes(int id) const;
+    // What this server holds on disk: every file under its data directory
+    // (ZooKeeper: its data and transaction-log directories), at the files'
+    // sizes — but ZooKeeper's transaction logs are preallocated in 64 MiB
+    // steps, so for those only the used bytes count (up to the last byte
+    // that is not zero), as in log_bytes().
+    virtual uint64_t data_dir_bytes(int id) const = 0;
+    // This server is back in the quorum: chorus: its Stats say following
+    // and serving (it got UPTODATE); ZooKeeper: srvr says "Mode: follower".
+    // Cheap to poll: false at once while its client port is closed.
+    virtual bool following(int id) = 0;
     const std::string& error() const { return error_; }
     std::string log_tail(int id, int lines = 15) const;
 

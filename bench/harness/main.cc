@@ -2,9 +2,12 @@
 // is installed, Apache ZooKeeper 3.8 — drives them with the same workloads
 // in the same run, and prints how they compare. docs/benchmarks.md.
 //
-//   chorus-bench --quick                 3 servers; 100-byte writes at windows 1 and 256; one
-//   failover chorus-bench                         the full run: windows 1, 32, 256 x 100 B and 1
-//   KiB; 5 failovers chorus-bench --json out.json --plot out.png
+//   chorus-bench --quick
+//       3 servers; 100-byte writes at windows 1 and 256; one failover
+//   chorus-bench
+//       the full run: writes at windows 1, 32, 256 x 100 B and 1 KiB, reads,
+//       churn, sessions, 5 failovers, recovery of a follower holding 1 GiB
+//   chorus-bench --json out.json --plot out.png
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 
 #include "bench/harness/driver.h"
 #include "bench/harness/ensemble.h"
+#include "bench/harness/recovery.h"
 #include "bench/harness/session_holder.h"
 #include "bench/harness/workloads.h"
 
@@ -71,6 +75,7 @@ struct Options {
     double warmup = 1;
     double system_warmup = -1;
     int kills = -1;
+    uint64_t recovery_bytes = 0;  // the recovery workload's data directory size; 0: none
     std::string json_file;
     std::string plot_file;
     std::string chorus_server;
@@ -288,6 +293,45 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
             rows.push_back(row);
         }
     }
+    if (o.recovery_bytes > 0 && o.servers == 1) {
+        phase(system + ": recovery left out: it restarts a follower, and 1 server has none");
+    } else if (o.recovery_bytes > 0) {
+        RecoveryOptions ro;
+        ro.data_dir_bytes = o.recovery_bytes;
+        RecoveryResult r = run_recovery(
+            *ensemble,
+            [&](const std::vector<std::string>& servers, int tag) {
+                return system == "chorus" ? chorus_driver(servers, tag)
+                                          : zookeeper_driver(servers, tag);
+            },
+            ro, [&](const std::string& s) { phase(system + ": " + s); });
+        if (!r.error.empty()) phase(system + ": recovery stopped: " + r.error);
+        ordered_json row;
+        row["system"] = system;
+        row["workload"] = "recovery";
+        row["servers"] = o.servers;
+        row["window"] = ro.window;
+        row["connections"] = 1;
+        row["payload_bytes"] = ro.value_bytes;
+        row["ops_per_s"] = r.fill_values_per_s;  // writes while filling
+        row["p50_ms"] = nullptr;
+        row["p99_ms"] = nullptr;
+        row["p999_ms"] = nullptr;
+        row["failed"] = r.failed;
+        row["recovery_bytes"] = o.recovery_bytes;  // asked for
+        row["server"] = r.server;
+        row["keys"] = r.keys;
+        row["state_bytes"] = r.state_bytes;
+        row["values_written"] = r.values_written;
+        row["fill_seconds"] = r.fill_seconds;
+        row["data_dir_bytes"] = r.data_dir_bytes;
+        // null: not measured (see "error").
+        row["recovery_ms"] = r.recovery_ms > 0 ? ordered_json(r.recovery_ms) : nullptr;
+        row["first_read_ms"] = r.first_read_ms > 0 ? ordered_json(r.first_read_ms) : nullptr;
+        if (!r.error.empty()) row["error"] = r.error;
+        row["machine"] = host;
+        rows.push_back(row);
+    }
     drivers.clear();
     phase(system + ": stopping its servers");
     ensemble->stop_all();
@@ -394,6 +438,38 @@ void print_sessions(const std::vector<ordered_json>& rows) {
                     r["log_bytes_per_expire"].get<double>(),
                     r["log_bytes_per_heartbeat"].get<double>(),
                     r["leader_rss_bytes_per_session"].get<double>());
+    }
+}
+
+void print_recovery(const std::vector<ordered_json>& rows, const Options& o) {
+    const ordered_json *c = nullptr, *z = nullptr;
+    bool header = false;
+    for (const auto& r : rows) {
+        if (r["workload"] != "recovery") continue;
+        if (!header) {
+            std::printf("\n%-10s %8s %14s %11s %8s %12s %17s %15s\n", "recovery", "server",
+                        "data dir MiB", "state MiB", "values", "fill MiB/s", "back in quorum ms",
+                        "first read ms");
+            header = true;
+        }
+        auto ms = [&](const char* key) {
+            return r[key].is_null() ? std::string("-") : fmt(r[key].get<double>(), 0);
+        };
+        const double mib = 1 << 20;
+        std::printf(
+            "%-10s %8d %14.0f %11.0f %8llu %12.1f %17s %15s%s\n",
+            r["system"].get<std::string>().c_str(), r["server"].get<int>(),
+            r["data_dir_bytes"].get<double>() / mib, r["state_bytes"].get<double>() / mib,
+            static_cast<unsigned long long>(r["values_written"].get<uint64_t>()),
+            r["ops_per_s"].get<double>() * r["payload_bytes"].get<double>() / mib,
+            ms("recovery_ms").c_str(), ms("first_read_ms").c_str(),
+            r.contains("error") ? ("  (" + r["error"].get<std::string>() + ")").c_str() : "");
+        if (!r.contains("error")) (r["system"] == "chorus" ? c : z) = &r;
+    }
+    if (c && z && o.systems.size() == 2) {
+        std::printf("%-10s %8s %14s %11s %8s %12s %16.2fx %14.2fx\n", "ratio", "", "", "", "", "",
+                    (*c)["recovery_ms"].get<double>() / (*z)["recovery_ms"].get<double>(),
+                    (*c)["first_read_ms"].get<double>() / (*z)["first_read_ms"].get<double>());
     }
 }
 
@@ -556,6 +632,12 @@ int main(int argc, char** argv) {
                    "sessions workload timeout (ZooKeeper's floor is 2 x tickTime = 4000)")
         ->capture_default_str();
     app.add_option("--kills", o.kills, "leader kills in the failover workload (default by mode)");
+    std::string recovery_help =
+        "the recovery workload: fill a follower's data directory to this size (e.g. 64M, 1G), "
+        "SIGKILL it, restart it and time its way back into the quorum (default: 1G, 0 with "
+        "--quick; 0: none)";
+    app.add_option("--recovery-bytes", o.recovery_bytes, recovery_help)
+        ->transform(CLI::AsSizeValue(false));
     app.add_option("--json", o.json_file, "write the results as JSON to this file");
     app.add_option("--plot", o.plot_file,
                    "draw throughput against p99 latency (.png or .svg; gnuplot)");
@@ -584,6 +666,7 @@ int main(int argc, char** argv) {
     o.sessions = split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 10000});
     std::erase(o.sessions, 0);
     if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;
+    if (app.count("--recovery-bytes") == 0) o.recovery_bytes = o.quick ? 0 : 1ull << 30;
     if (o.chorus_server.empty())
         o.chorus_server = (fs::path(argv[0]).parent_path() / ".." / "chorus-server").string();
     if (!fs::exists(o.chorus_server)) {
@@ -633,6 +716,7 @@ int main(int argc, char** argv) {
     }
     print_table(rows, o);
     print_sessions(rows);
+    print_recovery(rows, o);
     print_goals(rows, o);
     if (!o.json_file.empty()) {
         std::ofstream(o.json_file) << ordered_json(rows).dump(2) << "\n";

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """chorus-bench in a tiny configuration: it must start a real ensemble,
-measure, kill a leader, print its table and write JSON with every field
-docs/benchmarks.md promises — with numbers that make sense.
+measure, kill a leader, restart a follower holding 8 MiB, print its table
+and write JSON with every field docs/benchmarks.md promises — with numbers
+that make sense.
 
 Usage: chorus_bench_test.py CHORUS_BENCH CHORUS_SERVER"""
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,18 +20,25 @@ def main():
     bench, server = sys.argv[1:3]
     with tempfile.TemporaryDirectory(prefix="chorus-bench-test-") as tmp:
         out = os.path.join(tmp, "results.json")
-        run = subprocess.run(
+        # Its own process group: if it hangs, the servers it started go too.
+        run = subprocess.Popen(
             [bench, "--systems", "chorus", "--servers", "3", "--windows", "1,8", "--payloads", "100",
              "--seconds", "0.5", "--warmup", "0.2", "--system-warmup", "0.5", "--kills", "1", "--sessions", "200", "--reads", "on", "--churn", "on",
-             "--session-timeout-ms", "2000", "--chorus-server", server,
+             "--session-timeout-ms", "2000", "--recovery-bytes", "8M", "--chorus-server", server,
              "--json", out],
-            capture_output=True, text=True, timeout=170)
-        print(run.stdout)
-        print(run.stderr, file=sys.stderr)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            stdout, stderr = run.communicate(timeout=170)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            stdout, stderr = run.communicate()
+            stdout += "\n(killed after 170 s)"
+        print(stdout)
+        print(stderr, file=sys.stderr)
         problems = []
         if run.returncode != 0:
             problems.append(f"exit status {run.returncode}")
-        if "chorus ops/s" not in run.stdout or "failover chorus" not in run.stdout:
+        if "chorus ops/s" not in stdout or "failover chorus" not in stdout:
             problems.append("the table or the failover line is missing")
         rows = json.load(open(out)) if os.path.exists(out) else []
         writes = {r["window"]: r for r in rows if r.get("workload") == "write"}
@@ -71,10 +80,26 @@ def main():
             problems.append(f"no failover row for one kill: {failover}")
         elif not 0 < failover[0]["unavailable_ms"] < 30000:
             problems.append(f"failover unavailability out of range: {failover[0]}")
+        recovery = [r for r in rows if r.get("workload") == "recovery"]
+        if "back in quorum ms" not in stdout:
+            problems.append("the recovery table is missing")
+        if len(recovery) != 1:
+            problems.append(f"no recovery row: {recovery}")
+        else:
+            r = recovery[0]
+            if "error" in r:
+                problems.append(f"recovery stopped: {r['error']}")
+            elif not (0 < r["recovery_ms"] < 60000 and r["recovery_ms"] <= r["first_read_ms"] < 60000):
+                problems.append(f"recovery times out of range: {r}")
+            if not r.get("data_dir_bytes", 0) >= 8 << 20:
+                problems.append(f"the restarted server held less than 8 MiB: {r}")
+            if not (r.get("state_bytes", 0) == r.get("keys", 0) * r["payload_bytes"] > 0
+                    and r["values_written"] >= r["keys"]):
+                problems.append(f"recovery state not written: {r}")
         for p in problems:
             print("FAIL:", p)
         if not problems:
-            print("ok: chorus-bench measured writes, reads, sync+reads and churn at windows 1 and 8, 200 sessions and one failover")
+            print("ok: chorus-bench measured writes, reads, sync+reads and churn at windows 1 and 8, 200 sessions, one failover and recovery of a follower holding 8 MiB")
         return 1 if problems else 0
 
 
