@@ -75,7 +75,8 @@ struct Options {
     double warmup = 1;
     double system_warmup = -1;
     int kills = -1;
-    uint64_t recovery_bytes = 0;  // the recovery workload's data directory size; 0: none
+    uint64_t recovery_bytes = 0;   // the recovery workload's data directory size; 0: none
+    int recovery_catch_up = 1024;  // values written while the follower is down
     std::string json_file;
     std::string plot_file;
     std::string chorus_server;
@@ -298,6 +299,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     } else if (o.recovery_bytes > 0) {
         RecoveryOptions ro;
         ro.data_dir_bytes = o.recovery_bytes;
+        ro.catch_up_values = o.recovery_catch_up;
         RecoveryResult r = run_recovery(
             *ensemble,
             [&](const std::vector<std::string>& servers, int tag) {
@@ -319,6 +321,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         row["p999_ms"] = nullptr;
         row["failed"] = r.failed;
         row["recovery_bytes"] = o.recovery_bytes;  // asked for
+        row["catch_up_values"] = ro.catch_up_values;
         row["server"] = r.server;
         row["keys"] = r.keys;
         row["state_bytes"] = r.state_bytes;
@@ -638,6 +641,11 @@ int main(int argc, char** argv) {
         "--quick; 0: none)";
     app.add_option("--recovery-bytes", o.recovery_bytes, recovery_help)
         ->transform(CLI::AsSizeValue(false));
+    app.add_option("--recovery-catch-up", o.recovery_catch_up,
+                   "the recovery workload: 64 KiB values written while the follower is down, for "
+                   "it to catch up on")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
     app.add_option("--json", o.json_file, "write the results as JSON to this file");
     app.add_option("--plot", o.plot_file,
                    "draw throughput against p99 latency (.png or .svg; gnuplot)");

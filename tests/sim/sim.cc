@@ -264,6 +264,9 @@ void Simulation::start_server(ServerId id) {
     config.max_batch_txns = 16;
     config.snapshot_every_txns = 40;
     config.log_tail_keep_txns = 10;
+    // Small DIFF chunks: a sync takes many, acknowledged a few at a time,
+    // interleaved with everything else (the real default is 256 KiB+).
+    config.max_sync_chunk_bytes = 16 + rand(200);
     config.mutation = options_.mutation;
     s.core = std::make_unique<Core>(config, std::move(durable), s.app);
     trace("server " + std::to_string(id) + " starts (incarnation " + std::to_string(s.incarnation) +

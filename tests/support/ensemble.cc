@@ -109,6 +109,7 @@ void Ensemble::handle(zab::ServerId id, zab::Ready ready) {
     Node& n = node(id);
     for (zab::Outgoing& out : ready.messages) {
         if (out.message.has_proposal()) ++n.proposals_sent;
+        if (out.message.has_diff()) ++n.diffs_sent;
         if (linked(id, out.to) && node(out.to).up)
             wire_.emplace_back(id, out.to, std::move(out.message));
     }

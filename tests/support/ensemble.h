@@ -43,6 +43,7 @@ class Ensemble {
         std::vector<zab::Completion> completions;
         std::vector<zab::SyncDone> syncs;
         int proposals_sent = 0;
+        int diffs_sent = 0;
         int append_writes = 0;
     };
 

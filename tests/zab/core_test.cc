@@ -340,6 +340,37 @@ TEST(ZabLiveness, ALeaderThatShutsDownStartsAnElectionAtOnce) {
     EXPECT_NE(e.serving_leader(), 0u);
 }
 
+// Zab 3.2 phase 2 with a follower far behind: the DIFF goes out in chunks,
+// a few unacknowledged at a time (the leader's thread is never held for the
+// whole history), proposals made meanwhile travel in it, and NEWLEADER
+// comes only after the last chunk.
+TEST(ZabSync, AFollowerFarBehindGetsTheDiffInChunksAndMissesNothing) {
+    Config c = base_config();
+    c.max_sync_chunk_bytes = 64;  // a few transactions per chunk
+    std::map<ServerId, DurableState> disks = {
+        {1, history(1, {})}, {2, history(1, {{1, 300}})}, {3, history(1, {{1, 300}})}};
+    Ensemble e(3, c, disks);
+    e.isolate(1, true);
+    const ServerId leader = e.elect();
+    ASSERT_EQ(leader, 3u);
+    for (uint64_t i = 1; i <= 50; ++i) ASSERT_TRUE(e.core(leader).submit(request(i)).is_ok());
+    e.after_input(leader);
+    e.settle();
+    const int diffs_before = e.node(leader).diffs_sent;
+    e.isolate(1, false);
+    e.tick();  // reconnects; the sync runs
+    // More requests while the DIFF is under way.
+    for (uint64_t i = 51; i <= 60; ++i) ASSERT_TRUE(e.core(leader).submit(request(i)).is_ok());
+    e.after_input(leader);
+    e.tick(30);
+    EXPECT_GT(e.node(leader).diffs_sent - diffs_before, 20) << "the DIFF came in many chunks";
+    EXPECT_EQ(e.core(1).last_zxid(), e.core(leader).last_zxid());
+    ASSERT_EQ(e.node(1).delivered.size(), e.node(leader).delivered.size());
+    EXPECT_EQ(e.node(1).delivered, e.node(leader).delivered);
+    EXPECT_EQ(e.core(1).role(), Role::kFollowing);
+    EXPECT_TRUE(e.core(1).serving());
+}
+
 // sync() is a read barrier: once it completes here, everything acknowledged
 // anywhere before it has been delivered here.
 TEST(ZabSync, SyncCompletesOnlyAfterEarlierWritesAreDeliveredHere) {

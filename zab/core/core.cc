@@ -369,7 +369,10 @@ bool Core::proposals_possible() const {
 }
 
 Ready Core::take_ready() {
-    if (role_ == Role::kLeading) propose_batches();
+    if (role_ == Role::kLeading) {
+        propose_batches();
+        continue_diffs();
+    }
     deliver();  // catches up on deliveries held back behind a restore
     if (!ready_.writes.empty() || !ready_.after_persist.empty()) {
         ready_.write_id = ++next_write_id_;

@@ -69,7 +69,7 @@ class Core {
     // Everything produced since the last call.
     Ready take_ready();
     bool has_ready() const {
-        return !ready_.empty() || proposals_possible() || deliveries_waiting();
+        return !ready_.empty() || proposals_possible() || deliveries_waiting() || diffs_pending();
     }
 
     Role role() const { return role_; }
@@ -99,8 +99,12 @@ class Core {
         uint64_t accepted_epoch = 0;
         bool sent_new_epoch = false;
         bool acked_epoch = false;
-        bool synced = false;   // TRUNC/SNAP/DIFF/NEWLEADER sent; gets proposals
-        Zxid new_leader_zxid;  // our last zxid when NEWLEADER was sent
+        bool synced = false;               // TRUNC/SNAP/DIFF/NEWLEADER sent; gets proposals
+        bool diffing = false;              // DIFF chunks, then NEWLEADER, still to send
+        Zxid diff_sent;                    // the DIFF has gone up to here
+        Zxid diff_acked;                   // ... and is durable there up to here
+        std::deque<Zxid> diff_chunk_ends;  // the last zxid of each chunk not yet acked
+        Zxid new_leader_zxid;              // our last zxid when NEWLEADER was sent
         bool acked_new_leader = false;
         Zxid acked;  // durable on the follower up to here
         uint64_t last_heard_tick = 0;
@@ -161,6 +165,11 @@ class Core {
     void maybe_choose_epoch();
     void maybe_start_sync();
     void sync_follower(ServerId peer, FollowerState& follower);
+    void continue_diff(ServerId peer, FollowerState& follower);  // the next chunk
+    void continue_diffs();
+    bool diffs_pending() const;  // a DIFF chunk may go out now
+    bool may_send_diff(const FollowerState& follower) const;
+    static constexpr size_t kDiffChunksInFlight = 8;
     void maybe_establish();
     void advance_commit();
     void accept_request(ServerId origin, Request request);

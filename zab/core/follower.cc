@@ -197,9 +197,9 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool
         }
         fresh.push_back(std::move(txn));
     }
-    if (fresh.empty() && !is_proposal) return;
-    append_local(std::move(fresh));
-    if (!is_proposal) return;
+    if (!fresh.empty() || is_proposal) append_local(std::move(fresh));
+    // A DIFF chunk is acknowledged too (the leader sends the next ones as
+    // these become durable); only proposals' ACKs count towards commits.
     if (config_.mutation == Mutation::kAckBeforeDurable) {
         pb::PeerMessage m;
         m.mutable_ack()->set_epoch(epoch_);

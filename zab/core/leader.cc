@@ -151,30 +151,74 @@ void Core::sync_follower(ServerId peer, FollowerState& f) {
         }
         diff_from = common;
     }
-    // DIFF: everything after diff_from, in chunks.
+    // DIFF: everything after diff_from, a chunk per Ready (continue_diff),
+    // so that a follower far behind does not hold this thread (and the
+    // heartbeats of everyone else) for as long as its whole history takes
+    // to copy. Proposals made meanwhile reach it through the DIFF too.
+    f.synced = false;
+    f.diffing = true;
+    f.diff_sent = diff_from;
+    f.diff_acked = Zxid{};
+    f.diff_chunk_ends.clear();
+    f.acked = Zxid{};
+    continue_diff(peer, f);
+}
+
+bool Core::may_send_diff(const FollowerState& f) const {
+    // The follower acknowledges each chunk once durable: at most
+    // kDiffChunksInFlight unacknowledged, so a follower that writes slower
+    // than we copy does not pile the DIFF up in our send queue.
+    size_t in_flight = 0;
+    for (Zxid end : f.diff_chunk_ends) in_flight += end > f.diff_acked ? 1 : 0;
+    return in_flight < kDiffChunksInFlight;
+}
+
+void Core::continue_diff(ServerId peer, FollowerState& f) {
+    if (f.diff_sent < log_base_) {
+        // A compaction overtook the DIFF: start over, from the snapshot.
+        f.acked = f.diff_sent;
+        sync_follower(peer, f);
+        return;
+    }
+    while (!f.diff_chunk_ends.empty() && f.diff_chunk_ends.front() <= f.diff_acked)
+        f.diff_chunk_ends.pop_front();
+    if (!may_send_diff(f)) return;  // on an ACK
     pb::PeerMessage diff;
     size_t bytes = 0;
-    for (size_t i = index_after(diff_from); i < log_.size(); ++i) {
-        if (bytes >= config_.max_sync_chunk_bytes) {
-            diff.mutable_diff()->set_epoch(epoch_);
-            send(peer, std::move(diff));
-            diff = pb::PeerMessage{};
-            bytes = 0;
-        }
+    for (size_t i = index_after(f.diff_sent); i < log_.size(); ++i) {
+        if (bytes >= config_.max_sync_chunk_bytes) break;
         to_pb(log_[i], diff.mutable_diff()->add_txns());
         bytes += log_[i].data.size() + 32;
+        f.diff_sent = log_[i].zxid;
     }
     if (diff.has_diff()) {
         diff.mutable_diff()->set_epoch(epoch_);
         send(peer, std::move(diff));
+        f.diff_chunk_ends.push_back(f.diff_sent);
     }
+    if (f.diff_sent != last_zxid()) return;  // more next time
+    const Zxid ours = last_zxid();
     pb::PeerMessage m;
     m.mutable_new_leader()->set_epoch(epoch_);
     to_pb(ours, m.mutable_new_leader()->mutable_last_zxid());
     send(peer, std::move(m));
+    f.diffing = false;
     f.synced = true;
     f.new_leader_zxid = ours;
-    f.acked = Zxid{};
+}
+
+void Core::continue_diffs() {
+    for (auto& [peer, f] : followers_) {
+        if (f.diffing) continue_diff(peer, f);
+    }
+}
+
+bool Core::diffs_pending() const {
+    if (role_ != Role::kLeading) return false;
+    for (const auto& [peer, f] : followers_) {
+        if (f.diffing && may_send_diff(f)) return true;
+    }
+    return false;
 }
 
 void Core::on_ack_new_leader(ServerId from, const pb::AckNewLeader& ack) {
@@ -219,7 +263,15 @@ void Core::maybe_establish() {
 
 void Core::on_ack(ServerId from, const pb::Ack& ack) {
     auto it = followers_.find(from);
-    if (it == followers_.end() || ack.epoch() != epoch_ || !it->second.synced) return;
+    if (it == followers_.end() || ack.epoch() != epoch_) return;
+    if (it->second.diffing) {
+        // A DIFF chunk is durable there: room for the next one (it counts
+        // for nothing else until NEWLEADER is acknowledged).
+        it->second.last_heard_tick = now_tick_;
+        it->second.diff_acked = std::max(it->second.diff_acked, from_pb(ack.zxid()));
+        return;
+    }
+    if (!it->second.synced) return;
     it->second.last_heard_tick = now_tick_;
     it->second.acked = std::max(it->second.acked, from_pb(ack.zxid()));
     advance_commit();

@@ -173,7 +173,14 @@ void Node::Impl::process_soon() {
 }
 
 void Node::Impl::process_once() {
-    for (int round = 0; round < 1000 && core && core->has_ready(); ++round) {
+    // Long work (a DIFF to a follower far behind comes a chunk per Ready)
+    // yields every few milliseconds, so ticks and messages are not held up.
+    const auto start = std::chrono::steady_clock::now();
+    for (int round = 0; core && core->has_ready(); ++round) {
+        if (round > 0 && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(5)) {
+            process_soon();
+            return;
+        }
         zab::Ready ready = core->take_ready();
         std::set<ServerId> cut;  // peers whose sync cannot go on in this Ready
         for (zab::Outgoing& out : ready.messages) {
