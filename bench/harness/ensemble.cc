@@ -213,6 +213,7 @@ class ChorusEnsemble final : public Ensemble {
 // ---- ZooKeeper --------------------------------------------------------------
 
 constexpr const char* kZooKeeperJar = "/usr/share/java/zookeeper.jar";
+constexpr const char* kJcmd = "/usr/bin/jcmd";
 
 // A four-letter-word command's answer ("" if none within a second).
 std::string four_letter_word(uint16_t port, const char* word) {
@@ -288,6 +289,28 @@ class ZooKeeperEnsemble final : public Ensemble {
                                   : "org.apache.zookeeper.server.ZooKeeperServerMain");
         argv.push_back(dir + "/zoo.cfg");
         processes_[id].start(argv, log_of(id));
+    }
+
+    uint64_t memory_in_use(int id, std::string* how) override {
+        *how = "Java heap after a full GC";
+        auto it = processes_.find(id);
+        if (it == processes_.end() || !it->second.running()) return 0;
+        // jcmd comes with the JDK; without it, resident memory it is.
+        if (!fs::exists(kJcmd)) return Ensemble::memory_in_use(id, how);
+        const std::string pid = std::to_string(it->second.pid());
+        const std::string command = "timeout 30 " + std::string(kJcmd) + " " + pid +
+                                    " GC.run >/dev/null 2>&1; timeout 30 " + kJcmd + " " + pid +
+                                    " GC.heap_info 2>&1";
+        std::string out;
+        if (FILE* p = popen(command.c_str(), "r")) {
+            char buffer[4096];
+            for (size_t n; (n = fread(buffer, 1, sizeof buffer, p)) > 0;) out.append(buffer, n);
+            pclose(p);
+        }
+        // " garbage-first heap   total 262144K, used 23456K [...]"
+        const size_t at = out.find("used ");
+        if (at == std::string::npos) return 0;
+        return std::strtoull(out.c_str() + at + 5, nullptr, 10) * 1024;
     }
 
     uint64_t log_bytes(int id) override {

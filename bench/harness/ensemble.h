@@ -39,6 +39,15 @@ class Ensemble {
     virtual uint64_t log_bytes(int id) = 0;
     // Resident memory of a server, in bytes (0 if unknown).
     uint64_t rss_bytes(int id) const;
+    // The memory a server's data takes, as well as each system lets it be
+    // seen: chorus: resident memory (an upper bound: allocator caches and
+    // buffers count); ZooKeeper: the Java heap in use right after a full
+    // collection (jcmd GC.run, then GC.heap_info; a lower bound: the JVM's
+    // own and native memory do not count). `how` says which.
+    virtual uint64_t memory_in_use(int id, std::string* how) {
+        *how = "resident memory";
+        return rss_bytes(id);
+    }
     // What this server holds on disk: every file under its data directory
     // (ZooKeeper: its data and transaction-log directories), at the files'
     // sizes — but ZooKeeper's transaction logs are preallocated in 64 MiB

@@ -29,6 +29,9 @@
 
 namespace {
 
+// ZooKeeper sessions per holder process: three file descriptors each.
+constexpr int kZooKeeperSessionsPerProcess = 4000;
+
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 using namespace chorus::bench;
@@ -69,7 +72,7 @@ struct Options {
     std::vector<int> sessions;
     bool reads = false;
     bool churn = false;
-    int zookeeper_max_sessions = 2000;
+    int zookeeper_max_sessions = 4000;
     int session_timeout_ms = 6000;
     double seconds = 0;
     double warmup = 1;
@@ -222,15 +225,22 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         std::string servers;
         for (const auto& a : ensemble->client_addresses())
             servers += (servers.empty() ? "" : ",") + a;
-        const std::vector<std::string> holder = {fs::read_symlink("/proc/self/exe").string(),
-                                                 "hold-sessions",
-                                                 system,
-                                                 std::to_string(count),
-                                                 std::to_string(o.session_timeout_ms),
-                                                 servers};
-        SessionResult r = run_sessions(
-            *ensemble, holder, dir + "/holder-" + std::to_string(count) + ".log", count,
-            o.session_timeout_ms, [&](const std::string& s) { phase(system + ": " + s); });
+        // chorus::Client carries any number of sessions on one connection;
+        // ZooKeeper's C client takes a handle (a socket, a pipe, two
+        // threads) per session, so its sessions are spread over processes
+        // to stay within the file-descriptor limit.
+        const int per_holder = system == "zookeeper" ? kZooKeeperSessionsPerProcess : count;
+        std::vector<SessionHolder> holders;
+        for (int opened = 0; opened < count; opened += per_holder) {
+            const int n = std::min(per_holder, count - opened);
+            holders.push_back(
+                SessionHolder{{fs::read_symlink("/proc/self/exe").string(), "hold-sessions", system,
+                               std::to_string(n), std::to_string(o.session_timeout_ms), servers},
+                              dir + "/holder-" + std::to_string(count) + "-" +
+                                  std::to_string(holders.size()) + ".log"});
+        }
+        SessionResult r = run_sessions(*ensemble, holders, count, o.session_timeout_ms,
+                                       [&](const std::string& s) { phase(system + ": " + s); });
         if (!r.error.empty()) {
             phase(system + ": sessions: " + r.error);
             continue;
@@ -238,10 +248,10 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         char line[300];
         std::snprintf(line, sizeof line,
                       "%s: %d sessions: %.0f creates/s; log bytes per create %.1f, per expire "
-                      "%.1f, per heartbeat %.3f; leader memory %.0f B per session",
+                      "%.1f, per heartbeat %.3f; leader memory %.0f B per session (%s)",
                       system.c_str(), count, r.creates_per_s, r.log_bytes_per_create,
-                      r.log_bytes_per_expire, r.log_bytes_per_heartbeat,
-                      r.leader_rss_bytes_per_session);
+                      r.log_bytes_per_expire, r.log_bytes_per_heartbeat, r.leader_bytes_per_session,
+                      r.memory_measure.c_str());
         phase(line);
         ordered_json row;
         row["system"] = system;
@@ -258,7 +268,8 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         row["log_bytes_per_create"] = r.log_bytes_per_create;
         row["log_bytes_per_expire"] = r.log_bytes_per_expire;
         row["log_bytes_per_heartbeat"] = r.log_bytes_per_heartbeat;
-        row["leader_rss_bytes_per_session"] = r.leader_rss_bytes_per_session;
+        row["leader_bytes_per_session"] = r.leader_bytes_per_session;
+        row["memory_measure"] = r.memory_measure;
         row["machine"] = host;
         rows.push_back(row);
     }
@@ -440,7 +451,7 @@ void print_sessions(const std::vector<ordered_json>& rows) {
                     r["ops_per_s"].get<double>(), r["log_bytes_per_create"].get<double>(),
                     r["log_bytes_per_expire"].get<double>(),
                     r["log_bytes_per_heartbeat"].get<double>(),
-                    r["leader_rss_bytes_per_session"].get<double>());
+                    r["leader_bytes_per_session"].get<double>());
     }
 }
 
@@ -529,8 +540,8 @@ void print_goals(const std::vector<ordered_json>& rows, const Options& o) {
                     c_bytes, z_bytes, judge(c_bytes <= z_bytes));
         const double hb = (*cs)["log_bytes_per_heartbeat"].get<double>();
         std::printf("  zero log bytes per heartbeat: %.3f — %s\n", hb, judge(hb == 0));
-        const double c_mem = (*cs)["leader_rss_bytes_per_session"].get<double>();
-        const double z_mem = (*zs)["leader_rss_bytes_per_session"].get<double>();
+        const double c_mem = (*cs)["leader_bytes_per_session"].get<double>();
+        const double z_mem = (*zs)["leader_bytes_per_session"].get<double>();
         if (c_mem > 0 && z_mem > 0) {
             std::printf("  sessions per GiB of leader memory >= 5x ZooKeeper's: %.2fx — %s\n",
                         z_mem / c_mem, judge(z_mem / c_mem >= 5));
@@ -629,7 +640,7 @@ int main(int argc, char** argv) {
                    "0: none)");
     app.add_option("--zookeeper-max-sessions", o.zookeeper_max_sessions,
                    "the most sessions asked of ZooKeeper (each is a client handle with two "
-                   "threads in the client process)")
+                   "threads and three file descriptors; 4,000 per client process)")
         ->capture_default_str();
     app.add_option("--session-timeout-ms", o.session_timeout_ms,
                    "sessions workload timeout (ZooKeeper's floor is 2 x tickTime = 4000)")
@@ -671,7 +682,7 @@ int main(int argc, char** argv) {
     if (o.kills < 0) o.kills = o.quick ? 1 : 5;
     o.reads = reads_flag.empty() ? !o.quick : reads_flag == "on";
     o.churn = churn_flag.empty() ? !o.quick : churn_flag == "on";
-    o.sessions = split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 10000});
+    o.sessions = split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 4000, 10000});
     std::erase(o.sessions, 0);
     if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;
     if (app.count("--recovery-bytes") == 0) o.recovery_bytes = o.quick ? 0 : 1ull << 30;

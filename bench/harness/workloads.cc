@@ -241,8 +241,8 @@ FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::strin
     return result;
 }
 
-SessionResult run_sessions(Ensemble& ensemble, const std::vector<std::string>& holder,
-                           const std::string& holder_log, int count, int timeout_ms,
+SessionResult run_sessions(Ensemble& ensemble, const std::vector<SessionHolder>& holders, int count,
+                           int timeout_ms,
                            const std::function<void(const std::string&)>& progress) {
     SessionResult r;
     r.sessions = count;
@@ -252,23 +252,31 @@ SessionResult run_sessions(Ensemble& ensemble, const std::vector<std::string>& h
         return r;
     }
     const uint64_t log0 = ensemble.log_bytes(leader);
-    const uint64_t rss0 = ensemble.rss_bytes(leader);
-    testing::ChildProcess child;
-    child.start(holder, holder_log);
-    // Wait for "opened N in MS ms" (or a failure) in its output.
-    std::string line;
-    const auto until = Clock::now() + std::chrono::seconds(180);
-    while (Clock::now() < until) {
-        std::ifstream in(holder_log);
-        std::getline(in, line);
-        if (line.rfind("opened", 0) == 0 || line.rfind("failed", 0) == 0) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    const uint64_t mem0 = ensemble.memory_in_use(leader, &r.memory_measure);
+    std::vector<testing::ChildProcess> children(holders.size());
+    for (size_t i = 0; i < holders.size(); ++i) children[i].start(holders[i].argv, holders[i].log);
+    auto kill_all = [&] {
+        for (auto& child : children) child.kill();
+    };
+    // Wait for "opened N in MS ms" (or a failure) from each; the slowest
+    // decides how long opening them all took.
     double ms = 0;
-    if (std::sscanf(line.c_str(), "opened %*d in %lf ms", &ms) != 1) {
-        r.error = line.empty() ? "the session holder did not open its sessions in time" : line;
-        child.kill();
-        return r;
+    const auto until = Clock::now() + std::chrono::seconds(180);
+    for (const SessionHolder& holder : holders) {
+        std::string line;
+        while (Clock::now() < until) {
+            std::ifstream in(holder.log);
+            std::getline(in, line);
+            if (line.rfind("opened", 0) == 0 || line.rfind("failed", 0) == 0) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        double holder_ms = 0;
+        if (std::sscanf(line.c_str(), "opened %*d in %lf ms", &holder_ms) != 1) {
+            r.error = line.empty() ? "a session holder did not open its sessions in time" : line;
+            kill_all();
+            return r;
+        }
+        ms = std::max(ms, holder_ms);
     }
     r.creates_per_s = count / (ms / 1000);
     const uint64_t log1 = ensemble.log_bytes(leader);
@@ -276,20 +284,20 @@ SessionResult run_sessions(Ensemble& ensemble, const std::vector<std::string>& h
              " ms; holding them for " + std::to_string(2 * timeout_ms) + " ms");
     std::this_thread::sleep_for(std::chrono::milliseconds(2 * timeout_ms));
     const uint64_t log2 = ensemble.log_bytes(leader);
-    const uint64_t rss2 = ensemble.rss_bytes(leader);
+    const uint64_t mem2 = ensemble.memory_in_use(leader, &r.memory_measure);
     r.heartbeats = static_cast<double>(count) * 2 * timeout_ms / (timeout_ms / 3.0);
-    child.kill();
+    kill_all();
     // Expiry: the timeout, then at most 1,000 a second (chorus's default
     // budget), then a margin.
     const int wait_ms = timeout_ms + count + 4000;
-    progress("client killed; waiting " + std::to_string(wait_ms) +
+    progress("clients killed; waiting " + std::to_string(wait_ms) +
              " ms for the sessions to expire");
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     const uint64_t log3 = ensemble.log_bytes(leader);
     r.log_bytes_per_create = static_cast<double>(log1 - log0) / count;
     r.log_bytes_per_heartbeat = static_cast<double>(log2 - log1) / r.heartbeats;
     r.log_bytes_per_expire = static_cast<double>(log3 - log2) / count;
-    r.leader_rss_bytes_per_session = rss2 > rss0 ? static_cast<double>(rss2 - rss0) / count : 0;
+    r.leader_bytes_per_session = mem2 > mem0 ? static_cast<double>(mem2 - mem0) / count : 0;
     return r;
 }
 

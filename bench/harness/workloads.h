@@ -56,17 +56,24 @@ struct SessionResult {
     double log_bytes_per_create = 0;
     double log_bytes_per_expire = 0;
     double log_bytes_per_heartbeat = 0;
-    double heartbeats = 0;  // sent while held (estimated: count x held / interval)
-    double leader_rss_bytes_per_session = 0;
+    double heartbeats = 0;                // sent while held (estimated: count x held / interval)
+    double leader_bytes_per_session = 0;  // Ensemble::memory_in_use() growth while held
+    std::string memory_measure;           // how it was measured
     std::string error;
 };
 
-// `count` sessions opened by a child process (`holder` argv, which prints
-// "opened N in MS ms"), held for two timeouts while they heartbeat, then
-// left to expire (the child is SIGKILLed). Log bytes and memory are read
-// off the leader.
-SessionResult run_sessions(Ensemble& ensemble, const std::vector<std::string>& holder,
-                           const std::string& holder_log, int count, int timeout_ms,
-                           const std::function<void(const std::string&)>& progress);
+// A child process that opens sessions: its argv, and the file its output
+// goes to (it prints "opened N in MS ms", or "failed: ...").
+struct SessionHolder {
+    std::vector<std::string> argv;
+    std::string log;
+};
+
+// `count` sessions opened by child processes (`holders`, all started at
+// once, their counts adding up to `count`), held for two timeouts while
+// they heartbeat, then left to expire (the children are SIGKILLed). Log
+// bytes and memory are read off the leader.
+SessionResult run_sessions(Ensemble& ensemble, const std::vector<SessionHolder>& holders, int count,
+                           int timeout_ms, const std::function<void(const std::string&)>& progress);
 
 }  // namespace chorus::bench
