@@ -450,7 +450,7 @@ std::string Tracker::encode(const Image& image) {
     for (const auto& [path, n] : image.nodes) {
         auto* out = snap.add_nodes();
         out->set_path(path);
-        out->set_data(n.data);
+        out->set_data(n.data.str());
         out->set_version(n.version);
         out->set_ephemeral_owner(n.ephemeral_owner);
     }

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -49,8 +50,32 @@ struct SessionInfo {
     friend bool operator==(const SessionInfo&, const SessionInfo&) = default;
 };
 
+// A node's value: immutable and shared, so that setting the state aside for
+// a snapshot copies pointers, not values (a tracker holding 1 GiB of values
+// copied them all on the core thread, long enough to cost an election).
+class NodeData {
+ public:
+    NodeData() = default;
+    NodeData(std::string value)  // NOLINT: implicit, as a string would be
+        : value_(value.empty() ? nullptr : std::make_shared<const std::string>(std::move(value))) {}
+    NodeData(const char* value) : NodeData(std::string(value)) {}  // NOLINT
+    const std::string& str() const { return value_ ? *value_ : empty(); }
+    operator const std::string&() const { return str(); }  // NOLINT
+    size_t size() const { return str().size(); }
+    friend bool operator==(const NodeData& a, const NodeData& b) { return a.str() == b.str(); }
+    friend bool operator==(const NodeData& a, const std::string& b) { return a.str() == b; }
+    friend bool operator==(const NodeData& a, const char* b) { return a.str() == b; }
+
+ private:
+    static const std::string& empty() {
+        static const std::string nothing;
+        return nothing;
+    }
+    std::shared_ptr<const std::string> value_;
+};
+
 struct NodeInfo {
-    std::string data;
+    NodeData data;
     int64_t version = 0;
     uint64_t ephemeral_owner = 0;  // 0: persistent
     friend bool operator==(const NodeInfo&, const NodeInfo&) = default;

@@ -588,7 +588,7 @@ void SessionService::Impl::read(const cpb::Request& request, Reply reply) {
                 auto* out = r.mutable_node();
                 if (const NodeInfo* n = tracker.node(request.read().path())) {
                     out->set_exists(true);
-                    out->set_data(n->data);
+                    out->set_data(n->data.str());
                     out->set_version(n->version);
                     out->set_ephemeral_owner(n->ephemeral_owner);
                 } else {

@@ -101,7 +101,7 @@ void MutantTracker::deliver(const zab::Txn& txn) {
     for (const auto& [path, node] : kept) {
         auto* n = snapshot.add_nodes();
         n->set_path(path);
-        n->set_data(node.data);
+        n->set_data(node.data.str());
         n->set_version(node.version);
         n->set_ephemeral_owner(node.ephemeral_owner);
     }

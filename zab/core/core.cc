@@ -153,8 +153,15 @@ void Core::deliver() {
     if (ready_.restore || ready_.snapshot_due) return;
     const Zxid limit = std::min(committed_, durable_);
     if (delivered_ >= limit) return;
+    // Bounded per Ready (the rest waits for the next take_ready()), so a
+    // follower catching up on a long history delivers it in slices and its
+    // driver can yield between them.
+    size_t bytes = 0;
     for (size_t i = index_after(delivered_); i < log_.size() && log_[i].zxid <= limit; ++i) {
+        if (ready_.committed.size() >= kMaxDeliveriesPerReady || bytes >= kMaxDeliveryBytesPerReady)
+            break;
         const Txn& txn = log_[i];
+        bytes += txn.data.size();
         ready_.committed.push_back(txn);
         if (txn.origin == config_.id && txn.request_id != 0) {
             ready_.completions.push_back(

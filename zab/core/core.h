@@ -170,6 +170,8 @@ class Core {
     bool diffs_pending() const;  // a DIFF chunk may go out now
     bool may_send_diff(const FollowerState& follower) const;
     static constexpr size_t kDiffChunksInFlight = 8;
+    static constexpr size_t kMaxDeliveriesPerReady = 4096;
+    static constexpr size_t kMaxDeliveryBytesPerReady = 8 << 20;
     void maybe_establish();
     void advance_commit();
     void accept_request(ServerId origin, Request request);

@@ -45,7 +45,7 @@ struct Node::Impl {
 
     // The newest snapshot's bytes, for SNAP syncs (core thread only).
     Zxid snapshot_zxid;
-    std::string snapshot_data;
+    std::shared_ptr<const std::string> snapshot_data = std::make_shared<const std::string>();
 
     uint64_t next_request = 1;  // starts at a random point: ids must not repeat across restarts
     std::map<uint64_t, Done> pending;  // request id -> callback
@@ -97,14 +97,14 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable) {
         auto data = (*reader)->read_all();
         if (!data.is_ok()) return data.status();
         snapshot_zxid = (*reader)->info().zxid;
-        snapshot_data = std::move(data).value();
+        snapshot_data = std::make_shared<const std::string>(std::move(data).value());
         if (log.last_zxid() < snapshot_zxid) {
             // A crash came between installing the snapshot and resetting the log.
             if (Status s = log.reset_to(snapshot_zxid); !s.is_ok()) return s;
         }
         durable->snapshot_zxid = snapshot_zxid;
     }
-    sm.restore(snapshot_data);
+    sm.restore(*snapshot_data);
     durable->log_base = log.base();
     auto entries = log.read(log.base().next(), Zxid{UINT64_MAX, UINT64_MAX});
     if (!entries.is_ok()) return entries.status();
@@ -199,7 +199,7 @@ void Node::Impl::process_once() {
                     transport->reset(out.to);
                     continue;
                 }
-                out.message.mutable_snap()->set_data(snapshot_data);
+                out.message.mutable_snap()->set_data(*snapshot_data);
             }
             transport->send(out.to, out.message);
         }
@@ -248,7 +248,7 @@ void Node::Impl::process_once() {
                 "restoring a snapshot of " + std::to_string(ready.restore->data.size()) + " bytes",
                 restore_start);
             snapshot_zxid = ready.restore->zxid;
-            snapshot_data = ready.restore->data;
+            snapshot_data = std::make_shared<const std::string>(std::move(ready.restore->data));
             spdlog::info("server {}: installed a snapshot at {} from the leader", options.id,
                          snapshot_zxid.str());
         }
@@ -280,17 +280,17 @@ void Node::Impl::take_snapshot(Zxid at) {
     warn_if_slow("setting a snapshot aside", start);
     if (snapshot_thread.joinable()) snapshot_thread.join();
     snapshot_thread = std::thread([this, at, produce = std::move(produce)] {
-        auto data = std::make_shared<std::string>(produce());
+        auto data = std::make_shared<const std::string>(produce());
         asio::post(io, [this, at, data] {
             if (!core) return;
             sm.snapshot_done();
             runtime::StorageJob job;
-            job.save_snapshot = zab::InstallSnapshot{at, *data};
+            job.save_snapshot = runtime::StorageJob::SavedSnapshot{at, data};
             job.done = [this, at, data] {
                 if (!core) return;
                 if (at > snapshot_zxid) {  // a snapshot installed meanwhile may be newer
                     snapshot_zxid = at;
-                    snapshot_data = std::move(*data);
+                    snapshot_data = data;
                 }
                 core->snapshot_saved(at);
                 process();
@@ -432,6 +432,8 @@ Status Node::start() {
     m.work.emplace(m.io.get_executor());
     m.running = true;
     m.thread = std::thread([&m] {
+        // Ticks are late from here on, not from before the data was read.
+        m.last_tick_at = std::chrono::steady_clock::now();
         m.process();
         m.ticker->expires_after(std::chrono::milliseconds(m.options.tick_ms));
         m.ticker->async_wait([&m](boost::system::error_code ec) {

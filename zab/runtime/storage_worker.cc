@@ -107,7 +107,7 @@ void StorageWorker::run() {
                 if (list.empty() || list.back().zxid < job.save_snapshot->zxid) {
                     auto writer = dir_.snapshots->begin(job.save_snapshot->zxid);
                     check(writer.status(), "a snapshot");
-                    check((*writer)->append(job.save_snapshot->data), "a snapshot");
+                    check((*writer)->append(*job.save_snapshot->data), "a snapshot");
                     check((*writer)->commit().status(), "a snapshot");
                     // Keep the newest two: the older one may still be streaming to a follower.
                     if (list.size() > 2)

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -28,7 +29,13 @@ namespace chorus::runtime {
 struct StorageJob {
     std::vector<zab::Write> writes;
     // Save the state machine's snapshot (taken on the core thread) at zxid.
-    std::optional<zab::InstallSnapshot> save_snapshot;
+    // Shared, not copied: it may be a gigabyte, and the core thread keeps it
+    // too (for SNAP syncs).
+    struct SavedSnapshot {
+        Zxid zxid;
+        std::shared_ptr<const std::string> data;
+    };
+    std::optional<SavedSnapshot> save_snapshot;
     // Runs on the core thread once everything above is durable.
     std::function<void()> done;
 };
