@@ -918,6 +918,7 @@ void Client::stats(Callback<ServerStats> done) {
                        out.sessions_expired = s.sessions_expired();
                        out.log_records_appended = s.log_records_appended();
                        out.log_bytes_appended = s.log_bytes_appended();
+                       out.heap_bytes = s.heap_bytes();
                        out.connections = s.connections();
                        out.bad_frames = s.bad_frames();
                        out.watches = s.watches();

@@ -134,6 +134,7 @@ struct ServerStats {
     uint64_t connections = 0;
     uint64_t bad_frames = 0;
     uint64_t watches = 0;
+    uint64_t heap_bytes = 0;  // the server allocator's live bytes
     struct LogCount {
         std::string kind;
         uint64_t records = 0;

@@ -118,8 +118,7 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
             for (uint64_t id : r.expire().session_ids()) {
                 if (!sessions_.count(id)) continue;
                 // A heartbeat absorbed since the driver asked keeps it alive.
-                auto d = deadlines_.find(id);
-                if (d != deadlines_.end() && d->second > now_ms_) continue;
+                if (sessions_.at(id).deadline_ms > now_ms_) continue;
                 expired->add_session_ids(id);
                 // Decided: not due again while the transaction commits.
                 clear_deadline(id);
@@ -137,8 +136,8 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
 }
 
 void Tracker::drop_session(uint64_t id) {
-    sessions_.erase(id);
     clear_deadline(id);
+    sessions_.erase(id);
     auto owned = ephemerals_.find(id);
     if (owned == ephemerals_.end()) return;
     for (const std::string& path : owned->second) {
@@ -297,6 +296,7 @@ void Tracker::deliver(const zab::Txn& txn) {
     switch (change.change_case()) {
         case pb::TrackerTxn::kOpened: {
             const uint64_t id = session_id_of(txn.zxid);
+            clear_deadline(id);  // replayed: the index must not keep the old deadline
             sessions_[id] = SessionInfo{change.opened().owner(), change.opened().timeout_ms()};
             if (leading_) set_deadline(id, now_ms_ + change.opened().timeout_ms());
             ++counters_.sessions_opened;
@@ -359,23 +359,26 @@ std::vector<uint64_t> Tracker::due_for_expiry(size_t limit) const {
 }
 
 void Tracker::set_deadline(uint64_t id, uint64_t deadline) {
-    auto [it, inserted] = deadlines_.try_emplace(id, deadline);
-    if (!inserted) {
-        by_deadline_.erase({it->second, id});
-        it->second = deadline;
-    }
-    by_deadline_.insert({deadline, id});
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    uint64_t& current = it->second.deadline_ms;
+    if (current != 0) by_deadline_.erase({current, id});
+    current = std::max<uint64_t>(deadline, 1);  // 0 means none
+    by_deadline_.insert({current, id});
 }
 
 void Tracker::clear_deadline(uint64_t id) {
-    auto it = deadlines_.find(id);
-    if (it == deadlines_.end()) return;
-    by_deadline_.erase({it->second, id});
-    deadlines_.erase(it);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || it->second.deadline_ms == 0) return;
+    by_deadline_.erase({it->second.deadline_ms, id});
+    it->second.deadline_ms = 0;
 }
 
 void Tracker::clear_deadlines() {
-    deadlines_.clear();
+    for (const auto& [deadline, id] : by_deadline_) {
+        auto it = sessions_.find(id);
+        if (it != sessions_.end()) it->second.deadline_ms = 0;
+    }
     by_deadline_.clear();
 }
 
@@ -409,9 +412,9 @@ int64_t Tracker::group_version(const std::string& group) const {
 }
 
 std::optional<uint64_t> Tracker::deadline_ms(uint64_t session_id) const {
-    auto it = deadlines_.find(session_id);
-    if (it == deadlines_.end()) return std::nullopt;
-    return it->second;
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end() || it->second.deadline_ms == 0) return std::nullopt;
+    return it->second.deadline_ms;
 }
 
 std::optional<NodeResult> Tracker::node_result(Zxid zxid) const {
@@ -470,6 +473,7 @@ std::function<std::string()> Tracker::snapshot() {
 }
 
 void Tracker::restore(const std::string& snapshot) {
+    clear_deadlines();
     sessions_.clear();
     nodes_.clear();
     ephemerals_.clear();

@@ -180,6 +180,11 @@ class ChorusEnsemble final : public Ensemble {
         auto s = stats(id);
         return s ? s->log_bytes_appended : 0;
     }
+    uint64_t memory_in_use(int id, std::string* how) override {
+        *how = "live heap (allocator)";
+        auto s = stats(id);
+        return s ? s->heap_bytes : 0;
+    }
     bool all_serving() override {
         for (const auto& [id, port] : client_ports_) {
             if (!running(id)) continue;

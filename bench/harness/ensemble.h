@@ -39,11 +39,12 @@ class Ensemble {
     virtual uint64_t log_bytes(int id) = 0;
     // Resident memory of a server, in bytes (0 if unknown).
     uint64_t rss_bytes(int id) const;
-    // The memory a server's data takes, as well as each system lets it be
-    // seen: chorus: resident memory (an upper bound: allocator caches and
-    // buffers count); ZooKeeper: the Java heap in use right after a full
-    // collection (jcmd GC.run, then GC.heap_info; a lower bound: the JVM's
-    // own and native memory do not count). `how` says which.
+    // The memory a server's data takes: its live heap. chorus: the bytes its
+    // allocator has handed out and not had back (Stats heap_bytes: jemalloc's
+    // stats.allocated); ZooKeeper: the Java heap in use right after a full
+    // collection (jcmd GC.run, then GC.heap_info). Neither counts the
+    // allocator's or the JVM's own overhead. `how` says which; by default
+    // (a system with neither) resident memory.
     virtual uint64_t memory_in_use(int id, std::string* how) {
         *how = "resident memory";
         return rss_bytes(id);

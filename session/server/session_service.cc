@@ -15,6 +15,7 @@
 #include "session/client.pb.h"
 #include "session/groups.h"
 #include "session/session.pb.h"
+#include "zab/runtime/heap.h"
 
 namespace chorus::session {
 
@@ -657,6 +658,7 @@ void SessionService::Impl::stats(const cpb::Request& request, Reply reply) {
     }
     out->set_log_records_appended(status.log_records_appended);
     out->set_log_bytes_appended(status.log_bytes_appended);
+    out->set_heap_bytes(runtime::heap_bytes_in_use());
     out->set_watches(watchers.size());
     reply(std::move(r));
 }

@@ -76,7 +76,7 @@ def main():
                 problems.append(f"heartbeats were logged: {r['log_bytes_per_heartbeat']} B each")
             if not (r["log_bytes_per_create"] > 0 and r["log_bytes_per_expire"] > 0):
                 problems.append(f"session creates and expiries must be logged: {r}")
-            if r.get("memory_measure") != "resident memory" or r.get("leader_bytes_per_session", -1) < 0:
+            if r.get("memory_measure") != "live heap (allocator)" or not r.get("leader_bytes_per_session", 0) > 0:
                 problems.append(f"the leader's memory per session is not reported: {r}")
         if len(failover) != 1 or failover[0].get("kills") != 1:
             problems.append(f"no failover row for one kill: {failover}")
