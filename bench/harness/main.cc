@@ -274,7 +274,9 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         rows.push_back(row);
     }
 
-    if (o.kills > 0 && o.servers > 1) {
+    if (o.kills > 0 && o.servers == 1) {
+        phase(system + ": failover left out: with 1 server there is no one to take over");
+    } else if (o.kills > 0) {
         phase(system + ": failover: window-1 writes, the leader SIGKILLed " +
               std::to_string(o.kills) + " time(s)");
         auto d = make_driver(1000);
@@ -491,7 +493,8 @@ void print_recovery(const std::vector<ordered_json>& rows, const Options& o) {
 void print_goals(const std::vector<ordered_json>& rows, const Options& o) {
     if (o.systems.size() != 2) return;
     const int p = 100;
-    std::printf("\ngoals (chorus vs ZooKeeper, %d servers, %d-byte writes):\n", o.servers, p);
+    std::printf("\ngoals (chorus vs ZooKeeper, %d server%s, %d-byte writes):\n", o.servers,
+                o.servers == 1 ? "" : "s", p);
     auto judge = [](bool met) { return met ? "met" : "NOT met"; };
     const auto* c256 = find(rows, "chorus", "write", 256, p);
     const auto* z256 = find(rows, "zookeeper", "write", 256, p);
@@ -682,7 +685,8 @@ int main(int argc, char** argv) {
     if (o.kills < 0) o.kills = o.quick ? 1 : 5;
     o.reads = reads_flag.empty() ? !o.quick : reads_flag == "on";
     o.churn = churn_flag.empty() ? !o.quick : churn_flag == "on";
-    o.sessions = split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 4000, 10000});
+    o.sessions =
+        split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 4000, 10000});
     std::erase(o.sessions, 0);
     if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;
     if (app.count("--recovery-bytes") == 0) o.recovery_bytes = o.quick ? 0 : 1ull << 30;
