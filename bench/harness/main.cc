@@ -6,7 +6,8 @@
 //       3 servers; 100-byte writes at windows 1 and 256; one failover
 //   chorus-bench
 //       the full run: writes at windows 1, 32, 256 x 100 B and 1 KiB, reads,
-//       churn, sessions, 5 failovers, recovery of a follower holding 1 GiB
+//       churn, sessions (1,000 / 4,000 / 10,000 / 100,000; ZooKeeper up to
+//       4,000), 5 failovers, recovery of a follower holding 1 GiB
 //   chorus-bench --json out.json --plot out.png
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -685,8 +686,8 @@ int main(int argc, char** argv) {
     if (o.kills < 0) o.kills = o.quick ? 1 : 5;
     o.reads = reads_flag.empty() ? !o.quick : reads_flag == "on";
     o.churn = churn_flag.empty() ? !o.quick : churn_flag == "on";
-    o.sessions =
-        split_ints(sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 4000, 10000});
+    o.sessions = split_ints(
+        sessions, o.quick ? std::vector<int>{} : std::vector<int>{1000, 4000, 10000, 100000});
     std::erase(o.sessions, 0);
     if (o.system_warmup < 0) o.system_warmup = o.quick ? 3 : 10;
     if (app.count("--recovery-bytes") == 0) o.recovery_bytes = o.quick ? 0 : 1ull << 30;

@@ -85,6 +85,19 @@ TEST(FrameReader, TellsTheAnnouncedLengthBeforeHoldingTheFrame) {
     EXPECT_FALSE(reader.next(&body)) << "the body has not arrived";
 }
 
+TEST(FrameReader, GrowsWhileReadsFillItAndShrinksWhenQuiet) {
+    FrameReader reader;
+    reader.prepare();
+    EXPECT_LE(reader.capacity(), 4096u) << "an idle connection holds little";
+    std::string busy;
+    for (int i = 0; i < 2000; ++i) busy += frame_with(std::string(100, 'x'));
+    EXPECT_EQ(feed(reader, busy, size_t{1} << 20).size(), 2000u);  // every read fills the space
+    EXPECT_GE(reader.capacity(), 64u << 10);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(feed(reader, frame_with("hi"), 1 << 20).size(), 1u);
+    reader.prepare();
+    EXPECT_LE(reader.capacity(), 8u << 10) << "quiet again: the buffer shrinks";
+}
+
 TEST(FrameWriter, QueuedFramesLeaveTogetherUpToALimit) {
     FrameWriter writer;
     for (int i = 0; i < 300; ++i) writer.push(frame_with(std::string(10, 'z')));

@@ -441,8 +441,16 @@ void Simulation::disk_done(ServerId id, uint64_t generation) {
 
 void Simulation::process_ready(ServerId id) {
     Server& s = server(id);
-    for (int round = 0; round < 100 && s.up && s.core->has_ready(); ++round) {
+    for (int round = 0; s.up && s.core->has_ready(); ++round) {
         zab::Ready ready = s.core->take_ready();
+        // has_ready() promises progress: a Ready with nothing in it, or one
+        // that never ends, would spin the runtime's driver.
+        if ((ready.empty() && ready.write_id == 0) || round == 1000) {
+            result_.ok = false;
+            result_.failure = "server " + std::to_string(id) +
+                              ": has_ready() without progress (an empty Ready, or 1000 in a row)";
+            return;
+        }
         for (zab::Outgoing& out : ready.messages) send(id, std::move(out));
         if (ready.write_id != 0) {
             s.queued.push_back(

@@ -156,12 +156,12 @@ void Core::deliver() {
     // Bounded per Ready (the rest waits for the next take_ready()), so a
     // follower catching up on a long history delivers it in slices and its
     // driver can yield between them.
-    size_t bytes = 0;
     for (size_t i = index_after(delivered_); i < log_.size() && log_[i].zxid <= limit; ++i) {
-        if (ready_.committed.size() >= kMaxDeliveriesPerReady || bytes >= kMaxDeliveryBytesPerReady)
+        if (ready_.committed.size() >= kMaxDeliveriesPerReady ||
+            ready_committed_bytes_ >= kMaxDeliveryBytesPerReady)
             break;
         const Txn& txn = log_[i];
-        bytes += txn.data.size();
+        ready_committed_bytes_ += txn.data.size();
         ready_.committed.push_back(txn);
         if (txn.origin == config_.id && txn.request_id != 0) {
             ready_.completions.push_back(
@@ -205,8 +205,16 @@ void Core::snapshot_saved(Zxid zxid) {
     delivered_bytes_since_snapshot_ = 0;
     if (zxid <= snapshot_zxid_) return;
     snapshot_zxid_ = zxid;
-    // Compact below the snapshot, keeping a tail for DIFF sync.
-    const size_t at = index_after(zxid);  // entries [0, at) are <= zxid
+    // Compact below the snapshot, keeping a tail for DIFF sync — and never
+    // past what a DIFF under way has still to send (it would have to start
+    // over from a SNAP, and could again, and again, while writes go on).
+    Zxid keep_after = zxid;
+    if (role_ == Role::kLeading) {
+        for (const auto& [peer, f] : followers_) {
+            if (f.diffing) keep_after = std::min(keep_after, f.diff_sent);
+        }
+    }
+    const size_t at = index_after(keep_after);  // entries [0, at) are <= keep_after
     if (at <= config_.log_tail_keep_txns) return;
     const size_t drop = at - config_.log_tail_keep_txns;
     const Zxid through = log_[drop - 1].zxid;
@@ -388,6 +396,7 @@ Ready Core::take_ready() {
     }
     ready_new_leader_epoch_ = 0;
     ready_makes_voting_ = false;
+    ready_committed_bytes_ = 0;
     Ready out = std::move(ready_);
     ready_ = Ready{};
     return out;

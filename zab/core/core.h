@@ -172,6 +172,7 @@ class Core {
     static constexpr size_t kDiffChunksInFlight = 8;
     static constexpr size_t kMaxDeliveriesPerReady = 4096;
     static constexpr size_t kMaxDeliveryBytesPerReady = 8 << 20;
+    size_t ready_committed_bytes_ = 0;  // of ready_.committed
     void maybe_establish();
     void advance_commit();
     void accept_request(ServerId origin, Request request);

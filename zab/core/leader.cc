@@ -186,7 +186,7 @@ void Core::continue_diff(ServerId peer, FollowerState& f) {
     pb::PeerMessage diff;
     size_t bytes = 0;
     for (size_t i = index_after(f.diff_sent); i < log_.size(); ++i) {
-        if (bytes >= config_.max_sync_chunk_bytes) break;
+        if (bytes > 0 && bytes >= config_.max_sync_chunk_bytes) break;
         to_pb(log_[i], diff.mutable_diff()->add_txns());
         bytes += log_[i].data.size() + 32;
         f.diff_sent = log_[i].zxid;

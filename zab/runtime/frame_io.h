@@ -1,7 +1,7 @@
 // Reading and writing many length-prefixed frames per system call.
 //
-// FrameReader: bytes read in large chunks (one recv often brings dozens of
-// frames under load) are cut into whole frames. FrameWriter: the frames
+// FrameReader: bytes read in chunks of up to 64 KiB (one recv often brings
+// dozens of frames under load) are cut into whole frames. FrameWriter: the frames
 // queued while a write was under way leave together in the next one (one
 // send for all of them). Both are plain buffers: the connection classes
 // own the sockets, the handlers and their own limits.
@@ -22,17 +22,16 @@ namespace chorus::runtime {
 
 class FrameReader {
  public:
-    // Space for the next read: at least a chunk, or the rest of a frame
-    // that is larger than that.
+    // Space for the next read: a chunk that grows (4 KiB to 64 KiB) while
+    // reads fill it and shrinks when they do not — an idle connection holds
+    // little — or the rest of a frame that is larger than that.
     boost::asio::mutable_buffer prepare() {
         if (start_ == end_) {
             start_ = end_ = 0;
-            // A buffer grown for one big frame is not kept for small ones.
-            if (buffer_.size() > kChunkBytes * 4) {
-                std::vector<char>(kChunkBytes).swap(buffer_);
-            }
+            // A buffer grown for busier times or one big frame is let go.
+            if (buffer_.size() > 2 * chunk_) std::vector<char>().swap(buffer_);
         }
-        size_t want = kChunkBytes;
+        size_t want = chunk_;
         if (end_ - start_ >= kFrameHeaderBytes) {
             want = std::max(want, kFrameHeaderBytes + header_length() - (end_ - start_));
         }
@@ -43,11 +42,19 @@ class FrameReader {
             start_ = 0;
             if (buffer_.size() - end_ < want) buffer_.resize(end_ + want);
         }
-        return boost::asio::buffer(buffer_.data() + end_, buffer_.size() - end_);
+        offered_ = buffer_.size() - end_;
+        return boost::asio::buffer(buffer_.data() + end_, offered_);
     }
 
     // `n` bytes arrived in the space prepare() gave.
-    void commit(size_t n) { end_ += n; }
+    void commit(size_t n) {
+        end_ += n;
+        if (n == offered_) {
+            chunk_ = std::min(chunk_ * 2, kMaxChunkBytes);
+        } else if (n < chunk_ / 4) {
+            chunk_ = std::max(chunk_ / 2, kMinChunkBytes);
+        }
+    }
 
     // The length the next frame announces, if its header has arrived.
     bool next_length(uint32_t* length) const {
@@ -68,8 +75,11 @@ class FrameReader {
         return true;
     }
 
+    size_t capacity() const { return buffer_.size(); }  // for tests
+
  private:
-    static constexpr size_t kChunkBytes = 64 << 10;
+    static constexpr size_t kMinChunkBytes = 4 << 10;
+    static constexpr size_t kMaxChunkBytes = 64 << 10;
 
     uint32_t header_length() const {
         unsigned char header[kFrameHeaderBytes];
@@ -77,7 +87,9 @@ class FrameReader {
         return frame_length(header);
     }
 
-    std::vector<char> buffer_ = std::vector<char>(kChunkBytes);
+    std::vector<char> buffer_;
+    size_t chunk_ = kMinChunkBytes;
+    size_t offered_ = 0;
     size_t start_ = 0;  // first byte not yet handed out
     size_t end_ = 0;    // one past the last byte read
 };

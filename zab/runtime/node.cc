@@ -487,9 +487,11 @@ int Node::wait_for_signal(const std::function<void()>& before_stop) {
     return 0;
 }
 
-// Called from the core thread itself (a state machine or service reacting
-// to something), submit() and sync() go straight to the core instead of
-// through the queue; `done` still never runs inside the call.
+// Called from the core thread itself (a service reacting to a request or a
+// tick), submit() and sync() go straight to the core instead of through the
+// queue — but not from inside process() (a StateMachine's deliver(), say),
+// where the core's own preprocess() must not run in the middle of a
+// delivery; `done` never runs inside the call.
 void Node::submit(Request request, Done done) {
     if (!impl_->running) {
         done(Status(Code::kNotLeader, "the server is not running"), {});
@@ -517,7 +519,7 @@ void Node::submit(Request request, Done done) {
             done(s, {});
         }
     };
-    if (impl_->io.get_executor().running_in_this_thread()) {
+    if (impl_->io.get_executor().running_in_this_thread() && !impl_->processing) {
         run(std::move(request), std::move(done), true);
         return;
     }
@@ -552,7 +554,7 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
             done(s, Zxid{});
         }
     };
-    if (impl_->io.get_executor().running_in_this_thread()) {
+    if (impl_->io.get_executor().running_in_this_thread() && !impl_->processing) {
         run(std::move(done), true);
         return;
     }

@@ -343,7 +343,12 @@ void Transport::reset(zab::ServerId peer) {
 void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
     auto it = state_->links.find(to);
     if (it == state_->links.end() || it->second->closed()) return;
-    if (auto paced = state_->paced.find(to); paced != state_->paced.end()) {
+    if (message.has_snap()) {
+        // A new snapshot starts the sync over: the one still flowing, and
+        // what waits behind it, are void (the follower starts assembling
+        // afresh at offset 0).
+        state_->drop_paced(to);
+    } else if (auto paced = state_->paced.find(to); paced != state_->paced.end()) {
         paced->second.frames.emplace_back(frame_of(message), false);  // behind the snapshot
         return;
     }
