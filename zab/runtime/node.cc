@@ -199,7 +199,9 @@ void Node::Impl::process_once() {
                     transport->reset(out.to);
                     continue;
                 }
-                out.message.mutable_snap()->set_data(*snapshot_data);
+                // Shared with the transport, which cuts it into paced chunks.
+                transport->send_snapshot(out.to, out.message.snap().epoch(), want, snapshot_data);
+                continue;
             }
             transport->send(out.to, out.message);
         }

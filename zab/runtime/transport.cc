@@ -9,6 +9,7 @@
 #include <deque>
 #include <string_view>
 
+#include "zab/core/wire.h"
 #include "zab/runtime/frame_io.h"
 
 namespace chorus::runtime {
@@ -155,10 +156,14 @@ struct Transport::State {
     std::map<zab::ServerId, std::chrono::milliseconds> backoff;
     // Snapshot chunks being reassembled, per sender.
     std::map<zab::ServerId, zab::pb::Snap> partial_snaps;
-    // Paced outgoing snapshots, per receiver: frames waiting their turn
-    // (chunks first, then whatever was sent after the snapshot).
+    // Paced outgoing snapshots, per receiver: the snapshot (chunks are cut
+    // from it one at a time), then the frames sent after it.
     struct Paced {
-        std::deque<std::pair<std::string, bool>> frames;  // frame, is a chunk
+        std::shared_ptr<const std::string> data;
+        uint64_t epoch = 0;
+        Zxid zxid;
+        size_t offset = 0;  // the next chunk starts here
+        std::deque<std::string> after;
         std::unique_ptr<asio::steady_timer> timer;
     };
     std::map<zab::ServerId, Paced> paced;
@@ -304,21 +309,23 @@ void Transport::send_frame_to(zab::ServerId to, std::string frame) {
 }
 
 void Transport::pace_snapshot(zab::ServerId to) {
-    // Release frames up to and including the next chunk, then wait for that
-    // chunk's share of the rate. (Look the entry up afresh each time: a send
-    // can close the link, which drops it.)
-    for (;;) {
-        auto p = state_->paced.find(to);
-        if (p == state_->paced.end()) return;
-        if (p->second.frames.empty()) {
-            state_->paced.erase(p);
-            return;
-        }
-        auto [frame, is_chunk] = std::move(p->second.frames.front());
-        p->second.frames.pop_front();
-        const size_t size = frame.size();
-        send_frame_to(to, std::move(frame));
-        if (!is_chunk) continue;
+    // The next chunk, then a wait for its share of the rate; once the
+    // snapshot is out, what was sent behind it. (Look the entry up afresh
+    // after each send: a send can close the link, which drops it.)
+    auto p = state_->paced.find(to);
+    if (p == state_->paced.end()) return;
+    State::Paced& out = p->second;
+    if (out.offset < out.data->size()) {
+        const size_t size = std::min(options_.snapshot_chunk_bytes, out.data->size() - out.offset);
+        zab::pb::PeerMessage chunk;
+        auto* c = chunk.mutable_snap_chunk();
+        c->set_epoch(out.epoch);
+        zab::to_pb(out.zxid, c->mutable_zxid());
+        c->set_offset(out.offset);
+        c->set_total(out.data->size());
+        c->set_data(out.data->data() + out.offset, size);
+        out.offset += size;
+        send_frame_to(to, frame_of(chunk));
         p = state_->paced.find(to);
         if (p == state_->paced.end()) return;
         const uint64_t rate = std::max<uint64_t>(options_.snapshot_bytes_per_s, 1);
@@ -328,6 +335,36 @@ void Transport::pace_snapshot(zab::ServerId to) {
         });
         return;
     }
+    std::deque<std::string> after = std::move(out.after);
+    state_->paced.erase(p);
+    for (std::string& frame : after) send_frame_to(to, std::move(frame));
+}
+
+void Transport::send_snapshot(zab::ServerId to, uint64_t epoch, Zxid zxid,
+                              std::shared_ptr<const std::string> data) {
+    auto it = state_->links.find(to);
+    if (it == state_->links.end() || it->second->closed()) return;
+    // A new snapshot starts the sync over: the one still flowing, and what
+    // waits behind it, are void (the follower starts assembling afresh at
+    // offset 0).
+    state_->drop_paced(to);
+    if (data->size() <= options_.snapshot_chunk_bytes) {
+        zab::pb::PeerMessage m;
+        m.mutable_snap()->set_epoch(epoch);
+        zab::to_pb(zxid, m.mutable_snap()->mutable_zxid());
+        m.mutable_snap()->set_data(*data);
+        it->second->send_frame(frame_of(m));
+        return;
+    }
+    spdlog::info("sending a snapshot of {} bytes to server {}, at up to {} bytes/s", data->size(),
+                 to, options_.snapshot_bytes_per_s);
+    auto& out = state_->paced[to];
+    out.data = std::move(data);
+    out.epoch = epoch;
+    out.zxid = zxid;
+    out.offset = 0;
+    out.timer = std::make_unique<asio::steady_timer>(io_);
+    pace_snapshot(to);
 }
 
 void Transport::wrote_to(zab::ServerId peer) {
@@ -343,33 +380,8 @@ void Transport::reset(zab::ServerId peer) {
 void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
     auto it = state_->links.find(to);
     if (it == state_->links.end() || it->second->closed()) return;
-    if (message.has_snap()) {
-        // A new snapshot starts the sync over: the one still flowing, and
-        // what waits behind it, are void (the follower starts assembling
-        // afresh at offset 0).
-        state_->drop_paced(to);
-    } else if (auto paced = state_->paced.find(to); paced != state_->paced.end()) {
-        paced->second.frames.emplace_back(frame_of(message), false);  // behind the snapshot
-        return;
-    }
-    if (message.has_snap() && message.snap().data().size() > options_.snapshot_chunk_bytes) {
-        const auto& snap = message.snap();
-        const std::string& data = snap.data();
-        auto& out = state_->paced[to];
-        if (!out.timer) out.timer = std::make_unique<asio::steady_timer>(io_);
-        for (size_t offset = 0; offset < data.size(); offset += options_.snapshot_chunk_bytes) {
-            zab::pb::PeerMessage chunk;
-            auto* c = chunk.mutable_snap_chunk();
-            c->set_epoch(snap.epoch());
-            *c->mutable_zxid() = snap.zxid();
-            c->set_offset(offset);
-            c->set_total(data.size());
-            c->set_data(data.substr(offset, options_.snapshot_chunk_bytes));
-            out.frames.emplace_back(frame_of(chunk), true);
-        }
-        spdlog::info("sending a snapshot of {} bytes to server {}, at up to {} bytes/s",
-                     data.size(), to, options_.snapshot_bytes_per_s);
-        pace_snapshot(to);
+    if (auto paced = state_->paced.find(to); paced != state_->paced.end()) {
+        paced->second.after.push_back(frame_of(message));  // behind the snapshot
         return;
     }
     it->second->send_frame(frame_of(message));

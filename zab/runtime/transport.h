@@ -64,6 +64,11 @@ class Transport {
     // Sends `message` to `to` if linked; drops it otherwise (the core copes:
     // a broken link is reported and the protocol starts that peer over).
     void send(zab::ServerId to, const zab::pb::PeerMessage& message);
+    // Sends a SNAP of `data` (shared, never copied whole): in chunks cut one
+    // at a time as the pacing allows, what is sent to `to` afterwards
+    // waiting behind it. A new snapshot replaces one still flowing.
+    void send_snapshot(zab::ServerId to, uint64_t epoch, Zxid zxid,
+                       std::shared_ptr<const std::string> data);
     // Closes the link to `peer` (the dialing side reconnects); reported
     // later through on_disconnected, never from inside this call.
     void reset(zab::ServerId peer);
