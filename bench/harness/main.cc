@@ -101,6 +101,19 @@ std::string fmt(double v, int decimals) {
 std::vector<ordered_json> measure(const std::string& system, const Options& o,
                                   const ordered_json& host) {
     std::vector<ordered_json> rows;
+    // Every result starts with what it measured and ends with the machine.
+    auto new_row = [&](const std::string& workload, int window) {
+        ordered_json row;
+        row["system"] = system;
+        row["workload"] = workload;
+        row["servers"] = o.servers;
+        row["window"] = window;
+        return row;
+    };
+    auto add_row = [&](ordered_json row) {
+        row["machine"] = host;
+        rows.push_back(std::move(row));
+    };
     const std::string dir = o.workdir + "/" + system;
     fs::create_directories(dir);
     std::unique_ptr<Ensemble> ensemble = system == "chorus"
@@ -188,11 +201,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
                           0) +
                       " change notifications/s");
             }
-            ordered_json row;
-            row["system"] = system;
-            row["workload"] = op_name(op);
-            row["servers"] = o.servers;
-            row["window"] = window;
+            ordered_json row = new_row(op_name(op), window);
             row["connections"] = use.size();
             row["payload_bytes"] = payload;
             row["ops_per_s"] = r.ops_per_s;
@@ -208,8 +217,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
                                                          static_cast<double>(raw.size());
             }
             row["seconds"] = r.seconds;
-            row["machine"] = host;
-            rows.push_back(row);
+            add_row(std::move(row));
         }
     }
 
@@ -254,11 +262,8 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
                       r.log_bytes_per_expire, r.log_bytes_per_heartbeat, r.leader_bytes_per_session,
                       r.memory_measure.c_str());
         phase(line);
-        ordered_json row;
-        row["system"] = system;
-        row["workload"] = "sessions";
-        row["servers"] = o.servers;
-        row["window"] = system == "chorus" ? 256 : count;  // opens in flight
+        // The window of a sessions row: opens in flight.
+        ordered_json row = new_row("sessions", system == "chorus" ? 256 : count);
         row["payload_bytes"] = 0;
         row["sessions"] = count;
         row["ops_per_s"] = r.creates_per_s;  // session creates
@@ -271,8 +276,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         row["log_bytes_per_heartbeat"] = r.log_bytes_per_heartbeat;
         row["leader_bytes_per_session"] = r.leader_bytes_per_session;
         row["memory_measure"] = r.memory_measure;
-        row["machine"] = host;
-        rows.push_back(row);
+        add_row(std::move(row));
     }
 
     if (o.kills > 0 && o.servers == 1) {
@@ -292,11 +296,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         }
         if (!f.error.empty()) phase(system + ": failover stopped: " + f.error);
         if (!f.unavailable_ms.empty()) {
-            ordered_json row;
-            row["system"] = system;
-            row["workload"] = "failover";
-            row["servers"] = o.servers;
-            row["window"] = 1;
+            ordered_json row = new_row("failover", 1);
             row["payload_bytes"] = o.payloads[0];
             row["kills"] = f.unavailable_ms.size();
             row["unavailable_ms"] = mean(f.unavailable_ms);
@@ -304,8 +304,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
                 *std::max_element(f.unavailable_ms.begin(), f.unavailable_ms.end());
             row["first_write_ms"] = mean(f.first_write_ms);
             row["unavailable_ms_each"] = f.unavailable_ms;
-            row["machine"] = host;
-            rows.push_back(row);
+            add_row(std::move(row));
         }
     }
     if (o.recovery_bytes > 0 && o.servers == 1) {
@@ -322,11 +321,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
             },
             ro, [&](const std::string& s) { phase(system + ": " + s); });
         if (!r.error.empty()) phase(system + ": recovery stopped: " + r.error);
-        ordered_json row;
-        row["system"] = system;
-        row["workload"] = "recovery";
-        row["servers"] = o.servers;
-        row["window"] = ro.window;
+        ordered_json row = new_row("recovery", ro.window);
         row["connections"] = 1;
         row["payload_bytes"] = ro.value_bytes;
         row["ops_per_s"] = r.fill_values_per_s;  // writes while filling
@@ -346,8 +341,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         row["recovery_ms"] = r.recovery_ms > 0 ? ordered_json(r.recovery_ms) : nullptr;
         row["first_read_ms"] = r.first_read_ms > 0 ? ordered_json(r.first_read_ms) : nullptr;
         if (!r.error.empty()) row["error"] = r.error;
-        row["machine"] = host;
-        rows.push_back(row);
+        add_row(std::move(row));
     }
     drivers.clear();
     phase(system + ": stopping its servers");

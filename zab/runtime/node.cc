@@ -79,6 +79,19 @@ struct Node::Impl {
     // batch, one write, one frame per peer) instead of one each.
     void process_soon();
     bool process_posted = false;
+    // Runs `fn` on the core thread: at once when called there (a service
+    // reacting to a request or a tick) — but not from inside process(), a
+    // StateMachine's deliver() say, where the core's own preprocess() must
+    // not run in the middle of a delivery — queued otherwise. submit() and
+    // sync() answer a refusal through the queue, never inside the call.
+    template <class F>
+    void on_core_thread(F fn) {
+        if (io.get_executor().running_in_this_thread() && !processing) {
+            fn();
+        } else {
+            asio::post(io, std::move(fn));
+        }
+    }
     void fail_pending(const Status& why);
     void take_snapshot(Zxid at);
     void publish_status();
@@ -489,22 +502,15 @@ int Node::wait_for_signal(const std::function<void()>& before_stop) {
     return 0;
 }
 
-// Called from the core thread itself (a service reacting to a request or a
-// tick), submit() and sync() go straight to the core instead of through the
-// queue — but not from inside process() (a StateMachine's deliver(), say),
-// where the core's own preprocess() must not run in the middle of a
-// delivery; `done` never runs inside the call.
 void Node::submit(Request request, Done done) {
     if (!impl_->running) {
         done(Status(Code::kNotLeader, "the server is not running"), {});
         return;
     }
-    auto run = [this](Request request, Done done, bool inline_call) {
+    impl_->on_core_thread([this, request = std::move(request), done = std::move(done)]() mutable {
         Impl& m = *impl_;
-        Status s = Status::ok();
-        if (!m.core || m.stopping) {
-            s = Status(Code::kNotLeader, "the server is shutting down");
-        } else {
+        Status s(Code::kNotLeader, "the server is shutting down");
+        if (m.core && !m.stopping) {
             request.id = m.next_request++;
             const uint64_t id = request.id;
             s = m.core->submit(std::move(request));
@@ -515,18 +521,7 @@ void Node::submit(Request request, Done done) {
                 return;
             }
         }
-        if (inline_call) {
-            asio::post(m.io, [done = std::move(done), s]() mutable { done(s, {}); });
-        } else {
-            done(s, {});
-        }
-    };
-    if (impl_->io.get_executor().running_in_this_thread() && !impl_->processing) {
-        run(std::move(request), std::move(done), true);
-        return;
-    }
-    asio::post(impl_->io, [run, request = std::move(request), done = std::move(done)]() mutable {
-        run(std::move(request), std::move(done), false);
+        asio::post(m.io, [done = std::move(done), s]() mutable { done(s, {}); });
     });
 }
 
@@ -535,12 +530,10 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
         done(Status(Code::kNotLeader, "the server is not running"), {});
         return;
     }
-    auto run = [this](std::function<void(Status, Zxid)> done, bool inline_call) {
+    impl_->on_core_thread([this, done = std::move(done)]() mutable {
         Impl& m = *impl_;
-        Status s = Status::ok();
-        if (!m.core || m.stopping) {
-            s = Status(Code::kNotLeader, "the server is shutting down");
-        } else {
+        Status s(Code::kNotLeader, "the server is shutting down");
+        if (m.core && !m.stopping) {
             const uint64_t id = m.next_sync++;
             s = m.core->sync(id);
             if (s.is_ok()) {
@@ -550,17 +543,8 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
                 return;
             }
         }
-        if (inline_call) {
-            asio::post(m.io, [done = std::move(done), s]() mutable { done(s, Zxid{}); });
-        } else {
-            done(s, Zxid{});
-        }
-    };
-    if (impl_->io.get_executor().running_in_this_thread() && !impl_->processing) {
-        run(std::move(done), true);
-        return;
-    }
-    asio::post(impl_->io, [run, done = std::move(done)]() mutable { run(std::move(done), false); });
+        asio::post(m.io, [done = std::move(done), s]() mutable { done(s, Zxid{}); });
+    });
 }
 
 NodeStatus Node::status() const {
