@@ -62,6 +62,7 @@ size_t connection_budget(size_t wanted) {
 int main(int argc, char** argv) {
     CLI::App app{"groupd: group membership over HTTP (join, heartbeat, leave, watch), replicated"};
     chorus::NodeFlags flags;
+    flags.extra_config_keys = {"http"};  // read by http_from_file
     chorus::add_node_flags(app, flags);
     std::string http, advertise, client;
     chorus::session::ServiceOptions service_options;

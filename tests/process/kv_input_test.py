@@ -52,6 +52,15 @@ def main():
         with open(cfg, "w") as f:
             f.write("id = [unclosed\n")
         refused(kv, ["--config", cfg, "--client", "127.0.0.1:1"], "config file")
+        # bootstrap is a flag for one start, never a setting left in a file.
+        with open(cfg, "w") as f:
+            f.write('id = 1\npeers = "1=127.0.0.1:7001"\nbootstrap = true\n')
+        refused(kv, ["--config", cfg, "--data-dir", d, "--client", "127.0.0.1:1"],
+                "bootstrap cannot be set in a config file")
+        with open(cfg, "w") as f:
+            f.write('id = 1\npeers = "1=127.0.0.1:7001"\nelection_timeout = 50\n')
+        refused(kv, ["--config", cfg, "--data-dir", d, "--client", "127.0.0.1:1"],
+                "unknown setting 'election_timeout'")
 
         ens = kvlib.Ensemble(kv, workdir)
         ens.start_all()

@@ -63,6 +63,7 @@ void Checker::on_deliver(ServerId server, const zab::Txn& txn, uint64_t hash_aft
                  last.str() + " (a gap in the committed sequence)");
         }
         g_[txn.zxid] = Committed{hash_after, txn.data, txn.request_id};
+        for (const Established& e : established_) check_primary_integrity(e, txn.zxid);
         return;
     }
     if (next->first != txn.zxid) {
@@ -101,7 +102,59 @@ void Checker::on_ack(ServerId server, uint64_t id, Zxid zxid) {
 
 void Checker::on_established(ServerId server, uint64_t epoch, Zxid last,
                              const std::optional<zab::Txn>& last_txn) {
+    auto [it, fresh] = established_by_.emplace(epoch, server);
+    if (!fresh) {
+        fail("epoch uniqueness: server " + std::to_string(server) + " established epoch " +
+             std::to_string(epoch) + ", which server " + std::to_string(it->second) +
+             " had established");
+    }
     established_.push_back(Established{server, epoch, last, last_txn});
+    check_primary_integrity(established_.back(), Zxid{});
+}
+
+void Checker::on_new_epoch_sent(ServerId leader, uint64_t epoch) {
+    on_promise(leader, leader, epoch);
+}
+
+void Checker::on_disk_wiped(ServerId server) {
+    std::erase_if(promised_to_, [server](const auto& p) { return p.first.first == server; });
+}
+
+void Checker::on_ack_epoch_sent(ServerId follower, ServerId leader, uint64_t epoch) {
+    on_promise(follower, leader, epoch);
+}
+
+void Checker::on_promise(ServerId server, ServerId leader, uint64_t epoch) {
+    auto [it, fresh] = promised_to_.emplace(std::pair(server, epoch), leader);
+    if (!fresh && it->second != leader) {
+        fail("epoch uniqueness: server " + std::to_string(server) + " promised epoch " +
+             std::to_string(epoch) + " to server " + std::to_string(it->second) +
+             (it->second == server ? " (itself, leading)" : "") + " and then to server " +
+             std::to_string(leader) + (leader == server ? " (itself, leading)" : ""));
+    }
+}
+
+void Checker::check_primary_integrity(const Established& e, Zxid from) {
+    // Nothing from an earlier epoch beyond the new leader's initial history.
+    // (`from`: only G from there on is new; zero for all of it.)
+    auto it = from > e.last ? g_.lower_bound(from) : g_.upper_bound(e.last);
+    for (; it != g_.end(); ++it) {
+        if (it->first.epoch >= e.epoch) break;
+        fail("primary integrity: " + it->first.str() + " from epoch " +
+             std::to_string(it->first.epoch) + " was committed after leader " +
+             std::to_string(e.server) + " established epoch " + std::to_string(e.epoch) +
+             " with a history ending at " + e.last.str());
+        return;
+    }
+    // The initial history is committed: once G reaches it, it must match.
+    if (e.last_txn && committed_max() >= e.last && (from.is_zero() || from == e.last)) {
+        auto it = g_.find(e.last);
+        if (it == g_.end() || it->second.data != e.last_txn->data) {
+            fail("primary integrity: leader " + std::to_string(e.server) + " of epoch " +
+                 std::to_string(e.epoch) + " established a history ending at " + e.last.str() +
+                 " that the committed sequence does not hold");
+        }
+    }
 }
 
 void Checker::on_sync_done(ServerId server, Zxid floor, Zxid delivered) {
@@ -119,25 +172,7 @@ void Checker::check_end() {
                  " is not in the committed sequence");
         }
     }
-    for (const Established& e : established_) {
-        // Nothing from an earlier epoch beyond the new leader's initial history.
-        for (auto it = g_.upper_bound(e.last); it != g_.end() && it->first.epoch < e.epoch; ++it) {
-            fail("primary integrity: " + it->first.str() + " from epoch " +
-                 std::to_string(it->first.epoch) + " was committed after leader " +
-                 std::to_string(e.server) + " established epoch " + std::to_string(e.epoch) +
-                 " with a history ending at " + e.last.str());
-            break;
-        }
-        // The initial history is committed: if G reached it, it must match.
-        if (e.last_txn && committed_max() >= e.last) {
-            auto it = g_.find(e.last);
-            if (it == g_.end() || it->second.data != e.last_txn->data) {
-                fail("primary integrity: leader " + std::to_string(e.server) + " of epoch " +
-                     std::to_string(e.epoch) + " established a history ending at " + e.last.str() +
-                     " that the committed sequence does not hold");
-            }
-        }
-    }
+    for (const Established& e : established_) check_primary_integrity(e, Zxid{});
 }
 
 }  // namespace chorus::sim

@@ -12,6 +12,14 @@
 //   global primary order G's epochs never go down
 //   primary integrity    a transaction of an earlier epoch is in G only if it
 //                        was in the initial history of every later leader
+//                        (checked whenever G grows and whenever a leader
+//                        establishes an epoch, not only at the end)
+//   epoch uniqueness     a server promises an epoch to one leader only (a
+//                        leader promises its epoch to itself when it sends
+//                        NEWEPOCH; a follower when it sends an ACKEPOCH that
+//                        accepts the epoch anew, the kind a leader counts);
+//                        with quorums intersecting, no two leaders can make
+//                        one epoch. And no epoch is established twice.
 //   durability           no acknowledged request is missing from G
 //   linearizable sync    after sync() a replica has delivered every write
 //                        acknowledged anywhere before the call
@@ -50,6 +58,13 @@ class Checker {
     // `server` established epoch `epoch` as leader with history up to `last`.
     void on_established(ServerId server, uint64_t epoch, Zxid last,
                         const std::optional<zab::Txn>& last_txn);
+    // `leader` sent NEWEPOCH(epoch) (it left the driver).
+    void on_new_epoch_sent(ServerId leader, uint64_t epoch);
+    // `server` lost its disk: a new server under the old id, without the
+    // promises the old one made (it does not vote until a leader syncs it).
+    void on_disk_wiped(ServerId server);
+    // `follower` sent ACKEPOCH(epoch) accepting it anew to `leader`.
+    void on_ack_epoch_sent(ServerId follower, ServerId leader, uint64_t epoch);
     // A sync was called on `server`; returns the token to pass to on_sync_done.
     Zxid sync_floor() const { return max_acked_; }
     void on_sync_done(ServerId server, Zxid floor, Zxid delivered);
@@ -70,6 +85,9 @@ class Checker {
         uint64_t request_id;
     };
     void fail(const std::string& what);
+    struct Established;
+    // Primary integrity for one established epoch against G from `from` on.
+    void check_primary_integrity(const Established& e, Zxid from);
 
     std::map<Zxid, Committed> g_;
     std::map<ServerId, Zxid> position_;  // last delivered or restored, per server
@@ -83,6 +101,10 @@ class Checker {
         std::optional<zab::Txn> last_txn;
     };
     std::vector<Established> established_;
+    // (server, epoch) -> the leader it promised the epoch to
+    std::map<std::pair<ServerId, uint64_t>, ServerId> promised_to_;
+    std::map<uint64_t, ServerId> established_by_;
+    void on_promise(ServerId server, ServerId leader, uint64_t epoch);
     std::string failure_;
 };
 

@@ -350,6 +350,10 @@ void Simulation::send(ServerId from, zab::Outgoing out) {
         ++result_.snapshots_sent;
     }
     if (out.message.has_trunc()) ++result_.truncations;
+    if (out.message.has_new_epoch())
+        checker_.on_new_epoch_sent(from, out.message.new_epoch().epoch());
+    if (out.message.has_ack_epoch() && out.message.ack_epoch().newly_accepted())
+        checker_.on_ack_epoch_sent(from, out.to, out.message.ack_epoch().epoch());
     Connection& c = connection(from, out.to);
     if (!c.up) return;
     auto& wire = wires_[{from, out.to}];
@@ -483,6 +487,9 @@ void Simulation::process_ready(ServerId id) {
             trace("server " + std::to_string(id) + " installs a snapshot at " +
                   ready.restore->zxid.str());
         }
+        for (const std::string& line : ready.notices) {
+            trace("server " + std::to_string(id) + ": " + line);
+        }
         if (ready.snapshot_due) {
             s.snapshot = Snapshot{*ready.snapshot_due, s.app.save()};
             s.core->snapshot_saved(*ready.snapshot_due);
@@ -491,7 +498,8 @@ void Simulation::process_ready(ServerId id) {
             const zab::RoleChange& rc = *ready.role_change;
             trace("server " + std::to_string(id) + " is " + zab::role_name(rc.role) +
                   (rc.leader ? " leader " + std::to_string(rc.leader) : "") + " epoch " +
-                  std::to_string(rc.epoch) + (s.core->serving() ? " (serving)" : ""));
+                  std::to_string(rc.epoch) + (s.core->serving() ? " (serving)" : "") +
+                  (rc.reason.empty() ? "" : ": " + rc.reason));
             if (rc.role == zab::Role::kLeading && s.core->serving()) {
                 ++result_.elections;
                 const Zxid last = s.core->initial_history_last();
@@ -557,12 +565,15 @@ void Simulation::fault_action() {
         for (const Server& o : servers_) {
             if (o.id == id) continue;
             if (o.up && !o.core->voting()) another_empty = true;
-            if (!o.bootstrap && o.log.current_epoch() == 0) another_empty = true;
+            // (An empty server started with bootstrap stops voting once it hears of
+            // an established history: it is as good as wiped.)
+            if (o.log.current_epoch() == 0) another_empty = true;
         }
         if (!another_empty && s.log.current_epoch() > 0 && chance(0.15)) {
             s.log = storage::MemoryLog{};
             s.snapshot.reset();
             s.bootstrap = false;  // a wiped server is not bootstrapping an ensemble
+            checker_.on_disk_wiped(id);
             trace("server " + std::to_string(id) + " loses its disk");
         }
     } else if (kind < 50) {

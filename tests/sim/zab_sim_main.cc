@@ -99,6 +99,19 @@ int main(int argc, char** argv) {
         {"ack-before-durable", Mutation::kAckBeforeDurable},
         {"commit-on-minority", Mutation::kCommitOnMinority},
         {"skip-trunc", Mutation::kSkipTrunc},
+        {"new-epoch-before-durable", Mutation::kNewEpochBeforeDurable},
+        {"ack-epoch-before-durable", Mutation::kAckEpochBeforeDurable},
+        {"ack-new-leader-before-durable", Mutation::kAckNewLeaderBeforeDurable},
+        {"empty-disk-votes", Mutation::kEmptyDiskVotes},
+        {"epoch-ignores-followers", Mutation::kEpochIgnoresFollowers},
+        {"skip-new-leader-check", Mutation::kSkipNewLeaderCheck},
+        {"commit-old-epoch-by-count", Mutation::kCommitOldEpochByCount},
+        {"deliver-before-up-to-date", Mutation::kDeliverBeforeUpToDate},
+        {"sync-without-quorum", Mutation::kSyncWithoutQuorum},
+        {"leader-never-steps-down", Mutation::kLeaderNeverStepsDown},
+        {"compact-past-diff", Mutation::kCompactPastDiff},
+        {"count-equal-ack-epoch", Mutation::kCountEqualAckEpoch},
+        {"leader-ignores-stuck-disk", Mutation::kLeaderIgnoresStuckDisk},
     };
     std::vector<std::string> mutation_names;
     for (const auto& [name, m] : mutations) mutation_names.push_back(name);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "zab/core/validate.h"
 #include "zab/core/wire.h"
 
 namespace chorus::zab {
@@ -34,15 +35,35 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     for (Txn& txn : durable.log) log_.push_back(std::move(txn));
     CHORUS_ASSERT(log_base_ <= snapshot_zxid_, "the log must continue from the snapshot or before");
     CHORUS_ASSERT(last_zxid() >= snapshot_zxid_, "the log must reach the snapshot");
+    CHORUS_ASSERT(accepted_epoch_ < kMaxPlausible && current_epoch_ <= accepted_epoch_ &&
+                      last_zxid().epoch < kMaxPlausible && last_zxid().counter < kMaxPlausible,
+                  "the durable epochs or zxids are impossible (storage should have refused them)");
     durable_ = last_zxid();
     committed_ = snapshot_zxid_;
     delivered_ = snapshot_zxid_;
     // A server that has acknowledged a NEWLEADER holds an established
     // history; anything less (even an acceptedEpoch, or a partial DIFF) does
     // not make an emptied disk trustworthy for voting.
+    started_empty_ = accepted_epoch_ == 0 && last_zxid().is_zero();
     const bool has_history = current_epoch_ > 0;
-    voting_ = has_history || config_.bootstrap;
-    enter_looking();
+    voting_ = has_history || config_.bootstrap || config_.mutation == Mutation::kEmptyDiskVotes;
+    enter_looking("");
+}
+
+void Core::notice(std::string line) { ready_.notices.push_back(std::move(line)); }
+
+void Core::drop(ServerId from, const char* why) {
+    ++stats_.dropped_messages;
+    const uint64_t n = ++drops_by_reason_[why];
+    if ((n & (n - 1)) == 0) {  // 1, 2, 4, 8, ...
+        notice("dropped " + std::string(why) + " from server " + std::to_string(from) + " (" +
+               std::to_string(n) + (n == 1 ? " so far)" : " of this kind so far)"));
+    }
+}
+
+bool Core::own_disk_overdue() const {
+    return !pending_writes_.empty() &&
+           now_tick_ - pending_writes_.front().issued_tick > config_.election_timeout_ticks;
 }
 
 bool Core::serving() const {
@@ -144,8 +165,14 @@ void Core::persisted(uint64_t write_id) {
 }
 
 void Core::deliver() {
-    // Followers deliver only once UPTODATE has told them the commit point.
-    if (role_ == Role::kFollowing && phase_ != Phase::kBroadcast) return;
+    // Followers deliver only once UPTODATE has told them the commit point:
+    // what a sync brings is committed only once a quorum has acknowledged
+    // NEWLEADER (a leader that fails before may be followed by one that
+    // lacks it).
+    if (role_ == Role::kFollowing && phase_ != Phase::kBroadcast) {
+        if (config_.mutation != Mutation::kDeliverBeforeUpToDate || phase_ != Phase::kSync) return;
+        committed_ = std::max(committed_, last_zxid());  // the planted bug
+    }
     if (role_ == Role::kLooking) return;
     // A restore, or a snapshot due, ends this Ready's deliveries (the
     // snapshot must hold exactly what was delivered up to it): the next
@@ -183,9 +210,14 @@ void Core::deliver() {
 }
 
 bool Core::deliveries_waiting() const {
-    if (role_ == Role::kLooking || (role_ == Role::kFollowing && phase_ != Phase::kBroadcast))
-        return false;
-    const Zxid limit = std::min(committed_, durable_);
+    if (role_ == Role::kLooking) return false;
+    Zxid committed = committed_;
+    if (role_ == Role::kFollowing && phase_ != Phase::kBroadcast) {
+        if (config_.mutation != Mutation::kDeliverBeforeUpToDate || phase_ != Phase::kSync)
+            return false;
+        committed = last_zxid();
+    }
+    const Zxid limit = std::min(committed, durable_);
     if (delivered_ >= limit) return false;
     const size_t next = index_after(delivered_);
     return next < log_.size() && log_[next].zxid <= limit;
@@ -209,7 +241,7 @@ void Core::snapshot_saved(Zxid zxid) {
     // past what a DIFF under way has still to send (it would have to start
     // over from a SNAP, and could again, and again, while writes go on).
     Zxid keep_after = zxid;
-    if (role_ == Role::kLeading) {
+    if (role_ == Role::kLeading && config_.mutation != Mutation::kCompactPastDiff) {
         for (const auto& [peer, f] : followers_) {
             if (f.diffing) keep_after = std::min(keep_after, f.diff_sent);
         }
@@ -223,11 +255,11 @@ void Core::snapshot_saved(Zxid zxid) {
     ready_.writes.push_back(CompactThrough{through});
 }
 
-void Core::set_role(Role role, ServerId leader) {
+void Core::set_role(Role role, ServerId leader, const std::string& reason) {
     role_ = role;
     leader_ = leader;
     role_start_tick_ = now_tick_;
-    ready_.role_change = RoleChange{role, leader, epoch_};
+    ready_.role_change = RoleChange{role, leader, epoch_, reason};
 }
 
 void Core::tick() {
@@ -248,7 +280,12 @@ void Core::tick() {
 void Core::step(ServerId from, const pb::PeerMessage& message) {
     if (std::find(config_.members.begin(), config_.members.end(), from) == config_.members.end() ||
         from == config_.id) {
-        return;  // not one of ours: ignore
+        drop(from, "a message from a server that is not another member");
+        return;
+    }
+    if (const char* why = implausible(message, config_.members)) {
+        drop(from, why);
+        return;
     }
     using B = pb::PeerMessage::BodyCase;
     switch (message.body_case()) {
@@ -356,7 +393,7 @@ void Core::connected(ServerId peer) {
 
 void Core::disconnected(ServerId peer) {
     if (role_ == Role::kFollowing && peer == leader_) {
-        enter_looking();
+        enter_looking("the link to the leader broke");
     } else if (role_ == Role::kLeading) {
         followers_.erase(peer);
     }
@@ -391,7 +428,7 @@ Ready Core::take_ready() {
     deliver();  // catches up on deliveries held back behind a restore
     if (!ready_.writes.empty() || !ready_.after_persist.empty()) {
         ready_.write_id = ++next_write_id_;
-        pending_writes_.push_back(PendingWrite{ready_.write_id, last_zxid(),
+        pending_writes_.push_back(PendingWrite{ready_.write_id, now_tick_, last_zxid(),
                                                ready_new_leader_epoch_, ready_makes_voting_});
     }
     ready_new_leader_epoch_ = 0;

@@ -29,6 +29,15 @@
 
 namespace chorus::zab {
 
+// What the core dropped or refused, for the operator and for tests.
+struct CoreStats {
+    uint64_t dropped_messages = 0;   // impossible values (validate.h), or from a non-member
+    uint64_t refused_truncs = 0;     // a TRUNC below the commit point, or to a zxid not held
+    uint64_t diff_restarts = 0;      // a compaction overtook a DIFF under way (never, by design)
+    uint64_t disk_step_downs = 0;    // led, and stepped down because its own disk was stuck
+    bool bootstrap_ignored = false;  // heard of an established history: not bootstrapping
+};
+
 class Core {
  public:
     // `preprocessor` must outlive the core. `durable` is what storage holds;
@@ -81,6 +90,11 @@ class Core {
     Zxid delivered_zxid() const { return delivered_; }
     Zxid durable_zxid() const { return durable_; }
     bool voting() const { return voting_; }
+    const CoreStats& stats() const { return stats_; }
+    // A write handed out more than election_timeout_ticks ago is not yet
+    // durable: this server's disk is stuck. It then does not lead (a leader
+    // steps down) and proposes nobody in elections until the disk catches up.
+    bool own_disk_overdue() const;
     // The last zxid of the history this server led with (leader only).
     Zxid initial_history_last() const { return initial_history_last_; }
     // The entry at `zxid` if this server's log holds it.
@@ -99,6 +113,11 @@ class Core {
         uint64_t accepted_epoch = 0;
         bool sent_new_epoch = false;
         bool acked_epoch = false;
+        bool epoch_counted = false;  // its ACKEPOCH accepted our epoch anew: it counts
+        // From its ACKEPOCH: where its history may part from ours.
+        std::vector<Zxid> epoch_ends;
+        Zxid log_base;
+        bool epoch_ends_complete = true;
         bool synced = false;               // TRUNC/SNAP/DIFF/NEWLEADER sent; gets proposals
         bool diffing = false;              // DIFF chunks, then NEWLEADER, still to send
         Zxid diff_sent;                    // the DIFF has gone up to here
@@ -112,6 +131,7 @@ class Core {
     };
     struct PendingWrite {
         uint64_t id;
+        uint64_t issued_tick;           // when take_ready() handed it out
         Zxid log_last;                  // last zxid of the log after this write
         uint64_t new_leader_epoch = 0;  // nonzero: our own NEWLEADER write for this epoch
         bool makes_voting = false;      // our first currentEpoch: the disk holds history
@@ -137,14 +157,21 @@ class Core {
     void append_local(std::vector<Txn> txns);
     void deliver();
     void complete_waiting_syncs();
-    void set_role(Role role, ServerId leader);
+    void set_role(Role role, ServerId leader, const std::string& reason = "");
     bool proposals_possible() const;
+    // Drops a message no correct server could have sent, counts it, and
+    // says so in a notice (the first of each kind, then at powers of two).
+    void drop(ServerId from, const char* why);
+    void notice(std::string line);
+    std::map<std::string, uint64_t> drops_by_reason_;
+    CoreStats stats_;
     // Committed transactions held back behind a restore or a snapshot.
     bool deliveries_waiting() const;
     size_t index_after(Zxid zxid) const;  // index in log_ of the first entry > zxid
 
     // election.cc
-    void enter_looking();
+    // `reason` says why for the log ("" at start).
+    void enter_looking(const std::string& reason);
     pb::Vote self_vote() const;
     pb::Vote current_vote_message() const;
     void broadcast_vote();
@@ -163,8 +190,15 @@ class Core {
     void on_forward(ServerId from, const pb::Forward& forward);
     void on_sync_request(ServerId from, const pb::SyncRequest& request);
     void maybe_choose_epoch();
+    void send_new_epoch(ServerId peer, FollowerState& follower);
     void maybe_start_sync();
     void sync_follower(ServerId peer, FollowerState& follower);
+    // The last zxid that both our history and the follower's hold (from its
+    // ACKEPOCH), if we can send what follows it; nullopt: send a SNAP.
+    std::optional<Zxid> common_point(const FollowerState& follower) const;
+    // The largest zxid of our history at or below `zxid` that we still
+    // know (an entry, or log_base_); nullopt below log_base_.
+    std::optional<Zxid> held_at_or_below(Zxid zxid) const;
     void continue_diff(ServerId peer, FollowerState& follower);  // the next chunk
     void continue_diffs();
     bool diffs_pending() const;  // a DIFF chunk may go out now
@@ -175,6 +209,7 @@ class Core {
     size_t ready_committed_bytes_ = 0;  // of ready_.committed
     void maybe_establish();
     void advance_commit();
+    void commit_by_count_in_sync();  // only for Mutation::kCommitOldEpochByCount
     void accept_request(ServerId origin, Request request);
     void propose_batches();
     void send_pings();
@@ -187,6 +222,9 @@ class Core {
     void on_leader_message(const pb::PeerMessage& message);
     void on_new_epoch(const pb::NewEpoch& message);
     void on_trunc(const pb::Trunc& message);
+    // Our log's epoch ends, for ACKEPOCH (see zab.proto).
+    void fill_epoch_ends(pb::AckEpoch* ack) const;
+    static constexpr size_t kMaxEpochEnds = 64;
     void on_snap(const pb::Snap& message);
     void on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool is_proposal);
     void on_new_leader(const pb::NewLeader& message);
@@ -204,6 +242,7 @@ class Core {
     std::deque<Txn> log_;  // entries after log_base_
     Zxid snapshot_zxid_;   // the newest snapshot saved
     bool voting_ = false;
+    bool started_empty_ = false;  // nothing at all on the disk at start
 
     // Progress.
     Zxid durable_;    // log durable up to here

@@ -13,7 +13,14 @@
 // instead of starting a new election.
 //
 // A non-voting server (empty disk, not bootstrapping) proposes nobody and is
-// counted by nobody; it can only learn of an existing leader that way.
+// counted by nobody; it can only learn of an existing leader that way. An
+// empty server started with bootstrap that hears from a peer holding an
+// established history stops voting: the ensemble exists, the flag was left
+// on by accident (its disk may have been wiped).
+//
+// A server whose own disk is stuck (own_disk_overdue) proposes nobody while
+// it is: as leader it could not make an epoch durable, and elected again
+// and again it would keep the ensemble from electing anyone else.
 #include <algorithm>
 
 #include "zab/core/core.h"
@@ -46,6 +53,10 @@ pb::Vote Core::current_vote_message() const {
     pb::Vote v;
     if (role_ == Role::kLooking) {
         v = vote_;
+        if (v.leader() == config_.id && own_disk_overdue() &&
+            config_.mutation != Mutation::kLeaderIgnoresStuckDisk) {
+            v = pb::Vote{};  // abstain until the disk catches up
+        }
         v.set_state(pb::LOOKING);
     } else {
         v.set_leader(leader_);
@@ -56,6 +67,7 @@ pb::Vote Core::current_vote_message() const {
     v.set_round(round_);
     v.set_voting(voting_);
     v.set_accepted_epoch(accepted_epoch_);
+    v.set_current_epoch(current_epoch_);
     return v;
 }
 
@@ -70,7 +82,7 @@ void Core::broadcast_vote() {
     }
 }
 
-void Core::enter_looking() {
+void Core::enter_looking(const std::string& reason) {
     // Whatever we led or followed is over.
     followers_.clear();
     pending_txns_.clear();
@@ -85,19 +97,31 @@ void Core::enter_looking() {
     vote_ = self_vote();
     votes_.clear();
     out_of_election_.clear();
-    set_role(Role::kLooking, 0);
+    set_role(Role::kLooking, 0, reason);
     broadcast_vote();
     check_vote_quorum();  // a one-server ensemble elects itself at once
 }
 
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
+    if (vote.current_epoch() > 0 && current_epoch_ == 0 && started_empty_ && config_.bootstrap &&
+        !stats_.bootstrap_ignored && config_.mutation != Mutation::kEmptyDiskVotes) {
+        stats_.bootstrap_ignored = true;
+        voting_ = false;
+        notice("ignoring --bootstrap: server " + std::to_string(from) +
+               " holds an established history (epoch " + std::to_string(vote.current_epoch()) +
+               "), so this ensemble exists; this server's disk is empty and it votes only once a "
+               "leader has synced it");
+        // Whatever we counted ourselves in so far (we hold no established
+        // history, so we were in none) starts over without us.
+        enter_looking("no longer bootstrapping");
+    }
     if (role_ == Role::kFollowing && from == leader_ && vote.state() != pb::LEADING &&
         (vote.state() == pb::FOLLOWING || phase_ != Phase::kDiscovery)) {
         // The server we follow does not lead (any more): it follows another,
         // or it stepped down. Look again, starting from what it told us. (A
         // leader still looking while we wait in discovery may yet decide.)
-        enter_looking();
+        enter_looking("the leader no longer leads");
     }
     if (role_ != Role::kLooking) {
         // Answer a looking peer with who leads; a follower of ours that is
@@ -147,6 +171,10 @@ void Core::check_vote_quorum() {
         if (same_candidate(v, vote_)) ++agree;
     }
     if (agree < config_.quorum()) return;
+    if (vote_.leader() == config_.id && own_disk_overdue() &&
+        config_.mutation != Mutation::kLeaderIgnoresStuckDisk) {
+        return;  // not with a stuck disk (it abstains meanwhile)
+    }
     if (vote_.leader() == config_.id) {
         become_leader();
     } else {

@@ -24,7 +24,7 @@ void Core::become_follower(ServerId leader) {
 
 void Core::follower_tick() {
     if (now_tick_ - last_heard_leader_tick_ > config_.election_timeout_ticks) {
-        enter_looking();
+        enter_looking("the leader went silent");
         return;
     }
     if (phase_ == Phase::kDiscovery && now_tick_ - role_start_tick_ >= config_.vote_resend_ticks &&
@@ -100,7 +100,7 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             break;
         case B::kUpToDate:
             phase_ = Phase::kBroadcast;
-            ready_.role_change = RoleChange{Role::kFollowing, leader_, epoch_};
+            ready_.role_change = RoleChange{Role::kFollowing, leader_, epoch_, ""};
             on_commit_point(from_pb(message.up_to_date().committed()));
             break;
         case B::kProposal:
@@ -127,7 +127,7 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             complete_waiting_syncs();
             break;
         case B::kGoodbye:
-            enter_looking();
+            enter_looking("the leader said goodbye");
             break;
         default:
             break;
@@ -139,29 +139,68 @@ void Core::on_new_epoch(const pb::NewEpoch& message) {
     const uint64_t epoch = message.epoch();
     if (epoch < accepted_epoch_) {
         // We promised a later leader already: this one is stale.
-        enter_looking();
+        enter_looking("the leader's epoch " + std::to_string(epoch) +
+                      " is below the one this server accepted");
         return;
     }
     last_heard_leader_tick_ = now_tick_;
-    if (epoch > accepted_epoch_) {
+    // An epoch accepted before is acknowledged again (so that we can be
+    // synced) but marked: it may be a promise made to another leader, and
+    // one epoch is promised once.
+    const bool newly = epoch > accepted_epoch_;
+    if (newly) {
         accepted_epoch_ = epoch;
         ready_.writes.push_back(SetAcceptedEpoch{epoch});
     }
     epoch_ = epoch;
     phase_ = Phase::kSync;
     pb::PeerMessage m;
-    m.mutable_ack_epoch()->set_epoch(epoch);
-    m.mutable_ack_epoch()->set_current_epoch(current_epoch_);
-    to_pb(last_zxid(), m.mutable_ack_epoch()->mutable_last_zxid());
-    send_after_persist(leader_, std::move(m));  // acceptedEpoch is durable first
+    pb::AckEpoch* ack = m.mutable_ack_epoch();
+    ack->set_epoch(epoch);
+    ack->set_current_epoch(current_epoch_);
+    ack->set_newly_accepted(newly);
+    to_pb(last_zxid(), ack->mutable_last_zxid());
+    fill_epoch_ends(ack);
+    if (config_.mutation == Mutation::kAckEpochBeforeDurable) {
+        send(leader_, std::move(m));
+    } else {
+        send_after_persist(leader_, std::move(m));  // acceptedEpoch is durable first
+    }
+}
+
+void Core::fill_epoch_ends(pb::AckEpoch* ack) const {
+    to_pb(log_base_, ack->mutable_log_base());
+    std::vector<Zxid> ends;
+    for (size_t i = 0; i < log_.size(); ++i) {
+        if (i + 1 == log_.size() || log_[i + 1].zxid.epoch != log_[i].zxid.epoch)
+            ends.push_back(log_[i].zxid);
+    }
+    const size_t skip = ends.size() > kMaxEpochEnds ? ends.size() - kMaxEpochEnds : 0;
+    for (size_t i = skip; i < ends.size(); ++i) to_pb(ends[i], ack->add_epoch_ends());
+    ack->set_epoch_ends_complete(skip == 0);
 }
 
 void Core::on_trunc(const pb::Trunc& message) {
     const Zxid to = from_pb(message.to());
     if (to >= last_zxid()) return;
     const size_t keep = index_after(to);
-    CHORUS_ASSERT(to == log_base_ || (keep > 0 && log_[keep - 1].zxid == to),
-                  "TRUNC to a zxid this log does not hold");
+    // What we have committed (and maybe delivered) stays: a leader asking
+    // us to drop it is broken. And the leader's history must continue from
+    // a zxid we hold, or the DIFF that follows would not fit. Either way,
+    // refuse (never abort on a peer's word) and start over.
+    const bool below_commit = to < committed_;
+    const bool not_held = !(to == log_base_ || (keep > 0 && log_[keep - 1].zxid == to));
+    if (below_commit || not_held) {
+        ++stats_.refused_truncs;
+        const std::string why = below_commit
+                                    ? "below this server's commit point " + committed_.str()
+                                    : "a zxid this server's log does not hold (log " +
+                                          log_base_.str() + ".." + last_zxid().str() + ")";
+        notice("refused a TRUNC from server " + std::to_string(leader_) + " to " + to.str() + ": " +
+               why);
+        enter_looking("refused the leader's TRUNC");
+        return;
+    }
     log_.erase(log_.begin() + static_cast<std::ptrdiff_t>(keep), log_.end());
     durable_ = std::min(durable_, to);
     ready_.writes.push_back(TruncateAfter{to});
@@ -192,7 +231,7 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool
         if (txn.zxid <= prev) continue;  // already held
         if (!is_successor(prev, txn.zxid)) {
             // The leader's stream does not continue our log: we cannot follow it.
-            enter_looking();
+            enter_looking("the leader's stream skips " + prev.str() + ".." + txn.zxid.str());
             return;
         }
         fresh.push_back(std::move(txn));
@@ -211,10 +250,12 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool
 }
 
 void Core::on_new_leader(const pb::NewLeader& message) {
-    if (last_zxid() != from_pb(message.last_zxid())) {
+    if (last_zxid() != from_pb(message.last_zxid()) &&
+        config_.mutation != Mutation::kSkipNewLeaderCheck) {
         // The sync did not bring us to the leader's history (a SNAP or DIFF
         // went missing): acknowledging would let it count a history we lack.
-        enter_looking();
+        enter_looking("the sync ended at " + last_zxid().str() + ", not at the leader's " +
+                      from_pb(message.last_zxid()).str());
         return;
     }
     if (current_epoch_ == 0) ready_makes_voting_ = true;
@@ -222,7 +263,11 @@ void Core::on_new_leader(const pb::NewLeader& message) {
     ready_.writes.push_back(SetCurrentEpoch{message.epoch()});
     pb::PeerMessage m;
     m.mutable_ack_new_leader()->set_epoch(message.epoch());
-    send_after_persist(leader_, std::move(m));
+    if (config_.mutation == Mutation::kAckNewLeaderBeforeDurable) {
+        send(leader_, std::move(m));
+    } else {
+        send_after_persist(leader_, std::move(m));  // currentEpoch is durable first
+    }
 }
 
 void Core::on_commit_point(Zxid committed) {

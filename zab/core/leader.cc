@@ -2,9 +2,13 @@
 //
 // Discovery (Zab 3.2, phase 1): collect FOLLOWERINFO(acceptedEpoch) from a
 // quorum of voting servers, pick e above all of them, make acceptedEpoch = e
-// durable and send NEWEPOCH(e); collect ACKEPOCH(currentEpoch, lastZxid)
-// from a quorum. If any of them has a more recent history than ours, we are
-// not fit to lead: step down.
+// durable and only then send NEWEPOCH(e) (after_persist: a leader that
+// crashed with NEWEPOCH out but e not on its disk could pick e again, and
+// the follower that accepted it would count for two leaders of one epoch);
+// collect ACKEPOCH(currentEpoch, lastZxid) from a quorum of followers that
+// accepted e anew (one that had accepted e before may have promised it to
+// another leader: it is synced but not counted). If any of them has a more
+// recent history than ours, we are not fit to lead: step down.
 //
 // Synchronisation (phase 2): make currentEpoch = e durable, bring each
 // follower to our history (TRUNC and/or DIFF, or SNAP when it is behind our
@@ -17,6 +21,7 @@
 #include <algorithm>
 
 #include "zab/core/core.h"
+#include "zab/core/validate.h"
 #include "zab/core/wire.h"
 
 namespace chorus::zab {
@@ -42,7 +47,8 @@ void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
         // It promised an epoch above ours to a leader that never got going,
         // and cannot follow us. Elect again: the next leader picks an epoch
         // above every one it has heard of (max_accepted_seen_).
-        enter_looking();
+        enter_looking("server " + std::to_string(from) + " has accepted epoch " +
+                      std::to_string(info.accepted_epoch()) + ", above ours");
         return;
     }
     FollowerState& f = followers_[from];
@@ -52,11 +58,21 @@ void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
     if (phase_ == Phase::kDiscovery) {
         maybe_choose_epoch();
     } else if (!f.sent_new_epoch) {
-        pb::PeerMessage m;
-        m.mutable_new_epoch()->set_epoch(epoch_);
-        send(from, std::move(m));
-        f.sent_new_epoch = true;
+        send_new_epoch(from, f);
     }
+}
+
+void Core::send_new_epoch(ServerId peer, FollowerState& f) {
+    pb::PeerMessage m;
+    m.mutable_new_epoch()->set_epoch(epoch_);
+    // Behind our own SetAcceptedEpoch: it must be durable first (a later
+    // Ready's after_persist waits for the earlier writes too).
+    if (config_.mutation == Mutation::kNewEpochBeforeDurable) {
+        send(peer, std::move(m));
+    } else {
+        send_after_persist(peer, std::move(m));
+    }
+    f.sent_new_epoch = true;
 }
 
 void Core::maybe_choose_epoch() {
@@ -69,17 +85,16 @@ void Core::maybe_choose_epoch() {
         highest = std::max(highest, f.accepted_epoch);
     }
     if (count < config_.quorum()) return;
+    if (config_.mutation == Mutation::kEpochIgnoresFollowers) highest = accepted_epoch_;
+    // Every input was checked against kMaxPlausible (validate.h, and the
+    // disk's values at start): no wrap to 0.
+    CHORUS_ASSERT(highest + 1 < kMaxPlausible, "an impossible epoch got through the checks");
     epoch_ = highest + 1;
     accepted_epoch_ = epoch_;
     ready_.writes.push_back(SetAcceptedEpoch{epoch_});
     phase_ = Phase::kAckEpoch;
-    ready_.role_change = RoleChange{Role::kLeading, config_.id, epoch_};
-    for (auto& [peer, f] : followers_) {
-        pb::PeerMessage m;
-        m.mutable_new_epoch()->set_epoch(epoch_);
-        send(peer, std::move(m));
-        f.sent_new_epoch = true;
-    }
+    ready_.role_change = RoleChange{Role::kLeading, config_.id, epoch_, ""};
+    for (auto& [peer, f] : followers_) send_new_epoch(peer, f);
     maybe_start_sync();
 }
 
@@ -95,12 +110,19 @@ void Core::on_ack_epoch(ServerId from, const pb::AckEpoch& ack) {
         const auto theirs = std::tuple(ack.current_epoch(), from_pb(ack.last_zxid()));
         const auto ours = std::tuple(current_epoch_, last_zxid());
         if (theirs > ours) {
-            enter_looking();
+            enter_looking("server " + std::to_string(from) + " holds a more recent history (" +
+                          from_pb(ack.last_zxid()).str() + ")");
             return;
         }
     }
     f.acked_epoch = true;
-    f.acked = from_pb(ack.last_zxid());  // used only to choose the sync below
+    f.epoch_counted = ack.newly_accepted() || config_.mutation == Mutation::kCountEqualAckEpoch;
+    // Used only to choose the sync below.
+    f.acked = from_pb(ack.last_zxid());
+    f.log_base = from_pb(ack.log_base());
+    f.epoch_ends.clear();
+    for (const pb::Zxid& end : ack.epoch_ends()) f.epoch_ends.push_back(from_pb(end));
+    f.epoch_ends_complete = ack.epoch_ends_complete();
     if (phase_ == Phase::kAckEpoch) {
         maybe_start_sync();
     } else {
@@ -112,7 +134,7 @@ void Core::maybe_start_sync() {
     if (phase_ != Phase::kAckEpoch) return;
     size_t count = 1;
     for (const auto& [peer, f] : followers_) {
-        if (f.voting && f.acked_epoch) ++count;
+        if (f.voting && f.acked_epoch && f.epoch_counted) ++count;
     }
     if (count < config_.quorum()) return;
     phase_ = Phase::kSync;
@@ -127,29 +149,59 @@ void Core::maybe_start_sync() {
     maybe_establish();
 }
 
+std::optional<Zxid> Core::held_at_or_below(Zxid zxid) const {
+    if (zxid < log_base_) return std::nullopt;
+    const size_t at = index_after(zxid);
+    return at == 0 ? log_base_ : log_[at - 1].zxid;
+}
+
+std::optional<Zxid> Core::common_point(const FollowerState& f) const {
+    // An epoch has one leader (discovery makes sure), so a zxid names one
+    // transaction everywhere, and two logs holding entries of epoch E agree
+    // on everything up to the shorter one's last entry of E. Walk the
+    // follower's epochs from the newest: the first one we hold entries of
+    // is where the histories part.
+    const Zxid theirs = f.acked;
+    if (theirs == last_zxid()) return theirs;
+    for (auto it = f.epoch_ends.rbegin(); it != f.epoch_ends.rend(); ++it) {
+        const std::optional<Zxid> ours = held_at_or_below(Zxid{it->epoch, UINT64_MAX});
+        if (!ours) return std::nullopt;          // that far back we hold only a snapshot
+        if (ours->epoch != it->epoch) continue;  // none of that epoch here: theirs goes
+        const Zxid common = std::min(*it, *ours);
+        // Below our log (compacted), or below what they have compacted
+        // (committed there, so we should hold it): only a snapshot helps.
+        if (common < log_base_ || common < f.log_base) return std::nullopt;
+        return common;
+    }
+    if (!f.epoch_ends_complete) return std::nullopt;
+    // Nothing after their base is ours. Their base is committed, so ours
+    // holds it — unless we compacted it away.
+    const std::optional<Zxid> base = held_at_or_below(f.log_base);
+    if (base && *base == f.log_base) return f.log_base;
+    return std::nullopt;
+}
+
 void Core::sync_follower(ServerId peer, FollowerState& f) {
     const Zxid theirs = f.acked;  // their lastZxid from ACKEPOCH
-    const Zxid ours = last_zxid();
-    Zxid diff_from = theirs;
-    if (theirs < log_base_) {
-        // Behind what we keep: send the snapshot, then everything after it.
-        // (The driver fills in the data of our snapshot at snapshot_zxid_.)
+    const std::optional<Zxid> common = common_point(f);
+    Zxid diff_from;
+    if (!common) {
+        // Behind what we keep, or parted from us where we keep no log: send
+        // the snapshot, then everything after it. (The driver fills in the
+        // data of our snapshot at snapshot_zxid_.)
         pb::PeerMessage m;
         m.mutable_snap()->set_epoch(epoch_);
         to_pb(snapshot_zxid_, m.mutable_snap()->mutable_zxid());
         send(peer, std::move(m));
         diff_from = snapshot_zxid_;
-    } else if (theirs != ours) {
-        // The last zxid we share: ours at or below theirs.
-        const size_t at = index_after(theirs);
-        const Zxid common = at == 0 ? log_base_ : log_[at - 1].zxid;
-        if (common != theirs && config_.mutation != Mutation::kSkipTrunc) {
+    } else {
+        if (*common != theirs && config_.mutation != Mutation::kSkipTrunc) {
             pb::PeerMessage m;
             m.mutable_trunc()->set_epoch(epoch_);
-            to_pb(common, m.mutable_trunc()->mutable_to());
+            to_pb(*common, m.mutable_trunc()->mutable_to());
             send(peer, std::move(m));
         }
-        diff_from = common;
+        diff_from = *common;
     }
     // DIFF: everything after diff_from, a chunk per Ready (continue_diff),
     // so that a follower far behind does not hold this thread (and the
@@ -175,8 +227,12 @@ bool Core::may_send_diff(const FollowerState& f) const {
 
 void Core::continue_diff(ServerId peer, FollowerState& f) {
     if (f.diff_sent < log_base_) {
-        // A compaction overtook the DIFF: start over, from the snapshot.
+        // A compaction overtook the DIFF (snapshot_saved() should never let
+        // it): start over, from the snapshot.
+        ++stats_.diff_restarts;
         f.acked = f.diff_sent;
+        f.epoch_ends.clear();
+        f.epoch_ends_complete = false;
         sync_follower(peer, f);
         return;
     }
@@ -250,7 +306,7 @@ void Core::maybe_establish() {
     phase_ = Phase::kBroadcast;
     committed_ = std::max(committed_, initial_history_last_);
     next_counter_ = 1;
-    ready_.role_change = RoleChange{Role::kLeading, config_.id, epoch_};
+    ready_.role_change = RoleChange{Role::kLeading, config_.id, epoch_, ""};
     for (const auto& [peer, f] : followers_) {
         if (!f.acked_new_leader) continue;
         pb::PeerMessage m;
@@ -264,17 +320,39 @@ void Core::maybe_establish() {
 void Core::on_ack(ServerId from, const pb::Ack& ack) {
     auto it = followers_.find(from);
     if (it == followers_.end() || ack.epoch() != epoch_) return;
+    if (from_pb(ack.zxid()) > last_zxid()) {
+        drop(from, "an ACK of a zxid this leader never proposed");
+        return;
+    }
     if (it->second.diffing) {
         // A DIFF chunk is durable there: room for the next one (it counts
         // for nothing else until NEWLEADER is acknowledged).
         it->second.last_heard_tick = now_tick_;
         it->second.diff_acked = std::max(it->second.diff_acked, from_pb(ack.zxid()));
+        if (config_.mutation == Mutation::kCommitOldEpochByCount) commit_by_count_in_sync();
         return;
     }
     if (!it->second.synced) return;
     it->second.last_heard_tick = now_tick_;
     it->second.acked = std::max(it->second.acked, from_pb(ack.zxid()));
     advance_commit();
+}
+
+void Core::commit_by_count_in_sync() {
+    // The planted bug kCommitOldEpochByCount: the initial history counted as
+    // committed once a quorum holds it, before NEWLEADER makes its epoch.
+    if (phase_ != Phase::kSync) return;
+    std::vector<Zxid> held = {durable_};
+    for (const auto& [peer, f] : followers_) {
+        if (f.acked_epoch) held.push_back(std::max(f.diff_acked, f.acked));
+    }
+    if (held.size() < config_.quorum()) return;
+    std::sort(held.begin(), held.end(), std::greater<>());
+    const Zxid candidate = std::min(held[config_.quorum() - 1], initial_history_last_);
+    if (candidate > committed_) {
+        committed_ = candidate;
+        deliver();
+    }
 }
 
 void Core::advance_commit() {
@@ -387,6 +465,7 @@ void Core::on_ping_ack(ServerId from, const pb::PingAck& ack) {
 void Core::check_barriers() {
     if (barriers_.empty()) return;
     auto confirmed = [&](const Barrier& b) {
+        if (config_.mutation == Mutation::kSyncWithoutQuorum) return true;
         size_t count = 1;
         for (const auto& [peer, f] : followers_) {
             if (f.acked_new_leader && f.ping_acked >= b.seq) ++count;
@@ -410,6 +489,21 @@ void Core::check_barriers() {
 }
 
 void Core::leader_tick() {
+    if (own_disk_overdue() && config_.mutation != Mutation::kLeaderIgnoresStuckDisk) {
+        // We cannot make anything durable, so we cannot commit; our
+        // followers would wait for us as long as the disk is stuck.
+        ++stats_.disk_step_downs;
+        enter_looking("this server's disk has not finished a write in " +
+                      std::to_string(now_tick_ - pending_writes_.front().issued_tick) + " ticks");
+        return;
+    }
+    if ((phase_ == Phase::kDiscovery || phase_ == Phase::kAckEpoch) &&
+        now_tick_ - role_start_tick_ > 2 * uint64_t{config_.election_timeout_ticks}) {
+        // No quorum took up a new epoch with us in time (followers that had
+        // accepted our epoch before do not count: they may be stuck that way).
+        enter_looking("no quorum took up a new epoch in time");
+        return;
+    }
     if (phase_ != Phase::kDiscovery &&
         now_tick_ - last_ping_tick_ >= config_.heartbeat_interval_ticks) {
         send_pings();
@@ -423,8 +517,9 @@ void Core::leader_tick() {
             ++alive;
         }
     }
-    if (alive < config_.quorum() && now_tick_ - role_start_tick_ > config_.election_timeout_ticks) {
-        enter_looking();
+    if (alive < config_.quorum() && now_tick_ - role_start_tick_ > config_.election_timeout_ticks &&
+        config_.mutation != Mutation::kLeaderNeverStepsDown) {
+        enter_looking("lost touch with a quorum");
     }
 }
 

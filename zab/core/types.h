@@ -55,11 +55,26 @@ bool decode_txn_payload(Zxid zxid, uint32_t type, const std::string& payload, Tx
 
 // Deliberate bugs for proving that the simulator's checks catch them. Never
 // set outside tests.
+// Each names the rule it breaks; docs/testing.md lists the check that
+// catches each one.
 enum class Mutation : uint8_t {
     kNone,
-    kAckBeforeDurable,  // a follower acknowledges a proposal before it is durable
-    kCommitOnMinority,  // the leader commits with its own acknowledgement alone
-    kSkipTrunc,         // the leader sends DIFF where TRUNC is needed
+    kAckBeforeDurable,           // a follower acknowledges a proposal before it is durable
+    kCommitOnMinority,           // the leader commits with its own acknowledgement alone
+    kSkipTrunc,                  // the leader sends DIFF where TRUNC is needed
+    kNewEpochBeforeDurable,      // NEWEPOCH leaves before the leader's acceptedEpoch is durable
+    kAckEpochBeforeDurable,      // ACKEPOCH leaves before the follower's acceptedEpoch is durable
+    kAckNewLeaderBeforeDurable,  // the NEWLEADER ack leaves before currentEpoch is durable
+    kEmptyDiskVotes,             // a server with an empty disk votes as if it held history
+    kEpochIgnoresFollowers,      // the new epoch is one above the leader's own acceptedEpoch
+    kSkipNewLeaderCheck,         // a follower acks NEWLEADER whatever its last zxid
+    kCommitOldEpochByCount,      // the leader commits a previous epoch's entries by counting acks
+    kDeliverBeforeUpToDate,      // a follower delivers committed entries before UPTODATE
+    kSyncWithoutQuorum,          // the leader answers sync() without a quorum's ping round
+    kLeaderNeverStepsDown,       // a leader cut off from its quorum keeps leading
+    kCompactPastDiff,            // a snapshot compacts the log past what a DIFF has to send
+    kCountEqualAckEpoch,         // an ACKEPOCH of an epoch accepted before counts for the quorum
+    kLeaderIgnoresStuckDisk,     // a leader whose own disk is stuck keeps leading
 };
 
 struct Config {
@@ -144,6 +159,8 @@ struct RoleChange {
     Role role;
     ServerId leader;  // 0 while looking
     uint64_t epoch;
+    // Why, for the log: empty, or a phrase such as "the leader went silent".
+    std::string reason;
 };
 
 // Everything the core wants done. The driver does it in this order:
@@ -167,11 +184,14 @@ struct Ready {
     std::vector<SyncDone> syncs;
     std::optional<RoleChange> role_change;
     std::optional<Zxid> snapshot_due;
+    // Lines for the operator's log (a message dropped as impossible, a
+    // bootstrap flag ignored, ...); the core rate-limits them.
+    std::vector<std::string> notices;
 
     bool empty() const {
         return !restore && messages.empty() && writes.empty() && after_persist.empty() &&
                committed.empty() && completions.empty() && syncs.empty() && !role_change &&
-               !snapshot_due;
+               !snapshot_due && notices.empty();
     }
 };
 

@@ -20,13 +20,17 @@
 
 #include "storage/data_dir.h"
 #include "zab/core/core.h"
+#include "zab/core/validate.h"
+#include "zab/runtime/driver.h"
 #include "zab/runtime/storage_worker.h"
 
 namespace chorus {
 
 namespace asio = boost::asio;
 
-struct Node::Impl {
+// Node's side of the driver: the Asio io_context (the core thread), the
+// Transport, the StorageWorker and a snapshot thread.
+struct Node::Impl final : runtime::DriverEnv {
     Impl(NodeOptions o, StateMachine& s) : options(std::move(o)), sm(s) {}
 
     NodeOptions options;
@@ -38,86 +42,111 @@ struct Node::Impl {
     storage::DataDir dir;
     std::unique_ptr<runtime::StorageWorker> storage;
     std::unique_ptr<runtime::Transport> transport;
-    std::unique_ptr<zab::Core> core;
+    std::unique_ptr<runtime::Driver> driver;
     std::unique_ptr<asio::steady_timer> ticker;
     std::atomic<bool> running = false;
     bool stopping = false;
-
-    // The newest snapshot's bytes, for SNAP syncs (core thread only).
-    Zxid snapshot_zxid;
-    std::shared_ptr<const std::string> snapshot_data = std::make_shared<const std::string>();
-
-    uint64_t next_request = 1;  // starts at a random point: ids must not repeat across restarts
-    std::map<uint64_t, Done> pending;  // request id -> callback
-    uint64_t next_sync = 1;
-    std::map<uint64_t, std::function<void(Status, Zxid)>> pending_syncs;
-    // Every request and sync gets an answer: those still pending after
-    // kRequestTimeoutMs (a leader may have dropped a forwarded request when
-    // its queue was full) fail with kBusy. Oldest first: (tick, id, is_sync).
-    static constexpr uint64_t kRequestTimeoutMs = 10000;
-    std::deque<std::tuple<uint64_t, uint64_t, bool>> deadlines;
-    uint64_t ticks = 0;
     std::chrono::steady_clock::time_point last_tick_at = std::chrono::steady_clock::now();
-    void expire_pending();
 
     mutable std::mutex status_mutex;
     NodeStatus status_copy;
-    uint64_t log_records_appended = 0;  // core thread
-    uint64_t log_bytes_appended = 0;
 
-    Status open_and_restore(zab::DurableState* durable);
+    Status open_and_restore(zab::DurableState* durable,
+                            std::shared_ptr<const std::string>* snapshot_data);
     void tick();
-    void warn_if_slow(const std::string& what, std::chrono::steady_clock::time_point start) const;
-    // Hands out the core's Readys. Never runs inside itself: a call made
-    // while it runs (from a callback) is folded into the running one.
-    void process();
-    void process_once();
-    bool processing = false;
-    bool process_again = false;
-    // Runs process() once the handlers already queued have run: requests
-    // and messages that arrive together become one Ready (one proposal
-    // batch, one write, one frame per peer) instead of one each.
-    void process_soon();
-    bool process_posted = false;
     // Runs `fn` on the core thread: at once when called there (a service
-    // reacting to a request or a tick) — but not from inside process(), a
-    // StateMachine's deliver() say, where the core's own preprocess() must
-    // not run in the middle of a delivery — queued otherwise. submit() and
-    // sync() answer a refusal through the queue, never inside the call.
+    // reacting to a request or a tick) — but not from inside the driver's
+    // run of Readys, a StateMachine's deliver() say, where the core's own
+    // preprocess() must not run in the middle of a delivery — queued
+    // otherwise. submit() and sync() answer a refusal through the queue,
+    // never inside the call.
     template <class F>
     void on_core_thread(F fn) {
-        if (io.get_executor().running_in_this_thread() && !processing) {
+        if (io.get_executor().running_in_this_thread() && !(driver && driver->processing())) {
             fn();
         } else {
             asio::post(io, std::move(fn));
         }
     }
-    void fail_pending(const Status& why);
-    void take_snapshot(Zxid at);
     void publish_status();
+
+    // runtime::DriverEnv.
+    void send(ServerId to, const zab::pb::PeerMessage& message) override {
+        transport->send(to, message);
+    }
+    void reset_link(ServerId peer) override { transport->reset(peer); }
+    void write(runtime::StorageJob job) override { storage->submit(std::move(job)); }
+    void post(std::function<void()> fn) override { asio::post(io, std::move(fn)); }
+    void run_after(uint64_t delay_us, std::function<void()> fn) override {
+        auto timer = std::make_shared<asio::steady_timer>(io);
+        timer->expires_after(std::chrono::microseconds(delay_us));
+        timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+            if (!ec) fn();
+        });
+    }
+    void run_off_thread(std::function<void()> work_fn) override {
+        // One at a time (the driver waits for the last to post back).
+        if (snapshot_thread.joinable()) snapshot_thread.join();
+        snapshot_thread = std::thread(std::move(work_fn));
+    }
+    uint64_t now_us() override {
+        return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now().time_since_epoch())
+                                         .count());
+    }
+    void log(runtime::LogLevel level, const std::string& line) override {
+        switch (level) {
+            case runtime::LogLevel::kInfo:
+                spdlog::info("server {}: {}", options.id, line);
+                break;
+            case runtime::LogLevel::kWarn:
+                spdlog::warn("server {}: {}", options.id, line);
+                break;
+            case runtime::LogLevel::kError:
+                spdlog::error("server {}: {}", options.id, line);
+                break;
+            case runtime::LogLevel::kCritical:
+                spdlog::critical("server {}: {}", options.id, line);
+                break;
+        }
+    }
 };
 
-Status Node::Impl::open_and_restore(zab::DurableState* durable) {
+Status Node::Impl::open_and_restore(zab::DurableState* durable,
+                                    std::shared_ptr<const std::string>* snapshot_data) {
     auto opened = storage::open_data_dir(options.data_dir);
     if (!opened.is_ok()) return opened.status();
     dir = std::move(opened).value();
     storage::Log& log = *dir.log;
     durable->accepted_epoch = log.accepted_epoch();
     durable->current_epoch = log.current_epoch();
+    // Values no real ensemble reaches (zab/core/validate.h) mean a damaged
+    // or foreign directory; the core would refuse them with an abort.
+    if (durable->accepted_epoch >= zab::kMaxPlausible ||
+        durable->current_epoch > durable->accepted_epoch ||
+        log.last_zxid().epoch >= zab::kMaxPlausible ||
+        log.last_zxid().counter >= zab::kMaxPlausible) {
+        return Status::corrupt(options.data_dir + ": impossible epochs or zxids (acceptedEpoch " +
+                               std::to_string(durable->accepted_epoch) + ", currentEpoch " +
+                               std::to_string(durable->current_epoch) + ", last zxid " +
+                               log.last_zxid().str() + ")");
+    }
+    Zxid snapshot_zxid;
+    *snapshot_data = std::make_shared<const std::string>();
     if (!dir.snapshots->list().empty()) {
         auto reader = dir.snapshots->open_latest();
         if (!reader.is_ok()) return reader.status();
         auto data = (*reader)->read_all();
         if (!data.is_ok()) return data.status();
         snapshot_zxid = (*reader)->info().zxid;
-        snapshot_data = std::make_shared<const std::string>(std::move(data).value());
+        *snapshot_data = std::make_shared<const std::string>(std::move(data).value());
         if (log.last_zxid() < snapshot_zxid) {
             // A crash came between installing the snapshot and resetting the log.
             if (Status s = log.reset_to(snapshot_zxid); !s.is_ok()) return s;
         }
         durable->snapshot_zxid = snapshot_zxid;
     }
-    sm.restore(*snapshot_data);
+    sm.restore(**snapshot_data);
     durable->log_base = log.base();
     auto entries = log.read(log.base().next(), Zxid{UINT64_MAX, UINT64_MAX});
     if (!entries.is_ok()) return entries.status();
@@ -137,223 +166,24 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable) {
 }
 
 void Node::Impl::publish_status() {
+    const zab::Core& core = driver->core();
     NodeStatus s;
-    s.role = core->role();
-    s.leader = core->leader();
-    s.epoch = core->current_epoch();
-    s.last_zxid = core->last_zxid();
-    s.committed = core->committed_zxid();
-    s.delivered = core->delivered_zxid();
-    s.serving = core->serving();
-    s.voting = core->voting();
-    s.log_records_appended = log_records_appended;
-    s.log_bytes_appended = log_bytes_appended;
+    s.role = core.role();
+    s.leader = core.leader();
+    s.epoch = core.current_epoch();
+    s.last_zxid = core.last_zxid();
+    s.committed = core.committed_zxid();
+    s.delivered = core.delivered_zxid();
+    s.serving = core.serving();
+    s.voting = core.voting();
+    s.log_records_appended = driver->stats().log_records_appended;
+    s.log_bytes_appended = driver->stats().log_bytes_appended;
     std::lock_guard lock(status_mutex);
     status_copy = s;
 }
 
-void Node::Impl::fail_pending(const Status& why) {
-    auto requests = std::move(pending);
-    pending.clear();
-    for (auto& [id, done] : requests)
-        done(why, zab::Completion{id, zab::Completion::Outcome::kCommitted, {}});
-    auto syncs = std::move(pending_syncs);
-    pending_syncs.clear();
-    for (auto& [id, done] : syncs) done(why, Zxid{});
-}
-
-void Node::Impl::process() {
-    if (processing) {
-        process_again = true;
-        return;
-    }
-    processing = true;
-    do {
-        process_again = false;
-        process_once();
-    } while (process_again && core);
-    processing = false;
-    if (core) publish_status();
-}
-
-void Node::Impl::process_soon() {
-    if (process_posted) return;
-    process_posted = true;
-    asio::post(io, [this] {
-        process_posted = false;
-        if (core) process();
-    });
-}
-
-void Node::Impl::process_once() {
-    // Long work (a DIFF to a follower far behind comes a chunk per Ready)
-    // yields every few milliseconds, so ticks and messages are not held up.
-    const auto start = std::chrono::steady_clock::now();
-    for (int round = 0; core && core->has_ready(); ++round) {
-        if (round > 0 && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(5)) {
-            process_soon();
-            return;
-        }
-        zab::Ready ready = core->take_ready();
-        std::set<ServerId> cut;  // peers whose sync cannot go on in this Ready
-        for (zab::Outgoing& out : ready.messages) {
-            if (cut.count(out.to)) continue;
-            if (out.message.has_snap()) {
-                const Zxid want{out.message.snap().zxid().epoch(),
-                                out.message.snap().zxid().counter()};
-                if (snapshot_zxid != want) {
-                    // Sending the rest of the sync without it would leave a
-                    // gap: drop the link; the follower starts over.
-                    spdlog::error(
-                        "server {}: cannot send a snapshot at {} (holding {}); resetting the link "
-                        "to {}",
-                        options.id, want.str(), snapshot_zxid.str(), out.to);
-                    cut.insert(out.to);
-                    transport->reset(out.to);
-                    continue;
-                }
-                // Shared with the transport, which cuts it into paced chunks.
-                transport->send_snapshot(out.to, out.message.snap().epoch(), want, snapshot_data);
-                continue;
-            }
-            transport->send(out.to, out.message);
-        }
-        if (ready.write_id != 0) {
-            for (const zab::Write& w : ready.writes) {
-                if (const auto* append = std::get_if<zab::AppendTxns>(&w)) {
-                    log_records_appended += append->txns.size();
-                    for (const Txn& t : append->txns) log_bytes_appended += t.data.size();
-                }
-            }
-            runtime::StorageJob job;
-            job.writes = std::move(ready.writes);
-            auto after =
-                std::make_shared<std::vector<zab::Outgoing>>(std::move(ready.after_persist));
-            const uint64_t write_id = ready.write_id;
-            job.done = [this, after, write_id] {
-                if (!core) return;
-                for (const zab::Outgoing& out : *after) transport->send(out.to, out.message);
-                core->persisted(write_id);
-                process_soon();
-            };
-            storage->submit(std::move(job));
-        }
-        const auto deliver_start = std::chrono::steady_clock::now();
-        for (const zab::Txn& txn : ready.committed) sm.deliver(txn);
-        warn_if_slow("delivering " + std::to_string(ready.committed.size()) + " transactions",
-                     deliver_start);
-        for (const zab::Completion& c : ready.completions) {
-            auto it = pending.find(c.request_id);
-            if (it == pending.end()) continue;
-            Done done = std::move(it->second);
-            pending.erase(it);
-            done(Status::ok(), c);
-        }
-        for (const zab::SyncDone& s : ready.syncs) {
-            auto it = pending_syncs.find(s.id);
-            if (it == pending_syncs.end()) continue;
-            auto done = std::move(it->second);
-            pending_syncs.erase(it);
-            done(Status::ok(), s.zxid);
-        }
-        if (ready.restore) {
-            const auto restore_start = std::chrono::steady_clock::now();
-            sm.restore(ready.restore->data);
-            warn_if_slow(
-                "restoring a snapshot of " + std::to_string(ready.restore->data.size()) + " bytes",
-                restore_start);
-            snapshot_zxid = ready.restore->zxid;
-            snapshot_data = std::make_shared<const std::string>(std::move(ready.restore->data));
-            spdlog::info("server {}: installed a snapshot at {} from the leader", options.id,
-                         snapshot_zxid.str());
-        }
-        if (ready.snapshot_due) take_snapshot(*ready.snapshot_due);
-        if (ready.role_change) {
-            const zab::RoleChange& rc = *ready.role_change;
-            spdlog::info(
-                "server {}: {}{}{}", options.id, zab::role_name(rc.role),
-                rc.leader ? " (leader " + std::to_string(rc.leader) + ")" : std::string(),
-                core->serving() ? ", serving epoch " + std::to_string(rc.epoch) : std::string());
-            if (!core->serving()) {
-                fail_pending(Status(
-                    Code::kNotLeader,
-                    "the leader changed before the request's outcome was known; it may or may "
-                    "not have been applied — retry if it is idempotent"));
-            }
-            sm.role_changed(rc.role, rc.leader, rc.epoch);
-        }
-    }
-}
-
-void Node::Impl::take_snapshot(Zxid at) {
-    // The state machine sets a consistent view aside (snapshot()); the bytes
-    // are produced on the snapshot thread and written on the storage thread,
-    // so heartbeats and commits go on meanwhile. The core asks for no other
-    // snapshot until this one is saved, so one thread at a time suffices.
-    const auto start = std::chrono::steady_clock::now();
-    std::function<std::string()> produce = sm.snapshot();
-    warn_if_slow("setting a snapshot aside", start);
-    if (snapshot_thread.joinable()) snapshot_thread.join();
-    snapshot_thread = std::thread([this, at, produce = std::move(produce)] {
-        auto data = std::make_shared<const std::string>(produce());
-        asio::post(io, [this, at, data] {
-            if (!core) return;
-            sm.snapshot_done();
-            runtime::StorageJob job;
-            job.save_snapshot = runtime::StorageJob::SavedSnapshot{at, data};
-            job.done = [this, at, data] {
-                if (!core) return;
-                if (at > snapshot_zxid) {  // a snapshot installed meanwhile may be newer
-                    snapshot_zxid = at;
-                    snapshot_data = data;
-                }
-                core->snapshot_saved(at);
-                process();
-            };
-            storage->submit(std::move(job));
-        });
-    });
-}
-
-void Node::Impl::expire_pending() {
-    const uint64_t timeout_ticks = kRequestTimeoutMs / std::max<uint32_t>(options.tick_ms, 1);
-    while (!deadlines.empty() && std::get<0>(deadlines.front()) + timeout_ticks <= ticks) {
-        const auto [at, id, is_sync] = deadlines.front();
-        deadlines.pop_front();
-        const Status late(
-            Code::kBusy,
-            "no outcome within " + std::to_string(kRequestTimeoutMs) +
-                " ms; it may or may not have been applied — retry if it is idempotent");
-        if (is_sync) {
-            auto it = pending_syncs.find(id);
-            if (it == pending_syncs.end()) continue;
-            auto done = std::move(it->second);
-            pending_syncs.erase(it);
-            done(late, Zxid{});
-        } else {
-            auto it = pending.find(id);
-            if (it == pending.end()) continue;
-            Done done = std::move(it->second);
-            pending.erase(it);
-            done(late, zab::Completion{id, zab::Completion::Outcome::kCommitted, {}});
-        }
-    }
-}
-
-void Node::Impl::warn_if_slow(const std::string& what,
-                              std::chrono::steady_clock::time_point start) const {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    if (ms >= 50) {
-        spdlog::warn("server {}: {} took {} ms on the core thread (the state machine)", options.id,
-                     what, ms);
-    }
-}
-
 void Node::Impl::tick() {
-    if (!core) return;
-    ++ticks;
+    if (!driver) return;
     // A late tick means the core thread was busy: say so, since a stall
     // longer than the election timeout costs an election.
     const auto now = std::chrono::steady_clock::now();
@@ -365,9 +195,7 @@ void Node::Impl::tick() {
         spdlog::warn("server {}: the core thread was busy for {} ms (election timeout {} ms)",
                      options.id, late_ms, options.tick_ms * options.election_timeout_ticks);
     }
-    expire_pending();
-    core->tick();
-    process();
+    driver->tick();
     ticker->expires_after(std::chrono::milliseconds(options.tick_ms));
     ticker->async_wait([this](boost::system::error_code ec) {
         if (!ec && !stopping) tick();
@@ -390,7 +218,8 @@ Status Node::start() {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     zab::DurableState durable;
-    if (Status s = m.open_and_restore(&durable); !s.is_ok()) return s;
+    std::shared_ptr<const std::string> snapshot_data;
+    if (Status s = m.open_and_restore(&durable, &snapshot_data); !s.is_ok()) return s;
     zab::Config config;
     config.id = m.options.id;
     for (const auto& [id, endpoint] : m.options.peers) config.members.push_back(id);
@@ -409,47 +238,48 @@ Status Node::start() {
     config.max_batch_bytes = m.options.max_frame_bytes / 4;
     config.max_sync_chunk_bytes = std::min<size_t>(m.options.max_frame_bytes / 2, 4 << 20);
 
+    runtime::DriverOptions driver_options;
+    driver_options.tick_ms = m.options.tick_ms;
+    // Request ids must not repeat across restarts: a follower's forwarded
+    // request could otherwise be taken for an old one.
+    driver_options.first_request_id = (uint64_t{std::random_device{}()} << 32) | 1;
+    driver_options.snapshot_chunk_bytes = std::min<size_t>(m.options.max_frame_bytes / 2, 1 << 20);
+    driver_options.snapshot_bytes_per_s = m.options.snapshot_send_bytes_per_s;
+
     m.storage = std::make_unique<runtime::StorageWorker>(m.dir, m.io);
     runtime::TransportOptions transport_options;
     transport_options.self = m.options.id;
     transport_options.peers = m.options.peers;
     transport_options.max_frame_bytes = m.options.max_frame_bytes;
-    transport_options.snapshot_bytes_per_s = m.options.snapshot_send_bytes_per_s;
-    transport_options.snapshot_chunk_bytes =
-        std::min<size_t>(m.options.max_frame_bytes / 2, 1 << 20);
     runtime::Transport::Callbacks callbacks;
     callbacks.on_message = [&m](ServerId from, zab::pb::PeerMessage& message) {
-        if (!m.core) return;
-        m.core->step(from, message);
-        m.process_soon();
+        if (m.driver) m.driver->on_message(from, message);
     };
     callbacks.on_connected = [&m](ServerId peer) {
-        if (!m.core) return;
-        m.core->connected(peer);
-        m.process();
+        if (m.driver) m.driver->on_connected(peer);
     };
-    callbacks.on_progress = [&m](ServerId peer) {
-        if (m.core) m.core->heard_from(peer);
+    callbacks.on_written = [&m](ServerId peer) {
+        if (m.driver) m.driver->on_written(peer);
     };
     callbacks.on_disconnected = [&m](ServerId peer) {
-        if (!m.core) return;
-        m.core->disconnected(peer);
-        m.process();
+        if (m.driver) m.driver->on_disconnected(peer);
     };
     m.transport = std::make_unique<runtime::Transport>(m.io, transport_options, callbacks);
-    m.core = std::make_unique<zab::Core>(config, std::move(durable), m.sm);
+    m.driver = std::make_unique<runtime::Driver>(config, std::move(durable),
+                                                 std::move(snapshot_data), m.sm, m, driver_options);
+    m.driver->set_after_process([&m] { m.publish_status(); });
     if (Status s = m.transport->start(); !s.is_ok()) {
         m.storage->stop();
+        m.driver.reset();
         return s;
     }
-    m.next_request = (uint64_t{std::random_device{}()} << 32) | 1;
     m.ticker = std::make_unique<asio::steady_timer>(m.io);
     m.work.emplace(m.io.get_executor());
     m.running = true;
     m.thread = std::thread([&m] {
         // Ticks are late from here on, not from before the data was read.
         m.last_tick_at = std::chrono::steady_clock::now();
-        m.process();
+        m.driver->start();
         m.ticker->expires_after(std::chrono::milliseconds(m.options.tick_ms));
         m.ticker->async_wait([&m](boost::system::error_code ec) {
             if (!ec) m.tick();
@@ -466,9 +296,7 @@ void Node::stop() {
     std::promise<void> said_goodbye;
     asio::post(m.io, [&m, &said_goodbye] {
         m.stopping = true;
-        m.core->shutdown();
-        m.process();
-        m.fail_pending(Status(Code::kNotLeader, "the server is shutting down"));
+        m.driver->shutdown();
         m.ticker->cancel();
         said_goodbye.set_value();
     });
@@ -480,7 +308,7 @@ void Node::stop() {
     std::promise<void> closed;
     asio::post(m.io, [&m, &closed] {
         m.transport->stop();
-        m.core.reset();
+        m.driver.reset();
         closed.set_value();
     });
     closed.get_future().wait();
@@ -509,19 +337,15 @@ void Node::submit(Request request, Done done) {
     }
     impl_->on_core_thread([this, request = std::move(request), done = std::move(done)]() mutable {
         Impl& m = *impl_;
+        // Shared, so a refusal can still answer through the queue.
+        auto callback = std::make_shared<Done>(std::move(done));
         Status s(Code::kNotLeader, "the server is shutting down");
-        if (m.core && !m.stopping) {
-            request.id = m.next_request++;
-            const uint64_t id = request.id;
-            s = m.core->submit(std::move(request));
-            if (s.is_ok()) {
-                m.pending[id] = std::move(done);
-                m.deadlines.emplace_back(m.ticks, id, false);
-                m.process_soon();
-                return;
-            }
+        if (m.driver && !m.stopping) {
+            s = m.driver->submit(std::move(request),
+                                 [callback](Status st, zab::Completion c) { (*callback)(st, c); });
+            if (s.is_ok()) return;
         }
-        asio::post(m.io, [done = std::move(done), s]() mutable { done(s, {}); });
+        asio::post(m.io, [callback, s] { (*callback)(s, {}); });
     });
 }
 
@@ -532,18 +356,13 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
     }
     impl_->on_core_thread([this, done = std::move(done)]() mutable {
         Impl& m = *impl_;
+        auto callback = std::make_shared<std::function<void(Status, Zxid)>>(std::move(done));
         Status s(Code::kNotLeader, "the server is shutting down");
-        if (m.core && !m.stopping) {
-            const uint64_t id = m.next_sync++;
-            s = m.core->sync(id);
-            if (s.is_ok()) {
-                m.pending_syncs[id] = std::move(done);
-                m.deadlines.emplace_back(m.ticks, id, true);
-                m.process_soon();
-                return;
-            }
+        if (m.driver && !m.stopping) {
+            s = m.driver->sync([callback](Status st, Zxid z) { (*callback)(st, z); });
+            if (s.is_ok()) return;
         }
-        asio::post(m.io, [done = std::move(done), s]() mutable { done(s, Zxid{}); });
+        asio::post(m.io, [callback, s] { (*callback)(s, Zxid{}); });
     });
 }
 

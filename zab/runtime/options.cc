@@ -119,10 +119,39 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
     if (!flags.config_file.empty()) {
         try {
             const toml::value file = toml::parse(flags.config_file);
+            // A key we do not know is a typo or a setting of another
+            // program: say so rather than run without it.
+            static const char* const kKnown[] = {"id",
+                                                 "peers",
+                                                 "data_dir",
+                                                 "tick_ms",
+                                                 "election_timeout_ticks",
+                                                 "heartbeat_interval_ticks",
+                                                 "max_inflight_proposals",
+                                                 "max_batch_txns",
+                                                 "snapshot_every_txns",
+                                                 "log_tail_keep_txns",
+                                                 "snapshot_every_bytes",
+                                                 "snapshot_send_bytes_per_s",
+                                                 "max_frame_bytes"};
+            for (const auto& [key, value] : toml::get<toml::table>(file)) {
+                if (key == "bootstrap") {
+                    return Status::invalid_argument(
+                        "config file " + flags.config_file +
+                        ": bootstrap cannot be set in a config file; pass --bootstrap on the "
+                        "command line, for the first start of a new ensemble only (left on, a "
+                        "server whose disk is later lost would vote with an empty history)");
+                }
+                if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                                 [&](const char* k) { return key == k; }) == std::end(kKnown) &&
+                    !flags.extra_config_keys.count(key)) {
+                    return Status::invalid_argument("config file " + flags.config_file +
+                                                    ": unknown setting '" + key + "'");
+                }
+            }
             read_key(file, "id", &o.id);
             read_key(file, "peers", &peers_text);
             read_key(file, "data_dir", &o.data_dir);
-            read_key(file, "bootstrap", &o.bootstrap);
             read_key(file, "tick_ms", &o.tick_ms);
             read_key(file, "election_timeout_ticks", &o.election_timeout_ticks);
             read_key(file, "heartbeat_interval_ticks", &o.heartbeat_interval_ticks);

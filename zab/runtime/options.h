@@ -3,13 +3,17 @@
 // Every server program takes the same core flags:
 //   --id N  --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 //   --data-dir DIR  --config FILE  --bootstrap  --tick-ms  --election-timeout-ticks ...
-// and the same keys in the file (id, peers, data_dir, bootstrap, tick_ms,
+// and the same keys in the file (id, peers, data_dir, tick_ms,
 // election_timeout_ticks, heartbeat_interval_ticks, max_inflight_proposals,
-// max_batch_txns, snapshot_every_txns, log_tail_keep_txns, max_frame_bytes).
-// See docs/operations.md.
+// max_batch_txns, snapshot_every_txns, snapshot_every_bytes,
+// snapshot_send_bytes_per_s, log_tail_keep_txns, max_frame_bytes). A key it
+// does not know is refused, and so is `bootstrap`: that one is a flag only,
+// given for the first start of a new ensemble and never left on. See
+// docs/operations.md.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <set>
 #include <string>
 
 #include "zab/runtime/node.h"
@@ -21,6 +25,9 @@ struct NodeFlags {
     std::string config_file;
     NodeOptions options;
     std::string peers;
+    // Keys of the config file that the program reads itself (groupd's
+    // "http"): not refused as unknown.
+    std::set<std::string> extra_config_keys;
 };
 
 // Declares the core flags on `app`.

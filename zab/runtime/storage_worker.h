@@ -23,22 +23,9 @@
 
 #include "storage/data_dir.h"
 #include "zab/core/types.h"
+#include "zab/runtime/driver_env.h"
 
 namespace chorus::runtime {
-
-struct StorageJob {
-    std::vector<zab::Write> writes;
-    // Save the state machine's snapshot (taken on the core thread) at zxid.
-    // Shared, not copied: it may be a gigabyte, and the core thread keeps it
-    // too (for SNAP syncs).
-    struct SavedSnapshot {
-        Zxid zxid;
-        std::shared_ptr<const std::string> data;
-    };
-    std::optional<SavedSnapshot> save_snapshot;
-    // Runs on the core thread once everything above is durable.
-    std::function<void()> done;
-};
 
 class StorageWorker {
  public:

@@ -154,25 +154,6 @@ struct Transport::State {
     std::map<zab::ServerId, std::shared_ptr<Link>> links;
     std::map<zab::ServerId, std::unique_ptr<asio::steady_timer>> retry_timers;
     std::map<zab::ServerId, std::chrono::milliseconds> backoff;
-    // Snapshot chunks being reassembled, per sender.
-    std::map<zab::ServerId, zab::pb::Snap> partial_snaps;
-    // Paced outgoing snapshots, per receiver: the snapshot (chunks are cut
-    // from it one at a time), then the frames sent after it.
-    struct Paced {
-        std::shared_ptr<const std::string> data;
-        uint64_t epoch = 0;
-        Zxid zxid;
-        size_t offset = 0;  // the next chunk starts here
-        std::deque<std::string> after;
-        std::unique_ptr<asio::steady_timer> timer;
-    };
-    std::map<zab::ServerId, Paced> paced;
-    void drop_paced(zab::ServerId peer) {
-        auto p = paced.find(peer);
-        if (p == paced.end()) return;
-        p->second.timer->cancel();
-        paced.erase(p);
-    }
     bool stopped = false;
 };
 
@@ -210,8 +191,6 @@ void Transport::stop() {
     error_code ignored;
     state_->acceptor.close(ignored);
     for (auto& [id, timer] : state_->retry_timers) timer->cancel();
-    for (auto& [id, out] : state_->paced) out.timer->cancel();
-    state_->paced.clear();
     auto links = std::move(state_->links);
     state_->links.clear();
     for (auto& [id, link] : links) {
@@ -275,8 +254,6 @@ void Transport::link_up(zab::ServerId peer, std::shared_ptr<Link> link) {
         state_->links.erase(old);
         previous->peer = 0;  // replaced: its end is not news
         previous->close();
-        state_->partial_snaps.erase(peer);
-        state_->drop_paced(peer);
         if (callbacks_.on_disconnected) callbacks_.on_disconnected(peer);
     }
     state_->links[peer] = std::move(link);
@@ -288,8 +265,6 @@ void Transport::link_down(zab::ServerId peer, Link* link) {
     auto it = state_->links.find(peer);
     if (it == state_->links.end() || it->second.get() != link) return;
     state_->links.erase(it);
-    state_->partial_snaps.erase(peer);
-    state_->drop_paced(peer);
     spdlog::info("link to server {} is down", peer);
     if (callbacks_.on_disconnected) callbacks_.on_disconnected(peer);
     if (peer > options_.self && !state_->stopped) {
@@ -302,74 +277,8 @@ void Transport::link_down(zab::ServerId peer, Link* link) {
     }
 }
 
-void Transport::send_frame_to(zab::ServerId to, std::string frame) {
-    auto it = state_->links.find(to);
-    if (it == state_->links.end() || it->second->closed()) return;
-    it->second->send_frame(std::move(frame));
-}
-
-void Transport::pace_snapshot(zab::ServerId to) {
-    // The next chunk, then a wait for its share of the rate; once the
-    // snapshot is out, what was sent behind it. (Look the entry up afresh
-    // after each send: a send can close the link, which drops it.)
-    auto p = state_->paced.find(to);
-    if (p == state_->paced.end()) return;
-    State::Paced& out = p->second;
-    if (out.offset < out.data->size()) {
-        const size_t size = std::min(options_.snapshot_chunk_bytes, out.data->size() - out.offset);
-        zab::pb::PeerMessage chunk;
-        auto* c = chunk.mutable_snap_chunk();
-        c->set_epoch(out.epoch);
-        zab::to_pb(out.zxid, c->mutable_zxid());
-        c->set_offset(out.offset);
-        c->set_total(out.data->size());
-        c->set_data(out.data->data() + out.offset, size);
-        out.offset += size;
-        send_frame_to(to, frame_of(chunk));
-        p = state_->paced.find(to);
-        if (p == state_->paced.end()) return;
-        const uint64_t rate = std::max<uint64_t>(options_.snapshot_bytes_per_s, 1);
-        p->second.timer->expires_after(std::chrono::microseconds(size * 1000000 / rate));
-        p->second.timer->async_wait([this, to](error_code ec) {
-            if (!ec && !state_->stopped) pace_snapshot(to);
-        });
-        return;
-    }
-    std::deque<std::string> after = std::move(out.after);
-    state_->paced.erase(p);
-    for (std::string& frame : after) send_frame_to(to, std::move(frame));
-}
-
-void Transport::send_snapshot(zab::ServerId to, uint64_t epoch, Zxid zxid,
-                              std::shared_ptr<const std::string> data) {
-    auto it = state_->links.find(to);
-    if (it == state_->links.end() || it->second->closed()) return;
-    // A new snapshot starts the sync over: the one still flowing, and what
-    // waits behind it, are void (the follower starts assembling afresh at
-    // offset 0).
-    state_->drop_paced(to);
-    if (data->size() <= options_.snapshot_chunk_bytes) {
-        zab::pb::PeerMessage m;
-        m.mutable_snap()->set_epoch(epoch);
-        zab::to_pb(zxid, m.mutable_snap()->mutable_zxid());
-        m.mutable_snap()->set_data(*data);
-        it->second->send_frame(frame_of(m));
-        return;
-    }
-    spdlog::info("sending a snapshot of {} bytes to server {}, at up to {} bytes/s", data->size(),
-                 to, options_.snapshot_bytes_per_s);
-    auto& out = state_->paced[to];
-    out.data = std::move(data);
-    out.epoch = epoch;
-    out.zxid = zxid;
-    out.offset = 0;
-    out.timer = std::make_unique<asio::steady_timer>(io_);
-    pace_snapshot(to);
-}
-
 void Transport::wrote_to(zab::ServerId peer) {
-    // A frame reached a peer that a snapshot is flowing to: it is alive.
-    if (state_->paced.count(peer) && callbacks_.on_progress) callbacks_.on_progress(peer);
+    if (callbacks_.on_written) callbacks_.on_written(peer);
 }
 
 void Transport::reset(zab::ServerId peer) {
@@ -380,38 +289,10 @@ void Transport::reset(zab::ServerId peer) {
 void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
     auto it = state_->links.find(to);
     if (it == state_->links.end() || it->second->closed()) return;
-    if (auto paced = state_->paced.find(to); paced != state_->paced.end()) {
-        paced->second.after.push_back(frame_of(message));  // behind the snapshot
-        return;
-    }
     it->second->send_frame(frame_of(message));
 }
 
 void Transport::deliver(zab::ServerId from, zab::pb::PeerMessage& message) {
-    if (message.has_snap_chunk()) {
-        const auto& chunk = message.snap_chunk();
-        zab::pb::Snap& snap = state_->partial_snaps[from];
-        if (chunk.offset() == 0) {
-            snap.Clear();
-            snap.set_epoch(chunk.epoch());
-            *snap.mutable_zxid() = chunk.zxid();
-        }
-        if (chunk.offset() != snap.data().size()) {
-            spdlog::warn("link to server {}: snapshot chunk out of order; closing the link", from);
-            state_->partial_snaps.erase(from);
-            auto it = state_->links.find(from);
-            if (it != state_->links.end()) it->second->close();
-            return;
-        }
-        snap.mutable_data()->append(chunk.data());
-        if (callbacks_.on_progress) callbacks_.on_progress(from);
-        if (snap.data().size() < chunk.total()) return;
-        zab::pb::PeerMessage whole;
-        *whole.mutable_snap() = std::move(snap);
-        state_->partial_snaps.erase(from);
-        if (callbacks_.on_message) callbacks_.on_message(from, whole);
-        return;
-    }
     if (callbacks_.on_message) callbacks_.on_message(from, message);
 }
 

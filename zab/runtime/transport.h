@@ -8,11 +8,9 @@
 // `max_frame_bytes`, or one that does not parse, closes that connection with
 // a log line — never the server.
 //
-// Snapshots larger than a chunk travel as SnapChunk frames and are
-// reassembled here, so the core only ever sees a whole Snap. Chunks are
-// paced to `snapshot_bytes_per_s`, so catching one server up never starves
-// the broadcast; frames for that peer sent meanwhile wait behind the last
-// chunk (order on a link is never changed).
+// Frames are frames here: cutting snapshots into paced chunks and putting
+// them back together is the driver's (snapshot_transfer.h), so the
+// simulator runs that code too.
 //
 // Thread: everything runs on the io_context's thread (the core thread);
 // callbacks are invoked there. Not thread-safe.
@@ -40,9 +38,7 @@ struct TransportOptions {
     zab::ServerId self = 0;
     std::map<zab::ServerId, Endpoint> peers;  // every server, this one included
     size_t max_frame_bytes = 64 << 20;
-    size_t snapshot_chunk_bytes = 1 << 20;
     size_t max_queued_bytes = 256 << 20;  // per link; beyond it the link is closed and redone
-    uint64_t snapshot_bytes_per_s = 64ull << 20;  // snapshot chunks go out no faster than this
 };
 
 class Transport {
@@ -51,8 +47,8 @@ class Transport {
         std::function<void(zab::ServerId, zab::pb::PeerMessage&)> on_message;
         std::function<void(zab::ServerId)> on_connected;
         std::function<void(zab::ServerId)> on_disconnected;
-        // A snapshot chunk arrived from, or was taken by, the peer.
-        std::function<void(zab::ServerId)> on_progress;
+        // Frames queued for the peer were written (the kernel took them).
+        std::function<void(zab::ServerId)> on_written;
     };
 
     Transport(boost::asio::io_context& io, TransportOptions options, Callbacks callbacks);
@@ -64,11 +60,6 @@ class Transport {
     // Sends `message` to `to` if linked; drops it otherwise (the core copes:
     // a broken link is reported and the protocol starts that peer over).
     void send(zab::ServerId to, const zab::pb::PeerMessage& message);
-    // Sends a SNAP of `data` (shared, never copied whole): in chunks cut one
-    // at a time as the pacing allows, what is sent to `to` afterwards
-    // waiting behind it. A new snapshot replaces one still flowing.
-    void send_snapshot(zab::ServerId to, uint64_t epoch, Zxid zxid,
-                       std::shared_ptr<const std::string> data);
     // Closes the link to `peer` (the dialing side reconnects); reported
     // later through on_disconnected, never from inside this call.
     void reset(zab::ServerId peer);
@@ -88,8 +79,6 @@ class Transport {
     void link_up(zab::ServerId peer, std::shared_ptr<Link> link);
     void link_down(zab::ServerId peer, Link* link);
     void deliver(zab::ServerId from, zab::pb::PeerMessage& message);
-    void send_frame_to(zab::ServerId to, std::string frame);
-    void pace_snapshot(zab::ServerId to);
     void wrote_to(zab::ServerId peer);
 
     boost::asio::io_context& io_;

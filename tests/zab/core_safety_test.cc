@@ -1,0 +1,377 @@
+// The core's safety rules that issue 13 added or fixed, each driven message
+// by message on one core (the peers are hand-written messages), so a test
+// says exactly which input must produce which output.
+//
+//   - NEWEPOCH leaves only once the leader's acceptedEpoch is durable;
+//   - an ACKEPOCH of an epoch accepted before does not count;
+//   - TRUNC below the commit point, or to a zxid not held, is refused;
+//   - a follower whose history parts from the leader's anywhere gets the
+//     TRUNC that fits it (from its epoch ends), not an abort;
+//   - impossible values from the network are dropped and counted;
+//   - a leader whose own disk is stuck steps down;
+//   - an empty server with bootstrap stops voting once it hears of history.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "tests/support/ensemble.h"
+#include "zab/core/wire.h"
+
+namespace chorus::zab {
+namespace {
+
+using chorus::testing::TestPreprocessor;
+
+Config three(ServerId id, bool bootstrap = true) {
+    Config c;
+    c.id = id;
+    c.members = {1, 2, 3};
+    c.bootstrap = bootstrap;
+    c.election_timeout_ticks = 10;
+    c.snapshot_every_txns = 0;
+    return c;
+}
+
+DurableState log_of(uint64_t current_epoch, std::vector<std::pair<uint64_t, uint64_t>> runs) {
+    DurableState d;
+    d.accepted_epoch = current_epoch;
+    d.current_epoch = current_epoch;
+    for (auto [epoch, count] : runs) {
+        for (uint64_t c = 1; c <= count; ++c)
+            d.log.push_back(Txn{Zxid{epoch, c}, 1, "e" + std::to_string(epoch), 0, 0});
+    }
+    return d;
+}
+
+// A LOOKING vote for `leader`, from a sender whose own epochs are
+// `current_epoch` (its candidate's too).
+pb::PeerMessage vote_for(ServerId leader, uint64_t round, uint64_t current_epoch = 0,
+                         Zxid last = {}) {
+    pb::PeerMessage m;
+    pb::Vote* v = m.mutable_vote();
+    v->set_leader(leader);
+    v->set_leader_current_epoch(current_epoch);
+    to_pb(last, v->mutable_leader_last_zxid());
+    v->set_round(round);
+    v->set_state(pb::LOOKING);
+    v->set_voting(true);
+    v->set_accepted_epoch(current_epoch);
+    v->set_current_epoch(current_epoch);
+    return m;
+}
+
+pb::PeerMessage follower_info(uint64_t accepted, bool voting = true) {
+    pb::PeerMessage m;
+    m.mutable_follower_info()->set_accepted_epoch(accepted);
+    m.mutable_follower_info()->set_voting(voting);
+    return m;
+}
+
+pb::PeerMessage ack_epoch(uint64_t epoch, uint64_t current, Zxid last, bool newly,
+                          std::vector<Zxid> ends = {}, Zxid base = {}) {
+    pb::PeerMessage m;
+    pb::AckEpoch* a = m.mutable_ack_epoch();
+    a->set_epoch(epoch);
+    a->set_current_epoch(current);
+    to_pb(last, a->mutable_last_zxid());
+    a->set_newly_accepted(newly);
+    for (Zxid z : ends) to_pb(z, a->add_epoch_ends());
+    to_pb(base, a->mutable_log_base());
+    a->set_epoch_ends_complete(true);
+    return m;
+}
+
+size_t count_kind(const std::vector<Outgoing>& out, pb::PeerMessage::BodyCase kind) {
+    return static_cast<size_t>(std::count_if(out.begin(), out.end(), [kind](const Outgoing& o) {
+        return o.message.body_case() == kind;
+    }));
+}
+
+using B = pb::PeerMessage::BodyCase;
+
+// Server 3 of three, elected by server 2's vote, with 2's FOLLOWERINFO in:
+// the epoch is chosen in the Ready this returns.
+struct Leader3 {
+    TestPreprocessor app;
+    Core core;
+    explicit Leader3(DurableState d = {}, Config c = three(3)) : core(c, std::move(d), app) {
+        (void)core.take_ready();
+        core.step(2, vote_for(3, 1, core.current_epoch(), core.last_zxid()));
+        EXPECT_EQ(core.role(), Role::kLeading);
+        (void)core.take_ready();
+        core.step(2, follower_info(0));
+    }
+};
+
+// DSN 2011 IV-A, and ZooKeeper's Leader.getEpochToPropose: the leader makes
+// its acceptedEpoch durable before it sends the epoch. Otherwise a leader
+// that crashes in between restarts without it while a follower has
+// accepted it, and a later leader can pick the same epoch (seeds 356, 731).
+TEST(ZabEpochs, NewEpochLeavesOnlyAfterTheLeadersAcceptedEpochIsDurable) {
+    Leader3 l;
+    Ready r = l.core.take_ready();
+    ASSERT_FALSE(r.writes.empty());
+    ASSERT_TRUE(std::holds_alternative<SetAcceptedEpoch>(r.writes.front()));
+    EXPECT_EQ(std::get<SetAcceptedEpoch>(r.writes.front()).epoch, 1u);
+    EXPECT_EQ(count_kind(r.messages, B::kNewEpoch), 0u) << "NEWEPOCH must wait for the write";
+    EXPECT_EQ(count_kind(r.after_persist, B::kNewEpoch), 1u);
+    EXPECT_NE(r.write_id, 0u);
+}
+
+// A follower that joins after the epoch was chosen gets NEWEPOCH behind the
+// same write, even if that write is still pending.
+TEST(ZabEpochs, ALateFollowerGetsNewEpochBehindTheWriteToo) {
+    Leader3 l;
+    (void)l.core.take_ready();  // not persisted yet
+    l.core.step(1, follower_info(0));
+    Ready r = l.core.take_ready();
+    EXPECT_EQ(count_kind(r.messages, B::kNewEpoch), 0u);
+    EXPECT_EQ(count_kind(r.after_persist, B::kNewEpoch), 1u);
+}
+
+// ZooKeeper's Learner.registerWithLeader answers an epoch it accepted
+// before with -1, and the leader does not count it: one epoch, one promise.
+TEST(ZabEpochs, AnAckEpochOfAnEpochAcceptedBeforeDoesNotCount) {
+    Leader3 l;
+    Ready r = l.core.take_ready();
+    l.core.persisted(r.write_id);
+    (void)l.core.take_ready();
+    l.core.step(2, ack_epoch(1, 0, Zxid{}, /*newly=*/false));
+    Ready after = l.core.take_ready();
+    EXPECT_FALSE(l.core.serving());
+    for (const Write& w : after.writes)
+        EXPECT_FALSE(std::holds_alternative<SetCurrentEpoch>(w)) << "no sync without a quorum";
+    // The same follower accepting the epoch anew counts.
+    Leader3 l2;
+    Ready r2 = l2.core.take_ready();
+    l2.core.persisted(r2.write_id);
+    (void)l2.core.take_ready();
+    l2.core.step(2, ack_epoch(1, 0, Zxid{}, /*newly=*/true));
+    Ready after2 = l2.core.take_ready();
+    EXPECT_TRUE(std::any_of(after2.writes.begin(), after2.writes.end(), [](const Write& w) {
+        return std::holds_alternative<SetCurrentEpoch>(w);
+    }));
+}
+
+// A leader that never gathers a quorum of fresh acknowledgements gives up
+// instead of waiting for ever (its followers may all be stuck on an epoch
+// they accepted before).
+TEST(ZabEpochs, ALeaderWithoutAFreshQuorumStepsDownInTime) {
+    Leader3 l;
+    Ready r = l.core.take_ready();
+    l.core.persisted(r.write_id);
+    l.core.step(2, ack_epoch(1, 0, Zxid{}, false));
+    for (int i = 0; i < 25 && l.core.role() == Role::kLeading; ++i) {
+        pb::PeerMessage ping_ack;  // it keeps answering: alive, but not counted
+        ping_ack.mutable_ping_ack()->set_epoch(1);
+        l.core.step(2, ping_ack);
+        l.core.tick();
+        (void)l.core.take_ready();
+    }
+    EXPECT_EQ(l.core.role(), Role::kLooking);
+}
+
+// Syncing a follower whose history parts from ours in an earlier epoch:
+// we hold 4:1..4:6 then 6:1..6:2; it holds 4:1..4:5 then 5:1 (epoch 5
+// never made it). "The largest zxid we hold at or below its last" would be
+// 4:6, which it lacks; its epoch ends say where the histories part: 4:5.
+TEST(ZabSync, ADivergentFollowerIsTruncatedToWhereTheHistoriesPart) {
+    DurableState d = log_of(6, {{4, 6}, {6, 2}});
+    Leader3 l(std::move(d));
+    Ready r = l.core.take_ready();
+    l.core.persisted(r.write_id);
+    (void)l.core.take_ready();
+    const uint64_t epoch = l.core.accepted_epoch();
+    l.core.step(2, ack_epoch(epoch, 5, Zxid{5, 1}, true, {Zxid{4, 5}, Zxid{5, 1}}));
+    Ready sync = l.core.take_ready();
+    const Outgoing* trunc = nullptr;
+    const Outgoing* diff = nullptr;
+    for (const Outgoing& o : sync.messages) {
+        if (o.to != 2) continue;
+        if (o.message.has_trunc()) trunc = &o;
+        if (o.message.has_diff() && !diff) diff = &o;
+    }
+    ASSERT_NE(trunc, nullptr);
+    EXPECT_EQ(from_pb(trunc->message.trunc().to()), (Zxid{4, 5}));
+    ASSERT_NE(diff, nullptr);
+    EXPECT_EQ(from_pb(diff->message.diff().txns(0).zxid()), (Zxid{4, 6}));
+}
+
+// The same follower with nothing in common after its compacted base gets a
+// SNAP when we no longer hold that base either.
+TEST(ZabSync, AFollowerPartedBelowOurLogGetsASnapshot) {
+    DurableState d = log_of(6, {{6, 3}});
+    d.log_base = Zxid{4, 9};
+    d.snapshot_zxid = Zxid{4, 9};
+    Leader3 l(std::move(d));
+    Ready r = l.core.take_ready();
+    l.core.persisted(r.write_id);
+    (void)l.core.take_ready();
+    l.core.step(2, ack_epoch(l.core.accepted_epoch(), 5, Zxid{5, 2}, true, {Zxid{4, 4}, Zxid{5, 2}},
+                             Zxid{4, 1}));
+    Ready sync = l.core.take_ready();
+    EXPECT_EQ(count_kind(sync.messages, B::kSnap), 1u);
+    EXPECT_EQ(count_kind(sync.messages, B::kTrunc), 0u);
+}
+
+// A follower in sync with epoch `epoch` from leader 3, holding `d`.
+struct Follower1 {
+    TestPreprocessor app;
+    Core core;
+    explicit Follower1(DurableState d, uint64_t epoch) : core(three(1), std::move(d), app) {
+        (void)core.take_ready();
+        pb::Vote v = vote_for(3, 1, epoch, Zxid{epoch, 9}).vote();
+        pb::PeerMessage m;
+        *m.mutable_vote() = v;
+        core.step(3, m);
+        core.step(2, m);
+        EXPECT_EQ(core.role(), Role::kFollowing);
+        pb::PeerMessage ne;
+        ne.mutable_new_epoch()->set_epoch(epoch);
+        core.step(3, ne);
+        Ready r = core.take_ready();
+        core.persisted(r.write_id);
+        (void)core.take_ready();
+    }
+};
+
+// A TRUNC below what this follower has committed would drop committed
+// entries: it is refused, counted and the follower looks again — no abort.
+TEST(ZabSync, ATruncBelowTheCommitPointIsRefused) {
+    DurableState d = log_of(2, {{1, 4}, {2, 3}});
+    d.snapshot_zxid = Zxid{2, 2};  // delivered and snapshotted: committed
+    Follower1 f(std::move(d), 7);
+    pb::PeerMessage t;
+    t.mutable_trunc()->set_epoch(7);
+    to_pb(Zxid{1, 4}, t.mutable_trunc()->mutable_to());
+    f.core.step(3, t);
+    Ready r = f.core.take_ready();
+    EXPECT_EQ(f.core.stats().refused_truncs, 1u);
+    EXPECT_EQ(f.core.role(), Role::kLooking);
+    EXPECT_EQ(f.core.last_zxid(), (Zxid{2, 3}));
+    for (const Write& w : r.writes) EXPECT_FALSE(std::holds_alternative<TruncateAfter>(w));
+    EXPECT_FALSE(r.notices.empty());
+}
+
+// A TRUNC to a zxid this log does not hold (it used to trip an assertion
+// and abort the server on every restart).
+TEST(ZabSync, ATruncToAZxidNotHeldIsRefusedNotAnAbort) {
+    Follower1 f(log_of(5, {{4, 5}, {5, 1}}), 7);
+    pb::PeerMessage t;
+    t.mutable_trunc()->set_epoch(7);
+    to_pb(Zxid{4, 6}, t.mutable_trunc()->mutable_to());
+    f.core.step(3, t);
+    Ready r = f.core.take_ready();
+    EXPECT_EQ(f.core.stats().refused_truncs, 1u);
+    EXPECT_EQ(f.core.role(), Role::kLooking);
+    EXPECT_EQ(f.core.last_zxid(), (Zxid{5, 1}));
+}
+
+// The follower's ACKEPOCH says which epochs its log holds, up to where.
+TEST(ZabSync, AckEpochCarriesTheEpochEndsOfTheLog) {
+    TestPreprocessor app;
+    Core core(three(1), log_of(5, {{2, 3}, {4, 5}, {5, 1}}), app);
+    (void)core.take_ready();
+    pb::PeerMessage m = vote_for(3, 1, 6, Zxid{6, 1});
+    core.step(3, m);
+    core.step(2, m);
+    ASSERT_EQ(core.role(), Role::kFollowing);
+    pb::PeerMessage ne;
+    ne.mutable_new_epoch()->set_epoch(7);
+    core.step(3, ne);
+    Ready r = core.take_ready();
+    ASSERT_EQ(count_kind(r.after_persist, B::kAckEpoch), 1u);
+    const pb::AckEpoch& a = r.after_persist.front().message.ack_epoch();
+    EXPECT_TRUE(a.newly_accepted());
+    ASSERT_EQ(a.epoch_ends_size(), 3);
+    EXPECT_EQ(from_pb(a.epoch_ends(0)), (Zxid{2, 3}));
+    EXPECT_EQ(from_pb(a.epoch_ends(1)), (Zxid{4, 5}));
+    EXPECT_EQ(from_pb(a.epoch_ends(2)), (Zxid{5, 1}));
+    EXPECT_TRUE(a.epoch_ends_complete());
+}
+
+// A forged or corrupt vote with acceptedEpoch 2^64-1 would make the next
+// epoch wrap to 0. It is dropped and counted instead.
+TEST(ZabValidation, AnImpossibleAcceptedEpochIsDroppedNotWrapped) {
+    TestPreprocessor app;
+    Core core(three(3), {}, app);
+    (void)core.take_ready();
+    pb::PeerMessage bad = vote_for(3, 1);
+    bad.mutable_vote()->set_accepted_epoch(UINT64_MAX);
+    core.step(2, bad);
+    EXPECT_EQ(core.stats().dropped_messages, 1u);
+    Ready r = core.take_ready();
+    ASSERT_EQ(r.notices.size(), 1u);
+    EXPECT_NE(r.notices[0].find("impossible"), std::string::npos) << r.notices[0];
+    core.step(2, vote_for(3, 1));
+    core.step(2, follower_info(0));
+    EXPECT_EQ(core.accepted_epoch(), 1u);
+}
+
+TEST(ZabValidation, ImpossibleMessagesOfEveryKindAreDropped) {
+    TestPreprocessor app;
+    Core core(three(1), log_of(1, {{1, 2}}), app);
+    std::vector<pb::PeerMessage> bad(6);
+    bad[0].mutable_new_epoch()->set_epoch(0);
+    bad[1].mutable_proposal()->set_epoch(3);
+    to_pb(Zxid{2, 1}, bad[1].mutable_proposal()->add_txns()->mutable_zxid());  // another epoch
+    bad[2].mutable_ack_epoch()->set_epoch(2);
+    bad[2].mutable_ack_epoch()->set_current_epoch(3);  // above the epoch it acknowledges
+    bad[3].mutable_hello()->set_server_id(2);          // for the transport only
+    bad[4].mutable_commit()->set_epoch(1);
+    to_pb(Zxid{9, 1}, bad[4].mutable_commit()->mutable_zxid());
+    // bad[5]: no body
+    for (const pb::PeerMessage& m : bad) core.step(2, m);
+    EXPECT_EQ(core.stats().dropped_messages, bad.size());
+    core.step(7, follower_info(0));  // not a member
+    EXPECT_EQ(core.stats().dropped_messages, bad.size() + 1);
+}
+
+// A leader whose own disk stops completing writes cannot commit (it bounds
+// its proposals by its own durable point), and its followers keep answering
+// its pings: without this rule the ensemble would stall for as long as the
+// disk does.
+TEST(ZabLiveness, ALeaderWhoseDiskIsStuckStepsDownAndAnotherLeads) {
+    Config c = three(0);
+    c.election_timeout_ticks = 10;
+    c.snapshot_every_txns = 0;
+    chorus::testing::Ensemble e(3, c);
+    const ServerId leader = e.elect();
+    ASSERT_NE(leader, 0u);
+    e.set_disk_stuck(leader, true);
+    ASSERT_TRUE(e.core(leader).submit(Request{1, 1, "x"}).is_ok());
+    e.after_input(leader);
+    e.tick(14);
+    EXPECT_NE(e.core(leader).role(), Role::kLeading);
+    EXPECT_EQ(e.core(leader).stats().disk_step_downs, 1u);
+    const ServerId next = e.elect(60);
+    EXPECT_NE(next, 0u);
+    EXPECT_NE(next, leader) << "a server with a stuck disk must not lead again meanwhile";
+}
+
+// Bootstrap is for the first start of an ensemble only: an empty server
+// with it, hearing from a peer that holds an established history, stops
+// counting itself as a voter (its disk may have been wiped).
+TEST(ZabElection, AnEmptyBootstrapServerHearingOfHistoryStopsVoting) {
+    TestPreprocessor app;
+    Core core(three(1), {}, app);
+    EXPECT_TRUE(core.voting());
+    (void)core.take_ready();
+    pb::PeerMessage m = vote_for(2, 1, 4, Zxid{4, 10});
+    m.mutable_vote()->set_accepted_epoch(4);
+    core.step(2, m);
+    EXPECT_FALSE(core.voting());
+    EXPECT_TRUE(core.stats().bootstrap_ignored);
+    Ready r = core.take_ready();
+    EXPECT_FALSE(r.notices.empty());
+    // A peer without history (another first start) changes nothing.
+    TestPreprocessor app2;
+    Core fresh(three(1), {}, app2);
+    (void)fresh.take_ready();
+    fresh.step(2, vote_for(2, 1));
+    EXPECT_TRUE(fresh.voting());
+}
+
+}  // namespace
+}  // namespace chorus::zab
