@@ -101,7 +101,10 @@ void Checker::on_ack(ServerId server, uint64_t id, Zxid zxid) {
 }
 
 void Checker::on_established(ServerId server, uint64_t epoch, Zxid last,
-                             const std::optional<zab::Txn>& last_txn) {
+                             const std::optional<zab::Txn>& last_txn,
+                             const std::vector<ServerId>& quorum) {
+    // What the leader counted is a promise, whatever the follower said.
+    for (ServerId follower : quorum) on_promise(follower, server, epoch);
     auto [it, fresh] = established_by_.emplace(epoch, server);
     if (!fresh) {
         fail("epoch uniqueness: server " + std::to_string(server) + " established epoch " +

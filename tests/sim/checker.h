@@ -55,9 +55,11 @@ class Checker {
     void on_restore(ServerId server, Zxid zxid, uint64_t hash);
     // `server` reported request `id` committed at `zxid`.
     void on_ack(ServerId server, uint64_t id, Zxid zxid);
-    // `server` established epoch `epoch` as leader with history up to `last`.
+    // `server` established epoch `epoch` as leader with history up to `last`,
+    // counting the ACKEPOCHs of `quorum` (each a promise of the epoch to it).
     void on_established(ServerId server, uint64_t epoch, Zxid last,
-                        const std::optional<zab::Txn>& last_txn);
+                        const std::optional<zab::Txn>& last_txn,
+                        const std::vector<ServerId>& quorum = {});
     // `leader` sent NEWEPOCH(epoch) (it left the driver).
     void on_new_epoch_sent(ServerId leader, uint64_t epoch);
     // `server` lost its disk: a new server under the old id, without the

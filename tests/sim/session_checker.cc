@@ -123,6 +123,11 @@ void SessionChecker::serving(ServerId leader, int64_t now) {
     max_takeover_ms_ = std::max(max_takeover_ms_, now - it->second.started);
 }
 
+void SessionChecker::stalled(ServerId leader, int64_t ms) {
+    auto it = terms_.find(leader);
+    if (it != terms_.end()) it->second.stalled_ms += ms;
+}
+
 void SessionChecker::granted(ServerId leader, uint64_t session, int64_t now, int64_t clock_ms) {
     auto it = terms_.find(leader);
     if (it != terms_.end()) it->second.grants[session] = Grant{now, clock_ms};
@@ -198,7 +203,7 @@ void SessionChecker::check_timely(ServerId leader,
     // decision is what is timed (see session_checker.h).
     const auto budgets = static_cast<int64_t>(
         (std::max<size_t>(term.peak_sessions, 1) + expiry_budget_ - 1) / expiry_budget_);
-    const int64_t slack = tick_ms_ * (2 + std::max<int64_t>(budgets - 2, 0));
+    const int64_t slack = tick_ms_ * (2 + std::max<int64_t>(budgets - 2, 0)) + term.stalled_ms;
     for (const auto& [id, info] : sessions) {
         if (term.decided.count(id)) continue;
         int64_t base = *term.serving_since;

@@ -68,6 +68,10 @@ class SessionChecker {
     // The leader's tracker now owes `session` a deadline of clock_ms + timeout
     // (it absorbed a heartbeat, or delivered the open or a revalidation).
     void granted(ServerId leader, uint64_t session, int64_t now, int64_t clock_ms);
+    // The leader's process was stopped for `ms`: it could decide nothing
+    // meanwhile, so check (c) gives it that long more (it decides at its
+    // late tick once it runs again).
+    void stalled(ServerId leader, int64_t ms);
 
     // What the workload knows of a session's client when it is expired.
     struct ClientView {
@@ -116,6 +120,7 @@ class SessionChecker {
         std::map<uint64_t, Grant> grants;
         std::set<uint64_t> decided;
         size_t peak_sessions = 0;
+        int64_t stalled_ms = 0;
     };
     struct State {
         std::string bytes;

@@ -75,6 +75,7 @@ class SessionWorkload final : public Workload, private SessionReplica::Events {
     void restored(ServerId id, Zxid zxid) override;
     void crashed(ServerId id) override;
     void tick(ServerId id) override;
+    void paused(ServerId id, int64_t until) override { checker_->stalled(id, until - sim_->now()); }
     void completed(ServerId id, const zab::Completion& completion) override;
     void wake(uint64_t token) override;
     void observe() override;
@@ -519,7 +520,9 @@ void SessionWorkload::observe() {
 void SessionWorkload::check_end() {
     // Every server is up and has delivered the whole log (the simulator's
     // liveness check passed): no session without a live client is left.
+    // (A server whose disk stayed stuck could not catch up: left out.)
     for (const auto& [id, r] : replicas_) {
+        if (sim_->sick(id)) continue;
         for (const auto& [s, info] : r->tracker().sessions()) {
             bool live = false;
             for (const Client& c : clients_) {

@@ -53,6 +53,9 @@ class SimControl {
     // carries out the Ready. Fills in request.id (unique in the run) and
     // records the request for the zab checker's integrity check.
     virtual Status submit(ServerId id, zab::Request& request) = 0;
+    // True for a server whose disk stays stuck through the liveness phase:
+    // it cannot catch up, and the end-of-run checks leave it out.
+    virtual bool sick(ServerId id) const = 0;
     // Calls Workload::wake(token) at time `at`.
     virtual void wake_at(int64_t at, uint64_t token) = 0;
     virtual void trace(const std::string& line) = 0;
@@ -75,6 +78,9 @@ class Workload {
     virtual void crashed(ServerId id) = 0;
     // Server `id`'s driver, once per tick, before Core::tick().
     virtual void tick(ServerId id) = 0;
+    // Server `id` is stopped (SIGSTOP) until `until`: nothing of it runs,
+    // then one late tick. SimControl::core(id) is null meanwhile.
+    virtual void paused(ServerId /*id*/, int64_t /*until*/) {}
     // A request submitted on `id` finished (committed or absorbed).
     virtual void completed(ServerId id, const zab::Completion& completion) = 0;
     virtual void wake(uint64_t token) = 0;

@@ -33,24 +33,26 @@ using chorus::zab::Mutation;
 volatile std::sig_atomic_t g_current_seed = 0;
 int g_servers = 3;
 bool g_sessions = false;
+bool g_classic = false;
 
 void on_abort(int) {
     char line[200];
     const int n =
         std::snprintf(line, sizeof line,
-                      "\nzab-sim: seed %d hit an assertion; replay: zab-sim --seeds 1 --start %d "
-                      "--servers %d%s --trace\n",
+                      "\nzab-sim: seed %d hit an assertion; replay: zab-sim --seed %d "
+                      "--servers %d%s%s --trace\n",
                       static_cast<int>(g_current_seed), static_cast<int>(g_current_seed), g_servers,
-                      g_sessions ? " --sessions" : "");
+                      g_sessions ? " --sessions" : "", g_classic ? " --classic-faults" : "");
     if (n > 0) (void)!::write(STDERR_FILENO, line, static_cast<size_t>(n));
     std::signal(SIGABRT, SIG_DFL);
     std::raise(SIGABRT);
 }
 
 std::string replay_command(uint64_t seed, const SimOptions& o, const std::string& mutation) {
-    std::string cmd = "zab-sim --seeds 1 --start " + std::to_string(seed) + " --servers " +
-                      std::to_string(o.servers);
+    std::string cmd =
+        "zab-sim --seed " + std::to_string(seed) + " --servers " + std::to_string(o.servers);
     if (g_sessions) cmd += " --sessions";
+    if (o.classic_faults) cmd += " --classic-faults";
     if (!mutation.empty()) cmd += " --mutation " + mutation;
     return cmd + " --trace";
 }
@@ -63,6 +65,25 @@ void accumulate(std::map<std::string, uint64_t>& total,
         t = name.starts_with("max ") ? std::max(t, value) : t + value;
     }
 }
+
+// What --require-scenarios asks of the fault model (not --classic-faults).
+const char* const kFaultScenarios[] = {
+    "silent partitions",
+    "one-way partitions",
+    "bridge partitions",
+    "messages delayed past the election timeout",
+    "messages lost on lossy links",
+    "pauses past the election timeout",
+    "stuck disk periods",
+    "slow disk periods",
+    "fsync failures",
+    "torn appends at a crash",
+    "connection resets noticed late",
+    "leaders stepping down for a stuck disk",
+    "liveness phases with a stuck disk",
+    "snapshot chunks sent",
+    "register operations checked",
+};
 
 // What --require-scenarios asks of a sessions run.
 const char* const kSessionScenarios[] = {
@@ -95,6 +116,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--liveness-ticks", options.liveness_ticks, "ticks after the faults stop")
         ->capture_default_str();
+    app.add_flag("--classic-faults", options.classic_faults,
+                 "the fault model before issue 13: announced faults only (crashes, partitions "
+                 "that reset connections, resets), short delays, no pauses, disk faults or swarm");
     const std::map<std::string, Mutation> mutations = {
         {"ack-before-durable", Mutation::kAckBeforeDurable},
         {"commit-on-minority", Mutation::kCommitOnMinority},
@@ -103,7 +127,7 @@ int main(int argc, char** argv) {
         {"ack-epoch-before-durable", Mutation::kAckEpochBeforeDurable},
         {"ack-new-leader-before-durable", Mutation::kAckNewLeaderBeforeDurable},
         {"empty-disk-votes", Mutation::kEmptyDiskVotes},
-        {"epoch-ignores-followers", Mutation::kEpochIgnoresFollowers},
+        {"epoch-not-above-accepted", Mutation::kEpochNotAboveAccepted},
         {"skip-new-leader-check", Mutation::kSkipNewLeaderCheck},
         {"commit-old-epoch-by-count", Mutation::kCommitOldEpochByCount},
         {"deliver-before-up-to-date", Mutation::kDeliverBeforeUpToDate},
@@ -153,6 +177,7 @@ int main(int argc, char** argv) {
         for (uint64_t seed = start; seed < start + seeds; ++seed) seed_list.push_back(seed);
     }
     g_servers = options.servers;
+    g_classic = options.classic_faults;
 
     const auto began = std::chrono::steady_clock::now();
     if (expect_failure) {
@@ -195,6 +220,7 @@ int main(int argc, char** argv) {
     uint64_t committed = 0, acked = 0, elections = 0, crashes = 0, snaps = 0, truncs = 0;
     uint64_t sync_crashes = 0, cut_off = 0, longer = 0;
     std::map<std::string, uint64_t> workload_counts;
+    std::map<std::string, uint64_t> fault_counts;
     for (uint64_t seed : seed_list) {
         g_current_seed = static_cast<int>(seed);
         SimResult r = run_seed(seed);
@@ -215,6 +241,10 @@ int main(int argc, char** argv) {
         cut_off += r.leaders_cut_off;
         longer += r.restarts_with_longer_log;
         accumulate(workload_counts, r.workload_counts);
+        accumulate(fault_counts, r.fault_counts);
+        if (options.trace || seed_list.size() == 1)
+            std::printf("zab-sim: seed %llu fault mix: %s\n", static_cast<unsigned long long>(seed),
+                        r.fault_mix.c_str());
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
@@ -234,7 +264,18 @@ int main(int argc, char** argv) {
         "%llu restarts with a log longer than what was committed\n",
         static_cast<unsigned long long>(sync_crashes), static_cast<unsigned long long>(cut_off),
         static_cast<unsigned long long>(longer));
+    std::printf("  faults:");
+    const char* fault_sep = " ";
+    for (const auto& [name, value] : fault_counts) {
+        std::printf("%s%llu %s", fault_sep, static_cast<unsigned long long>(value), name.c_str());
+        fault_sep = ", ";
+    }
+    std::printf("\n");
     bool covered = sync_crashes > 0 && cut_off > 0 && longer > 0 && truncs > 0 && snaps > 0;
+    if (!options.classic_faults) {
+        // The new fault model's kinds must all have come up.
+        for (const char* name : kFaultScenarios) covered &= fault_counts[name] > 0;
+    }
     if (sessions) {
         std::printf("  sessions:");
         const char* sep = " ";

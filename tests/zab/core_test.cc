@@ -173,9 +173,11 @@ TEST(ZabBroadcast, ProposalsSteppedTogetherAreAcknowledgedOnce) {
     const uint64_t epoch = f.current_epoch();
     Zxid next = f.last_zxid();
     for (int i = 0; i < 3; ++i) {
+        const Zxid prev = next;
         next = next.epoch == epoch ? Zxid{epoch, next.counter + 1} : Zxid{epoch, 1};
         pb::PeerMessage m;
         m.mutable_proposal()->set_epoch(epoch);
+        to_pb(prev, m.mutable_proposal()->mutable_prev());  // what it follows, as a leader says
         to_pb(Txn{next, 1, "p" + std::to_string(i), 0, 0}, m.mutable_proposal()->add_txns());
         f.step(leader, m);
     }

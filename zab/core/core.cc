@@ -372,6 +372,7 @@ Status Core::sync(uint64_t id) {
 void Core::heard_from(ServerId peer) {
     if (role_ == Role::kFollowing && peer == leader_) {
         last_heard_leader_tick_ = now_tick_;
+        last_sync_progress_tick_ = now_tick_;  // a snapshot chunk
     } else if (role_ == Role::kLeading) {
         auto it = followers_.find(peer);
         if (it != followers_.end()) it->second.last_heard_tick = now_tick_;

@@ -97,6 +97,8 @@ class Core {
     bool own_disk_overdue() const;
     // The last zxid of the history this server led with (leader only).
     Zxid initial_history_last() const { return initial_history_last_; }
+    // The followers whose ACKEPOCH made this leader's epoch (for checkers).
+    const std::vector<ServerId>& epoch_quorum() const { return epoch_quorum_; }
     // The entry at `zxid` if this server's log holds it.
     const Txn* log_entry(Zxid zxid) const;
     // True for a leader whose epoch is established, or a follower that got UPTODATE.
@@ -226,7 +228,9 @@ class Core {
     void fill_epoch_ends(pb::AckEpoch* ack) const;
     static constexpr size_t kMaxEpochEnds = 64;
     void on_snap(const pb::Snap& message);
-    void on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool is_proposal);
+    // `prev`: the zxid the first of `txns` follows in the leader's log.
+    void on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, Zxid prev,
+                 bool is_proposal);
     void on_new_leader(const pb::NewLeader& message);
     void on_commit_point(Zxid committed);
 
@@ -276,6 +280,7 @@ class Core {
     // Leader.
     std::map<ServerId, FollowerState> followers_;
     Zxid initial_history_last_;
+    std::vector<ServerId> epoch_quorum_;
     bool self_new_leader_durable_ = false;
     uint64_t next_counter_ = 1;
     std::deque<std::pair<ServerId, Request>> waiting_requests_;  // preprocessed, waiting for a zxid
@@ -286,6 +291,8 @@ class Core {
     std::vector<Barrier> barriers_;
 
     // Follower.
+    uint64_t last_sync_progress_tick_ = 0;  // the last TRUNC/SNAP/DIFF/NEWLEADER (or chunk)
+    bool synced_with_leader_ = false;       // NEWLEADER checked out: our log is the leader's
 };
 
 }  // namespace chorus::zab

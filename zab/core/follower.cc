@@ -27,6 +27,13 @@ void Core::follower_tick() {
         enter_looking("the leader went silent");
         return;
     }
+    if (phase_ == Phase::kSync &&
+        now_tick_ - last_sync_progress_tick_ > 2 * uint64_t{config_.election_timeout_ticks}) {
+        // Pings still come, but the sync does not move: a message of it was
+        // lost (an ACKEPOCH, a NEWLEADER, an UPTODATE, ...). Start over.
+        enter_looking("the sync with the leader stalled");
+        return;
+    }
     if (phase_ == Phase::kDiscovery && now_tick_ - role_start_tick_ >= config_.vote_resend_ticks &&
         (now_tick_ - role_start_tick_) % config_.vote_resend_ticks == 0) {
         // The leader may have been looking when our FOLLOWERINFO arrived.
@@ -87,24 +94,44 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
     last_heard_leader_tick_ = now_tick_;
     switch (message.body_case()) {
         case B::kTrunc:
+        case B::kSnap:
+        case B::kDiff:
+        case B::kNewLeader:
+            last_sync_progress_tick_ = now_tick_;
+            break;
+        default:
+            break;
+    }
+    switch (message.body_case()) {
+        case B::kTrunc:
             on_trunc(message.trunc());
             break;
         case B::kSnap:
             on_snap(message.snap());
             break;
         case B::kDiff:
-            on_txns(message.diff().txns(), false);
+            on_txns(message.diff().txns(), from_pb(message.diff().prev()), false);
             break;
         case B::kNewLeader:
             on_new_leader(message.new_leader());
             break;
         case B::kUpToDate:
+            if (!synced_with_leader_) {
+                // Its NEWLEADER never reached us (lost): we do not hold its history.
+                enter_looking("UPTODATE came before this server's sync was complete");
+                return;
+            }
             phase_ = Phase::kBroadcast;
             ready_.role_change = RoleChange{Role::kFollowing, leader_, epoch_, ""};
             on_commit_point(from_pb(message.up_to_date().committed()));
             break;
         case B::kProposal:
-            on_txns(message.proposal().txns(), true);
+            if (!synced_with_leader_) {
+                // Proposals follow NEWLEADER on the link: some of the sync was lost.
+                enter_looking("a proposal came before this server's sync was complete");
+                return;
+            }
+            on_txns(message.proposal().txns(), from_pb(message.proposal().prev()), true);
             break;
         case B::kCommit:
             on_commit_point(from_pb(message.commit().zxid()));
@@ -113,6 +140,7 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             pb::PeerMessage m;
             m.mutable_ping_ack()->set_epoch(epoch_);
             m.mutable_ping_ack()->set_seq(message.ping().seq());
+            to_pb(last_zxid(), m.mutable_ping_ack()->mutable_zxid());
             send_after_persist(leader_, std::move(m));
             on_commit_point(from_pb(message.ping().committed()));
             break;
@@ -154,6 +182,8 @@ void Core::on_new_epoch(const pb::NewEpoch& message) {
     }
     epoch_ = epoch;
     phase_ = Phase::kSync;
+    last_sync_progress_tick_ = now_tick_;
+    synced_with_leader_ = false;
     pb::PeerMessage m;
     pb::AckEpoch* ack = m.mutable_ack_epoch();
     ack->set_epoch(epoch);
@@ -223,13 +253,30 @@ void Core::on_snap(const pb::Snap& message) {
     ready_.writes.push_back(std::move(install));
 }
 
-void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, bool is_proposal) {
+void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, Zxid prev,
+                   bool is_proposal) {
     std::vector<Txn> fresh;
+    Zxid before = prev;  // what the next txn follows in the leader's log
     for (const pb::Txn& t : txns) {
         Txn txn = from_pb(t);
-        const Zxid prev = fresh.empty() ? last_zxid() : fresh.back().zxid;
-        if (txn.zxid <= prev) continue;  // already held
-        if (!is_successor(prev, txn.zxid)) {
+        const Zxid ours = fresh.empty() ? last_zxid() : fresh.back().zxid;
+        if (txn.zxid <= ours) {  // already held (an epoch has one leader: the same txn)
+            before = txn.zxid;
+            continue;
+        }
+        // (The planted bugs kSkipTrunc and kSkipNewLeaderCheck drop this check
+        // too: it is one more guard of the rules they break.)
+        const bool unchecked = config_.mutation == Mutation::kSkipTrunc ||
+                               (config_.mutation == Mutation::kSkipNewLeaderCheck && !is_proposal);
+        if (before != ours && !unchecked) {
+            // Part of the stream went missing (a lost message): appending this
+            // would put it after the wrong entry.
+            enter_looking("the leader's stream follows " + before.str() + ", this log ends at " +
+                          ours.str());
+            return;
+        }
+        before = txn.zxid;
+        if (!is_successor(ours, txn.zxid)) {
             // The leader's stream does not continue our log: we cannot follow it.
             enter_looking("the leader's stream skips " + prev.str() + ".." + txn.zxid.str());
             return;
@@ -259,6 +306,7 @@ void Core::on_new_leader(const pb::NewLeader& message) {
         return;
     }
     if (current_epoch_ == 0) ready_makes_voting_ = true;
+    synced_with_leader_ = true;
     current_epoch_ = message.epoch();
     ready_.writes.push_back(SetCurrentEpoch{message.epoch()});
     pb::PeerMessage m;

@@ -57,7 +57,9 @@ void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
     f.last_heard_tick = now_tick_;
     if (phase_ == Phase::kDiscovery) {
         maybe_choose_epoch();
-    } else if (!f.sent_new_epoch) {
+    } else {
+        // Again if sent before: it asks anew, so the last one (or its
+        // answer) may have been lost.
         send_new_epoch(from, f);
     }
 }
@@ -85,11 +87,12 @@ void Core::maybe_choose_epoch() {
         highest = std::max(highest, f.accepted_epoch);
     }
     if (count < config_.quorum()) return;
-    if (config_.mutation == Mutation::kEpochIgnoresFollowers) highest = accepted_epoch_;
     // Every input was checked against kMaxPlausible (validate.h, and the
     // disk's values at start): no wrap to 0.
     CHORUS_ASSERT(highest + 1 < kMaxPlausible, "an impossible epoch got through the checks");
     epoch_ = highest + 1;
+    if (config_.mutation == Mutation::kEpochNotAboveAccepted)
+        epoch_ = std::max<uint64_t>(highest, 1);
     accepted_epoch_ = epoch_;
     ready_.writes.push_back(SetAcceptedEpoch{epoch_});
     phase_ = Phase::kAckEpoch;
@@ -137,6 +140,10 @@ void Core::maybe_start_sync() {
         if (f.voting && f.acked_epoch && f.epoch_counted) ++count;
     }
     if (count < config_.quorum()) return;
+    epoch_quorum_.clear();
+    for (const auto& [peer, f] : followers_) {
+        if (f.voting && f.acked_epoch && f.epoch_counted) epoch_quorum_.push_back(peer);
+    }
     phase_ = Phase::kSync;
     initial_history_last_ = last_zxid();
     if (current_epoch_ == 0) ready_makes_voting_ = true;
@@ -240,6 +247,7 @@ void Core::continue_diff(ServerId peer, FollowerState& f) {
         f.diff_chunk_ends.pop_front();
     if (!may_send_diff(f)) return;  // on an ACK
     pb::PeerMessage diff;
+    to_pb(f.diff_sent, diff.mutable_diff()->mutable_prev());
     size_t bytes = 0;
     for (size_t i = index_after(f.diff_sent); i < log_.size(); ++i) {
         if (bytes > 0 && bytes >= config_.max_sync_chunk_bytes) break;
@@ -247,7 +255,7 @@ void Core::continue_diff(ServerId peer, FollowerState& f) {
         bytes += log_[i].data.size() + 32;
         f.diff_sent = log_[i].zxid;
     }
-    if (diff.has_diff()) {
+    if (diff.diff().txns_size() > 0) {
         diff.mutable_diff()->set_epoch(epoch_);
         send(peer, std::move(diff));
         f.diff_chunk_ends.push_back(f.diff_sent);
@@ -418,6 +426,7 @@ void Core::propose_batches() {
             if (!f.synced) continue;
             pb::PeerMessage m;
             m.mutable_proposal()->set_epoch(epoch_);
+            to_pb(last_zxid(), m.mutable_proposal()->mutable_prev());
             for (const Txn& txn : batch) to_pb(txn, m.mutable_proposal()->add_txns());
             send(peer, std::move(m));
         }
@@ -457,8 +466,17 @@ void Core::send_pings() {
 void Core::on_ping_ack(ServerId from, const pb::PingAck& ack) {
     auto it = followers_.find(from);
     if (it == followers_.end() || ack.epoch() != epoch_) return;
-    it->second.last_heard_tick = now_tick_;
-    it->second.ping_acked = std::max(it->second.ping_acked, ack.seq());
+    FollowerState& f = it->second;
+    f.last_heard_tick = now_tick_;
+    f.ping_acked = std::max(f.ping_acked, ack.seq());
+    // The answer left once the follower's log was durable up to ack.zxid:
+    // a cumulative ACK (answers sent before NEWLEADER arrive before its ACK,
+    // so only a follower that acknowledged NEWLEADER holds our history).
+    const Zxid zxid = from_pb(ack.zxid());
+    if (f.acked_new_leader && zxid <= last_zxid() && zxid > f.acked) {
+        f.acked = zxid;
+        advance_commit();
+    }
     check_barriers();
 }
 

@@ -66,7 +66,7 @@ enum class Mutation : uint8_t {
     kAckEpochBeforeDurable,      // ACKEPOCH leaves before the follower's acceptedEpoch is durable
     kAckNewLeaderBeforeDurable,  // the NEWLEADER ack leaves before currentEpoch is durable
     kEmptyDiskVotes,             // a server with an empty disk votes as if it held history
-    kEpochIgnoresFollowers,      // the new epoch is one above the leader's own acceptedEpoch
+    kEpochNotAboveAccepted,      // the new epoch is the highest acceptedEpoch heard, not above it
     kSkipNewLeaderCheck,         // a follower acks NEWLEADER whatever its last zxid
     kCommitOldEpochByCount,      // the leader commits a previous epoch's entries by counting acks
     kDeliverBeforeUpToDate,      // a follower delivers committed entries before UPTODATE

@@ -75,7 +75,8 @@ const char* implausible(const pb::PeerMessage& m, const std::vector<ServerId>& m
                        ? nullptr
                        : "a SNAP with an impossible epoch or zxid";
         case B::kDiff:
-            if (!epoch_ok(m.diff().epoch())) return "a DIFF of an impossible epoch";
+            if (!epoch_ok(m.diff().epoch()) || !fits(m.diff().prev(), m.diff().epoch()))
+                return "a DIFF of an impossible epoch or start";
             return check_txns(m.diff().txns(), m.diff().epoch(), false);
         case B::kNewLeader:
             return epoch_ok(m.new_leader().epoch()) &&
@@ -92,7 +93,8 @@ const char* implausible(const pb::PeerMessage& m, const std::vector<ServerId>& m
                        ? nullptr
                        : "an UPTODATE with an impossible epoch or zxid";
         case B::kProposal:
-            if (!epoch_ok(m.proposal().epoch())) return "a PROPOSAL of an impossible epoch";
+            if (!epoch_ok(m.proposal().epoch()) || !fits(m.proposal().prev(), m.proposal().epoch()))
+                return "a PROPOSAL of an impossible epoch or start";
             return check_txns(m.proposal().txns(), m.proposal().epoch(), true);
         case B::kAck:
             return epoch_ok(m.ack().epoch()) && fits(m.ack().zxid(), m.ack().epoch())
@@ -107,8 +109,9 @@ const char* implausible(const pb::PeerMessage& m, const std::vector<ServerId>& m
                        ? nullptr
                        : "a PING with an impossible epoch or zxid";
         case B::kPingAck:
-            return epoch_ok(m.ping_ack().epoch()) ? nullptr
-                                                  : "a PING answer of an impossible epoch";
+            return epoch_ok(m.ping_ack().epoch()) && fits(m.ping_ack().zxid(), m.ping_ack().epoch())
+                       ? nullptr
+                       : "a PING answer of an impossible epoch";
         case B::kForward:
             return epoch_ok(m.forward().epoch()) ? nullptr
                                                  : "a forwarded request of an impossible epoch";

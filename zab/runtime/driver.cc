@@ -138,6 +138,7 @@ void Driver::process_once() {
             process_soon();
             return;
         }
+        const bool previous_kept = previous_snapshot_data_ != nullptr;
         zab::Ready ready = core_->take_ready();
         if (ready.empty() && ready.write_id == 0) {
             // has_ready() promised progress: going round again would spin.
@@ -147,7 +148,15 @@ void Driver::process_once() {
             return;
         }
         carry_out(ready);
+        if (previous_kept) previous_snapshot_data_.reset();  // nothing can name it any more
     }
+}
+
+void Driver::set_snapshot(Zxid zxid, std::shared_ptr<const std::string> data) {
+    previous_snapshot_zxid_ = snapshot_zxid_;
+    previous_snapshot_data_ = std::move(snapshot_data_);
+    snapshot_zxid_ = zxid;
+    snapshot_data_ = std::move(data);
 }
 
 void Driver::carry_out(zab::Ready& ready) {
@@ -157,7 +166,11 @@ void Driver::carry_out(zab::Ready& ready) {
         if (cut.count(out.to)) continue;
         if (out.message.has_snap()) {
             const Zxid want = zab::from_pb(out.message.snap().zxid());
-            if (snapshot_zxid_ != want) {
+            std::shared_ptr<const std::string> data = snapshot_data_;
+            if (snapshot_zxid_ != want && previous_snapshot_data_ &&
+                previous_snapshot_zxid_ == want) {
+                data = previous_snapshot_data_;
+            } else if (snapshot_zxid_ != want) {
                 // Sending the rest of the sync without it would leave a gap:
                 // drop the link; the follower starts over.
                 env_.log(LogLevel::kCritical, "cannot send a snapshot at " + want.str() +
@@ -169,7 +182,7 @@ void Driver::carry_out(zab::Ready& ready) {
                 continue;
             }
             ++stats_.snapshots_sent;
-            sender_.send_snapshot(out.to, out.message.snap().epoch(), want, snapshot_data_);
+            sender_.send_snapshot(out.to, out.message.snap().epoch(), want, std::move(data));
             continue;
         }
         sender_.send(out.to, out.message);
@@ -219,8 +232,8 @@ void Driver::carry_out(zab::Ready& ready) {
         const uint64_t start = env_.now_us();
         sm_.restore(ready.restore->data);
         warn_if_slow("restoring a snapshot", ready.restore->data.size(), start);
-        snapshot_zxid_ = ready.restore->zxid;
-        snapshot_data_ = std::make_shared<const std::string>(std::move(ready.restore->data));
+        set_snapshot(ready.restore->zxid,
+                     std::make_shared<const std::string>(std::move(ready.restore->data)));
         ++stats_.snapshots_installed;
         env_.log(LogLevel::kInfo,
                  "installed a snapshot at " + snapshot_zxid_.str() + " from the leader");
@@ -262,10 +275,8 @@ void Driver::take_snapshot(Zxid at) {
             job.save_snapshot = StorageJob::SavedSnapshot{at, data};
             job.done = [this, alive, at, data] {
                 if (!*alive) return;
-                if (at > snapshot_zxid_) {  // a snapshot installed meanwhile may be newer
-                    snapshot_zxid_ = at;
-                    snapshot_data_ = data;
-                }
+                if (at > snapshot_zxid_)
+                    set_snapshot(at, data);  // one installed meanwhile may be newer
                 core_->snapshot_saved(at);
                 process();
             };

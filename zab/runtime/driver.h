@@ -89,6 +89,8 @@ class Driver {
     // outcome came within request_timeout_ms.
     // Not from inside a callback of this driver (Node defers those).
     Status submit(zab::Request request, Done done, uint64_t* id = nullptr);
+    // The id the next submit() will assign (a checker may record it first).
+    uint64_t next_request_id() const { return next_request_; }
     // Read barrier: `done` runs once this replica has delivered everything
     // the leader had proposed when the barrier reached it. Refusals as for
     // submit().
@@ -131,9 +133,14 @@ class Driver {
     bool stopping_ = false;
     std::function<void()> after_process_;
 
-    // The newest snapshot's bytes, for SNAP syncs.
+    // The newest snapshot's bytes, for SNAP syncs. When a newer one comes,
+    // the one before is kept until the next Ready has been carried out: a
+    // SNAP the core queued before it heard of the new one names the old.
     Zxid snapshot_zxid_;
     std::shared_ptr<const std::string> snapshot_data_;
+    Zxid previous_snapshot_zxid_;
+    std::shared_ptr<const std::string> previous_snapshot_data_;
+    void set_snapshot(Zxid zxid, std::shared_ptr<const std::string> data);
 
     uint64_t next_request_;
     std::map<uint64_t, Done> pending_;
