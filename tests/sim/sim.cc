@@ -368,6 +368,7 @@ class Simulation final : private SimControl {
     void deliver_message(ServerId from, ServerId to, uint64_t generation);
     static std::string describe(const zab::pb::PeerMessage& m);
     void reset_connection(ServerId a, ServerId b, bool late_possible);
+    void clear_wires(ServerId a, ServerId b);  // what was in flight on the old connection is lost
     void notify_down(ServerId end, ServerId peer, uint64_t generation);
     void dial(ServerId a, ServerId b);
     void schedule_dial(ServerId a, ServerId b, int64_t delay);
@@ -779,17 +780,21 @@ std::string Simulation::describe(const zab::pb::PeerMessage& m) {
     return s;
 }
 
-void Simulation::reset_connection(ServerId a, ServerId b, bool late_possible) {
-    Link& l = link(a, b);
-    if (!l.established) return;
-    l.established = false;
-    ++l.path_generation;
+void Simulation::clear_wires(ServerId a, ServerId b) {
     for (auto [from, to] : {std::pair(a, b), std::pair(b, a)}) {
         Wire& w = wire(from, to);
         w.in_flight.clear();
         w.held.clear();
         w.long_delayed = 0;
     }
+}
+
+void Simulation::reset_connection(ServerId a, ServerId b, bool late_possible) {
+    Link& l = link(a, b);
+    if (!l.established) return;
+    l.established = false;
+    ++l.path_generation;
+    clear_wires(a, b);
     // Each end hears of it on its own: soon (a reset, a closed socket), or
     // with late_possible sometimes only much later (a machine gone quiet,
     // found out by keepalive) — meanwhile it sends into the void.
@@ -847,12 +852,7 @@ void Simulation::dial(ServerId a, ServerId b) {
     l.established = true;
     ++l.generation;
     ++l.path_generation;
-    for (auto [from, to] : {std::pair(a, b), std::pair(b, a)}) {
-        Wire& w = wire(from, to);
-        w.in_flight.clear();
-        w.held.clear();
-        w.long_delayed = 0;
-    }
+    clear_wires(a, b);
     const uint64_t g = l.generation;
     for (auto [end, other] : {std::pair(a, b), std::pair(b, a)}) {
         Server& s = server(end);

@@ -143,6 +143,7 @@ void Ensemble::settle() {
         auto [from, to, message] = std::move(wire_.front());
         wire_.pop_front();
         if (!node(to).up || !linked(from, to)) continue;
+        if (drop_acks_ && message.has_ack()) continue;
         core(to).step(from, message);
         after_input(to);
     }

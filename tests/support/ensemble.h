@@ -62,6 +62,8 @@ class Ensemble {
     // Cuts `id` off from everyone (or heals it).
     void isolate(zab::ServerId id, bool cut);
     void set_disk_stuck(zab::ServerId id, bool stuck);
+    // While on, ACK messages are lost on the way (nothing else is).
+    void drop_acks(bool on) { drop_acks_ = on; }
 
     // Hands out everything until nothing moves (bounded).
     void settle();
@@ -83,6 +85,7 @@ class Ensemble {
     int n_;
     std::map<zab::ServerId, Node> nodes_;
     std::set<zab::ServerId> isolated_;
+    bool drop_acks_ = false;
     std::deque<std::tuple<zab::ServerId, zab::ServerId, zab::pb::PeerMessage>> wire_;
 };
 

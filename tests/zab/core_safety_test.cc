@@ -9,7 +9,13 @@
 //     TRUNC that fits it (from its epoch ends), not an abort;
 //   - impossible values from the network are dropped and counted;
 //   - a leader whose own disk is stuck steps down;
-//   - an empty server with bootstrap stops voting once it hears of history.
+//   - an empty server with bootstrap stops voting once it hears of history;
+// and those the simulator's lossy network forced:
+//   - a DIFF or PROPOSAL that does not continue the follower's log (a lost
+//     message before it) is refused, even across an epoch boundary;
+//   - proposals or UPTODATE before the sync completed start it over;
+//   - a sync that stalls starts over; FOLLOWERINFO again gets NEWEPOCH again;
+//   - a ping answer is a cumulative ACK.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -371,6 +377,114 @@ TEST(ZabElection, AnEmptyBootstrapServerHearingOfHistoryStopsVoting) {
     (void)fresh.take_ready();
     fresh.step(2, vote_for(2, 1));
     EXPECT_TRUE(fresh.voting());
+}
+
+pb::PeerMessage diff_msg(uint64_t epoch, Zxid prev, std::vector<Zxid> zxids) {
+    pb::PeerMessage m;
+    m.mutable_diff()->set_epoch(epoch);
+    to_pb(prev, m.mutable_diff()->mutable_prev());
+    for (Zxid z : zxids) to_pb(Txn{z, 1, "d" + z.str(), 0, 0}, m.mutable_diff()->add_txns());
+    return m;
+}
+
+// A follower holding 4:1..4:5. The leader's DIFF chunk 4:6..4:8 was lost;
+// the next one starts at 6:1, which by zxid alone could follow 4:5 (an
+// epoch's first entry follows any earlier zxid). Its prev (4:8) says what
+// it follows: refused, nothing appended (seed 2865's agreement violation).
+TEST(ZabSync, ADiffThatDoesNotContinueTheLogIsRefusedAcrossAnEpoch) {
+    Follower1 f(log_of(4, {{4, 5}}), 7);
+    f.core.step(3, diff_msg(7, Zxid{4, 8}, {Zxid{6, 1}, Zxid{6, 2}}));
+    Ready r = f.core.take_ready();
+    EXPECT_EQ(f.core.role(), Role::kLooking);
+    EXPECT_EQ(f.core.last_zxid(), (Zxid{4, 5}));
+    for (const Write& w : r.writes) EXPECT_FALSE(std::holds_alternative<AppendTxns>(w));
+    // The same chunk after the one that was lost is taken.
+    Follower1 g(log_of(4, {{4, 5}}), 7);
+    g.core.step(3, diff_msg(7, Zxid{4, 5}, {Zxid{4, 6}, Zxid{4, 7}, Zxid{4, 8}}));
+    g.core.step(3, diff_msg(7, Zxid{4, 8}, {Zxid{6, 1}, Zxid{6, 2}}));
+    EXPECT_EQ(g.core.role(), Role::kFollowing);
+    EXPECT_EQ(g.core.last_zxid(), (Zxid{6, 2}));
+}
+
+// Proposals travel after NEWLEADER on the link: one before it means the
+// sync was cut short (its NEWLEADER, or more, was lost).
+TEST(ZabSync, AProposalOrUpToDateBeforeTheSyncCompletedStartsOver) {
+    Follower1 f(log_of(4, {{4, 5}}), 7);
+    pb::PeerMessage p;
+    p.mutable_proposal()->set_epoch(7);
+    to_pb(Zxid{4, 5}, p.mutable_proposal()->mutable_prev());
+    to_pb(Txn{Zxid{7, 1}, 1, "p", 0, 0}, p.mutable_proposal()->add_txns());
+    f.core.step(3, p);
+    EXPECT_EQ(f.core.role(), Role::kLooking);
+    EXPECT_EQ(f.core.last_zxid(), (Zxid{4, 5}));
+    Follower1 g(log_of(4, {{4, 5}}), 7);
+    pb::PeerMessage u;
+    u.mutable_up_to_date()->set_epoch(7);
+    to_pb(Zxid{4, 5}, u.mutable_up_to_date()->mutable_committed());
+    g.core.step(3, u);
+    EXPECT_EQ(g.core.role(), Role::kLooking);
+    EXPECT_FALSE(g.core.serving());
+}
+
+// Pings keep coming (the leader lives) but nothing of the sync arrives:
+// after two election timeouts the follower starts over (seed 53: its
+// ACKEPOCH was lost and it waited for ever).
+TEST(ZabSync, AStalledSyncStartsOver) {
+    Follower1 f(log_of(4, {{4, 5}}), 7);
+    int ticks = 0;
+    for (; ticks < 40 && f.core.role() == Role::kFollowing; ++ticks) {
+        pb::PeerMessage ping;
+        ping.mutable_ping()->set_epoch(7);
+        ping.mutable_ping()->set_seq(static_cast<uint64_t>(ticks + 1));
+        f.core.step(3, ping);
+        f.core.tick();
+        (void)f.core.take_ready();
+    }
+    EXPECT_EQ(f.core.role(), Role::kLooking);
+    EXPECT_GT(ticks, 15) << "not before two election timeouts";
+}
+
+// A follower that asks again (FOLLOWERINFO) after the epoch was chosen gets
+// NEWEPOCH again: the first one, or its answer, may have been lost.
+TEST(ZabEpochs, FollowerInfoAgainGetsNewEpochAgain) {
+    Leader3 l;
+    Ready r = l.core.take_ready();
+    l.core.persisted(r.write_id);
+    (void)l.core.take_ready();
+    l.core.step(2, follower_info(1));
+    Ready again = l.core.take_ready();
+    EXPECT_EQ(count_kind(again.after_persist, B::kNewEpoch), 1u);
+}
+
+// An ACK lost on the way must not hold the commit of the last proposal
+// until the next one: the ping answer (sent once the follower's log is
+// durable) carries the follower's last zxid.
+TEST(ZabBroadcast, APingAnswerActsAsACumulativeAck) {
+    Config c;
+    c.election_timeout_ticks = 10;
+    c.snapshot_every_txns = 0;
+    chorus::testing::Ensemble e(3, c);
+    const ServerId leader = e.elect();
+    ASSERT_NE(leader, 0u);
+    Core& l = e.core(leader);
+    const Zxid before = l.committed_zxid();
+    // Cut both followers' ACKs by hand: propose while they are stuck, then
+    // release their disks but drop the ACK messages.
+    for (ServerId id : {1, 2, 3}) {
+        if (id != leader) e.set_disk_stuck(id, true);
+    }
+    ASSERT_TRUE(l.submit(Request{1, 1, "x"}).is_ok());
+    e.after_input(leader);
+    e.settle();
+    EXPECT_EQ(l.committed_zxid(), before);
+    e.drop_acks(true);
+    for (ServerId id : {1, 2, 3}) {
+        if (id != leader) e.set_disk_stuck(id, false);
+    }
+    e.settle();
+    EXPECT_EQ(l.committed_zxid(), before) << "no ACK got through";
+    e.tick(2);  // pings, and their answers
+    EXPECT_GT(l.committed_zxid(), before);
 }
 
 }  // namespace
