@@ -42,6 +42,18 @@ Status check_in_range(const char* operation, Zxid zxid, Zxid base, Zxid last) {
     return Status::ok();
 }
 
+Status align_log_to_snapshot(Log& log, Zxid snapshot, bool* reset) {
+    *reset = false;
+    if (snapshot.is_zero() || snapshot == log.base()) return Status::ok();
+    if (snapshot > log.base() && snapshot <= log.last_zxid()) {
+        auto held = log.read(snapshot, snapshot);
+        if (held.is_ok() && held.value().size() == 1 && held.value().front().zxid == snapshot)
+            return Status::ok();
+    }
+    *reset = true;
+    return log.reset_to(snapshot);
+}
+
 Status check_epoch_update(uint64_t old_accepted, uint64_t old_current, uint64_t accepted,
                           uint64_t current) {
     if (accepted < old_accepted) {

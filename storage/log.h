@@ -102,6 +102,14 @@ Status check_reset(Zxid zxid, uint64_t accepted_epoch);
 // Checks the arguments of truncate_after / compact_through.
 Status check_in_range(const char* operation, Zxid zxid, Zxid base, Zxid last);
 
+// At start, with the newest snapshot at `snapshot`: unless the log holds that
+// zxid (as its base or an entry), it is reset to it. A crash can fall between
+// installing a snapshot from the leader and resetting the log, and the old
+// log may then run past the snapshot along another history; holding the
+// snapshot's zxid proves it does not (a zxid names one transaction). Sets
+// `*reset` when it reset the log.
+Status align_log_to_snapshot(Log& log, Zxid snapshot, bool* reset);
+
 // Checks an epoch change from (old_accepted, old_current) to (accepted,
 // current): neither moves backwards, and current <= accepted.
 Status check_epoch_update(uint64_t old_accepted, uint64_t old_current, uint64_t accepted,

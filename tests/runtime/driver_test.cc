@@ -79,7 +79,10 @@ class FakeEnv final : public DriverEnv {
 class Counter final : public StateMachine {
  public:
     std::optional<zab::Txn> preprocess(const zab::Request& r) override {
-        return zab::Txn{.type = 1, .data = r.data};
+        zab::Txn t;
+        t.type = 1;
+        t.data = r.data;
+        return t;
     }
     void deliver(const zab::Txn& t) override { delivered.push_back(t.data); }
     std::string save() override { return std::to_string(delivered.size()); }

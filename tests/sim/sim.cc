@@ -534,11 +534,12 @@ void Simulation::start_server(ServerId id) {
     durable.current_epoch = s.disk.log.current_epoch();
     auto snapshot_data = std::make_shared<const std::string>();
     if (s.disk.snapshot) {
-        if (s.disk.log.last_zxid() < s.disk.snapshot->zxid) {
-            if (Status st = s.disk.log.reset_to(s.disk.snapshot->zxid); !st.is_ok()) {
-                fail("storage of " + name(id) + " refused the reset to its snapshot: " + st.str());
-            }
+        bool reset = false;
+        if (Status st = storage::align_log_to_snapshot(s.disk.log, s.disk.snapshot->zxid, &reset);
+            !st.is_ok()) {
+            fail("storage of " + name(id) + " refused the reset to its snapshot: " + st.str());
         }
+        if (reset) count("logs reset to their snapshot at a restart");
         durable.snapshot_zxid = s.disk.snapshot->zxid;
         snapshot_data = std::make_shared<const std::string>(s.disk.snapshot->data);
     }
@@ -613,6 +614,11 @@ void Simulation::crash_server(ServerId id, const char* why) {
                 a && a->txns.size() > 1) {
                 apply_write(s, writes[whole], 1 + rand(a->txns.size() - 1));
                 count("torn appends at a crash");
+            } else if (const auto* i = std::get_if<zab::InstallSnapshot>(&writes[whole])) {
+                // The snapshot file made it, the log's reset did not.
+                if (!d.snapshot || d.snapshot->zxid < i->zxid)
+                    d.snapshot = Snapshot{i->zxid, i->data};
+                count("snapshot installs cut before the log reset");
             }
         }
     }

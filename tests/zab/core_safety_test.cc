@@ -444,6 +444,33 @@ TEST(ZabSync, AStalledSyncStartsOver) {
     EXPECT_GT(ticks, 15) << "not before two election timeouts";
 }
 
+// Proposals lost on the way, then the leader's window stays full: the next
+// ping says what went out before it (seed 4576: nothing committed again).
+TEST(ZabBroadcast, APingShowingLostProposalsStartsTheFollowerOver) {
+    Config c;
+    c.election_timeout_ticks = 10;
+    c.snapshot_every_txns = 0;
+    chorus::testing::Ensemble e(3, c);
+    const ServerId leader = e.elect();
+    ASSERT_NE(leader, 0u);
+    const ServerId follower = leader == 1 ? 2 : 1;
+    Core& f = e.core(follower);
+    pb::PeerMessage ping;
+    ping.mutable_ping()->set_epoch(f.current_epoch());
+    ping.mutable_ping()->set_seq(1000);
+    to_pb(f.committed_zxid(), ping.mutable_ping()->mutable_committed());
+    to_pb(Zxid{f.current_epoch(), f.last_zxid().counter + 5}, ping.mutable_ping()->mutable_last());
+    f.step(leader, ping);
+    EXPECT_EQ(f.role(), Role::kLooking);
+    // One that says no more than we hold changes nothing.
+    const ServerId other = 6 - leader - follower;
+    Core& g = e.core(other);
+    pb::PeerMessage fine = ping;
+    to_pb(g.last_zxid(), fine.mutable_ping()->mutable_last());
+    g.step(leader, fine);
+    EXPECT_EQ(g.role(), Role::kFollowing);
+}
+
 // A follower that asks again (FOLLOWERINFO) after the epoch was chosen gets
 // NEWEPOCH again: the first one, or its answer, may have been lost.
 TEST(ZabEpochs, FollowerInfoAgainGetsNewEpochAgain) {

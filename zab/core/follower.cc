@@ -137,6 +137,16 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             on_commit_point(from_pb(message.commit().zxid()));
             break;
         case B::kPing: {
+            if (synced_with_leader_ && from_pb(message.ping().last()) > last_zxid() &&
+                config_.mutation != Mutation::kSkipNewLeaderCheck) {
+                // It went out before this ping and never arrived: a gap in
+                // the stream. Start over rather than wait for ever (the
+                // leader's window would stay full of what we never got).
+                // (kSkipNewLeaderCheck drops this guard of the same rule.)
+                enter_looking("proposals up to " + from_pb(message.ping().last()).str() +
+                              " never arrived (this log ends at " + last_zxid().str() + ")");
+                return;
+            }
             pb::PeerMessage m;
             m.mutable_ping_ack()->set_epoch(epoch_);
             m.mutable_ping_ack()->set_seq(message.ping().seq());

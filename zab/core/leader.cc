@@ -458,6 +458,7 @@ void Core::send_pings() {
         m.mutable_ping()->set_seq(ping_seq_);
         to_pb(phase_ == Phase::kBroadcast ? committed_ : Zxid{},
               m.mutable_ping()->mutable_committed());
+        to_pb(last_zxid(), m.mutable_ping()->mutable_last());
         send(peer, std::move(m));
     }
     check_barriers();  // a one-server ensemble confirms itself

@@ -105,7 +105,8 @@ const char* implausible(const pb::PeerMessage& m, const std::vector<ServerId>& m
                        ? nullptr
                        : "a COMMIT with an impossible epoch or zxid";
         case B::kPing:
-            return epoch_ok(m.ping().epoch()) && fits(m.ping().committed(), m.ping().epoch())
+            return epoch_ok(m.ping().epoch()) && fits(m.ping().committed(), m.ping().epoch()) &&
+                           fits(m.ping().last(), m.ping().epoch())
                        ? nullptr
                        : "a PING with an impossible epoch or zxid";
         case B::kPingAck:

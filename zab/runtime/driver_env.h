@@ -26,8 +26,10 @@ struct StorageJob {
         std::shared_ptr<const std::string> data;
     };
     std::optional<SavedSnapshot> save_snapshot;
-    // Runs on the driver thread once everything above is durable. Jobs
-    // complete in the order they were handed over.
+    // Runs on the driver thread once everything above is durable. Jobs with
+    // writes complete in the order they were handed over; one that only
+    // saves a snapshot may complete before or after them (a snapshot file
+    // does not wait for the log, nor the log for it).
     std::function<void()> done;
 };
 
@@ -44,8 +46,8 @@ class DriverEnv {
     virtual void send(zab::ServerId to, const zab::pb::PeerMessage& message) = 0;
     // Closes the link to `peer`; on_disconnected comes later.
     virtual void reset_link(zab::ServerId peer) = 0;
-    // Carries out `job` durably, then runs job.done. A failed durable write
-    // is fatal for the process (it does not return).
+    // Carries out `job` durably, then runs job.done (see StorageJob for the
+    // order). A failed durable write is fatal for the process.
     virtual void write(StorageJob job) = 0;
     // Runs `fn` after what is already queued for the driver thread. The one
     // call that may also come from the work given to run_off_thread.

@@ -140,9 +140,16 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable,
         if (!data.is_ok()) return data.status();
         snapshot_zxid = (*reader)->info().zxid;
         *snapshot_data = std::make_shared<const std::string>(std::move(data).value());
-        if (log.last_zxid() < snapshot_zxid) {
-            // A crash came between installing the snapshot and resetting the log.
-            if (Status s = log.reset_to(snapshot_zxid); !s.is_ok()) return s;
+        // A crash may have come between installing the snapshot and
+        // resetting the log.
+        bool reset = false;
+        if (Status s = storage::align_log_to_snapshot(log, snapshot_zxid, &reset); !s.is_ok())
+            return s;
+        if (reset) {
+            spdlog::info(
+                "server {}: the log did not reach the snapshot at {} along its history; "
+                "reset it to the snapshot",
+                options.id, snapshot_zxid.str());
         }
         durable->snapshot_zxid = snapshot_zxid;
     }

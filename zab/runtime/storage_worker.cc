@@ -20,26 +20,34 @@ void check(const Status& status, const char* what) {
 }  // namespace
 
 StorageWorker::StorageWorker(storage::DataDir& dir, boost::asio::io_context& io)
-    : dir_(dir), io_(io), thread_([this] { run(); }) {}
+    : dir_(dir),
+      io_(io),
+      thread_([this] { run(); }),
+      snapshot_thread_([this] { run_snapshots(); }) {}
 
 StorageWorker::~StorageWorker() { stop(); }
 
 void StorageWorker::submit(StorageJob job) {
     {
         std::lock_guard lock(mutex_);
-        jobs_.push_back(std::move(job));
+        if (job.writes.empty() && job.save_snapshot) {
+            snapshot_jobs_.push_back(std::move(job));
+        } else {
+            jobs_.push_back(std::move(job));
+        }
     }
-    wake_.notify_one();
+    wake_.notify_all();
 }
 
 void StorageWorker::stop() {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ && !thread_.joinable()) return;
+        if (stopping_ && !thread_.joinable() && !snapshot_thread_.joinable()) return;
         stopping_ = true;
     }
-    wake_.notify_one();
+    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    if (snapshot_thread_.joinable()) snapshot_thread_.join();
 }
 
 StorageWorker::Counters StorageWorker::counters() const {
@@ -74,17 +82,43 @@ void StorageWorker::apply(const zab::Write& write, std::vector<storage::Entry>* 
     } else if (const auto* w = std::get_if<zab::TruncateAfter>(&write)) {
         check(dir_.log->truncate_after(w->zxid), "a truncation");
     } else if (const auto* w = std::get_if<zab::InstallSnapshot>(&write)) {
-        const auto& list = dir_.snapshots->list();
-        if (list.empty() || list.back().zxid < w->zxid) {
-            auto writer = dir_.snapshots->begin(w->zxid);
-            check(writer.status(), "a snapshot");
-            check((*writer)->append(w->data), "a snapshot");
-            check((*writer)->commit().status(), "a snapshot");
-        }
+        save_snapshot(w->zxid, w->data, /*keep_previous=*/false);
         check(dir_.log->reset_to(w->zxid), "a reset to the snapshot");
-        check(dir_.snapshots->delete_older_than(w->zxid), "deleting old snapshots");
     } else if (const auto* w = std::get_if<zab::CompactThrough>(&write)) {
         check(dir_.log->compact_through(w->zxid), "a compaction");
+    }
+}
+
+void StorageWorker::save_snapshot(Zxid zxid, const std::string& data, bool keep_previous) {
+    std::lock_guard lock(snapshots_mutex_);
+    const auto& list = dir_.snapshots->list();
+    if (list.empty() || list.back().zxid < zxid) {
+        auto writer = dir_.snapshots->begin(zxid);
+        check(writer.status(), "a snapshot");
+        check((*writer)->append(data), "a snapshot");
+        check((*writer)->commit().status(), "a snapshot");
+    }
+    if (!keep_previous) {
+        // Installed from the leader: what came before is another history.
+        check(dir_.snapshots->delete_older_than(zxid), "deleting old snapshots");
+    } else if (list.size() > 2) {
+        // Keep the newest two: the older one may still be streaming to a follower.
+        check(dir_.snapshots->delete_older_than(list[list.size() - 2].zxid), "pruning");
+    }
+}
+
+void StorageWorker::run_snapshots() {
+    for (;;) {
+        StorageJob job;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !snapshot_jobs_.empty(); });
+            if (snapshot_jobs_.empty() && stopping_) return;
+            job = std::move(snapshot_jobs_.front());
+            snapshot_jobs_.pop_front();
+        }
+        save_snapshot(job.save_snapshot->zxid, *job.save_snapshot->data, /*keep_previous=*/true);
+        if (job.done) boost::asio::post(io_, std::move(job.done));
     }
 }
 
@@ -103,17 +137,7 @@ void StorageWorker::run() {
             for (const zab::Write& w : job.writes) apply(w, &pending);
             if (job.save_snapshot) {
                 flush_append(&pending);
-                const auto& list = dir_.snapshots->list();
-                if (list.empty() || list.back().zxid < job.save_snapshot->zxid) {
-                    auto writer = dir_.snapshots->begin(job.save_snapshot->zxid);
-                    check(writer.status(), "a snapshot");
-                    check((*writer)->append(*job.save_snapshot->data), "a snapshot");
-                    check((*writer)->commit().status(), "a snapshot");
-                    // Keep the newest two: the older one may still be streaming to a follower.
-                    if (list.size() > 2)
-                        check(dir_.snapshots->delete_older_than(list[list.size() - 2].zxid),
-                              "pruning");
-                }
+                save_snapshot(job.save_snapshot->zxid, *job.save_snapshot->data, true);
             }
         }
         flush_append(&pending);

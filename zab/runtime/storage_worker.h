@@ -4,8 +4,13 @@
 //
 // Group commit: jobs that arrive while a sync is running wait, and then all
 // go together — their appends become one RocksDB batch with one fsync.
-// Jobs complete in the order they were submitted. A failed durable write is
-// fatal (the storage layer aborts the process).
+// Jobs with writes complete in the order they were submitted. A job that
+// only saves a snapshot of the state machine goes to a thread of its own:
+// writing a gigabyte must not hold up the log (a leader whose log writes
+// stall past the election timeout steps down), and nothing waits on the
+// order of the two (the core compacts only once told the snapshot is
+// saved). A failed durable write is fatal (the storage layer aborts the
+// process).
 //
 // Thread: submit() from the core thread; `done` runs on the core thread (via
 // the io_context). The worker owns its thread; stop() joins it after the
@@ -47,17 +52,24 @@ class StorageWorker {
 
  private:
     void run();
+    void run_snapshots();
     void apply(const zab::Write& write, std::vector<storage::Entry>* pending_append);
     void flush_append(std::vector<storage::Entry>* pending_append);
+    // Writes the snapshot at `zxid` unless one as new is there (under
+    // snapshots_mutex_: both threads use the store).
+    void save_snapshot(Zxid zxid, const std::string& data, bool keep_previous);
 
     storage::DataDir& dir_;
     boost::asio::io_context& io_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<StorageJob> jobs_;
+    std::deque<StorageJob> snapshot_jobs_;
     bool stopping_ = false;
     Counters counters_;
+    std::mutex snapshots_mutex_;  // the SnapshotStore, used by both threads
     std::thread thread_;
+    std::thread snapshot_thread_;
 };
 
 }  // namespace chorus::runtime
