@@ -88,6 +88,14 @@ class Log {
     virtual uint64_t current_epoch() const = 0;
     virtual Status set_accepted_epoch(uint64_t epoch) = 0;
     virtual Status set_current_epoch(uint64_t epoch) = 0;
+
+    // True once this disk has learned that it belongs to an ensemble that
+    // already held an established history (a server started with bootstrap
+    // on an empty disk heard of one): bootstrap then no longer makes it a
+    // voter, even after a crash in the middle of its first sync. Durable;
+    // never goes back; untouched by truncation, compaction and reset.
+    virtual bool joined_ensemble() const = 0;
+    virtual Status set_joined_ensemble() = 0;
 };
 
 // Checks that `entries` may be appended to a log ending at `last` whose

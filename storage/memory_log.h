@@ -28,6 +28,11 @@ class MemoryLog final : public Log {
     uint64_t current_epoch() const override { return current_epoch_; }
     Status set_accepted_epoch(uint64_t epoch) override;
     Status set_current_epoch(uint64_t epoch) override;
+    bool joined_ensemble() const override { return joined_; }
+    Status set_joined_ensemble() override {
+        joined_ = true;
+        return Status::ok();
+    }
 
  private:
     // Index of the first entry with zxid >= `zxid` (entries_ is sorted).
@@ -37,6 +42,7 @@ class MemoryLog final : public Log {
     Zxid base_;
     uint64_t accepted_epoch_ = 0;
     uint64_t current_epoch_ = 0;
+    bool joined_ = false;
 };
 
 }  // namespace chorus::storage

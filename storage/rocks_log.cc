@@ -22,6 +22,7 @@ namespace {
 constexpr const char* kEntriesFamily = "entries";
 constexpr const char* kMetaFamily = "meta";
 constexpr const char* kEpochsKey = "epochs";  // 16 bytes: accepted, current (big-endian)
+constexpr const char* kJoinedKey = "joined";  // present (one byte, 1): Log::joined_ensemble()
 constexpr const char* kBaseKey = "base";      // a LogBase record
 
 // Forwards RocksDB's warnings and errors (a dropped torn tail among them) to
@@ -168,6 +169,14 @@ Status RocksLog::load_and_check() {
         }
     } else if (!s.IsNotFound()) {
         return Status::corrupt(where + ": cannot read the epochs: " + s.ToString());
+    }
+    s = db.Get(rocksdb::ReadOptions(), db_->meta, kJoinedKey, &value);
+    if (s.ok()) {
+        if (value != std::string(1, '\1'))
+            return Status::corrupt(where + ": the joined-ensemble record is malformed");
+        joined_ = true;
+    } else if (!s.IsNotFound()) {
+        return Status::corrupt(where + ": cannot read the joined-ensemble record: " + s.ToString());
     }
     s = db.Get(rocksdb::ReadOptions(), db_->meta, kBaseKey, &value);
     if (s.ok()) {
@@ -344,5 +353,15 @@ Status RocksLog::flush() {
 Status RocksLog::set_accepted_epoch(uint64_t epoch) { return write_epochs(epoch, current_epoch_); }
 
 Status RocksLog::set_current_epoch(uint64_t epoch) { return write_epochs(accepted_epoch_, epoch); }
+
+Status RocksLog::set_joined_ensemble() {
+    if (joined_) return Status::ok();
+    rocksdb::WriteBatch batch;
+    CHORUS_ASSERT(batch.Put(db_->meta, kJoinedKey, std::string(1, '\1')).ok(), "in-memory batch");
+    die_on_write_failure(dir_, "the joined-ensemble record",
+                         db_->db->Write(db_->sync_write, &batch));
+    joined_ = true;
+    return Status::ok();
+}
 
 }  // namespace chorus::storage

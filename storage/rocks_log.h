@@ -48,6 +48,8 @@ class RocksLog final : public Log {
     uint64_t current_epoch() const override { return current_epoch_; }
     Status set_accepted_epoch(uint64_t epoch) override;
     Status set_current_epoch(uint64_t epoch) override;
+    bool joined_ensemble() const override { return joined_; }
+    Status set_joined_ensemble() override;
 
     // Moves what RocksDB holds in memory (and its write-ahead log) into table
     // files. Not needed for durability — every write is already synced —
@@ -70,6 +72,7 @@ class RocksLog final : public Log {
     Zxid last_;
     uint64_t accepted_epoch_ = 0;
     uint64_t current_epoch_ = 0;
+    bool joined_ = false;
     std::string scratch_;  // reused encoding buffer
 };
 

@@ -532,6 +532,7 @@ void Simulation::start_server(ServerId id) {
     zab::DurableState durable;
     durable.accepted_epoch = s.disk.log.accepted_epoch();
     durable.current_epoch = s.disk.log.current_epoch();
+    durable.joined_ensemble = s.disk.log.joined_ensemble();
     auto snapshot_data = std::make_shared<const std::string>();
     if (s.disk.snapshot) {
         bool reset = false;
@@ -1013,6 +1014,8 @@ void Simulation::apply_write(Server& s, const zab::Write& write, size_t torn_ent
         st = log.reset_to(w->zxid);
     } else if (const auto* w = std::get_if<zab::CompactThrough>(&write)) {
         st = log.compact_through(w->zxid);
+    } else if (std::holds_alternative<zab::MarkJoinedEnsemble>(write)) {
+        st = log.set_joined_ensemble();
     }
     if (!st.is_ok()) fail("storage of " + name(s.id) + " refused a write: " + st.str());
 }
@@ -1100,10 +1103,15 @@ void Simulation::fault_action() {
             if (!another_empty && s.disk.log.current_epoch() > 0 && chance(mix_.wipe)) {
                 s.disk.log = storage::MemoryLog{};
                 s.disk.snapshot.reset();
-                s.bootstrap = false;  // a wiped server is not bootstrapping an ensemble
+                // A wiped server is not bootstrapping an ensemble — but now
+                // and then an operator restarts it with --bootstrap all the
+                // same (it must notice, and not vote).
+                s.bootstrap = chance(0.3);
                 checker_.on_disk_wiped(id);
-                count("disks wiped");
-                trace(name(id) + " loses its disk");
+                count(s.bootstrap ? "disks wiped, restarted with bootstrap by mistake"
+                                  : "disks wiped");
+                trace(name(id) + " loses its disk" +
+                      (s.bootstrap ? " (and will restart with bootstrap)" : ""));
             }
             return;
         }

@@ -274,6 +274,18 @@ TEST_P(LogConformance, EpochsAreDurableAndNeverGoBack) {
     EXPECT_EQ(log().current_epoch(), 2u);
 }
 
+TEST_P(LogConformance, TheJoinedEnsembleMarkIsDurableAndSurvivesAReset) {
+    EXPECT_FALSE(log().joined_ensemble());
+    ASSERT_TRUE(log().set_joined_ensemble().is_ok());
+    reopen();
+    EXPECT_TRUE(log().joined_ensemble());
+    accept_epoch(2);
+    ASSERT_TRUE(log().reset_to(Zxid{2, 5}).is_ok());
+    ASSERT_TRUE(log().set_joined_ensemble().is_ok());  // again: no harm
+    reopen();
+    EXPECT_TRUE(log().joined_ensemble());
+}
+
 TEST_P(LogConformance, LargeAndEmptyPayloadsRoundTrip) {
     accept_epoch(1);
     std::vector<Entry> batch = {Entry{Zxid{1, 1}, 7, std::string(1 << 20, 'z')},

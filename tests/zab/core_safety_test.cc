@@ -371,6 +371,11 @@ TEST(ZabElection, AnEmptyBootstrapServerHearingOfHistoryStopsVoting) {
     EXPECT_TRUE(core.stats().bootstrap_ignored);
     Ready r = core.take_ready();
     EXPECT_FALSE(r.notices.empty());
+    // And the disk remembers it, so a crash in the sync that follows does
+    // not bring the flag back.
+    EXPECT_TRUE(std::any_of(r.writes.begin(), r.writes.end(), [](const Write& w) {
+        return std::holds_alternative<MarkJoinedEnsemble>(w);
+    }));
     // A peer without history (another first start) changes nothing.
     TestPreprocessor app2;
     Core fresh(three(1), {}, app2);

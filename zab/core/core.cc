@@ -44,9 +44,16 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // A server that has acknowledged a NEWLEADER holds an established
     // history; anything less (even an acceptedEpoch, or a partial DIFF) does
     // not make an emptied disk trustworthy for voting.
+    durable_current_epoch_ = current_epoch_;
     started_empty_ = accepted_epoch_ == 0 && last_zxid().is_zero();
     const bool has_history = current_epoch_ > 0;
-    voting_ = has_history || config_.bootstrap || config_.mutation == Mutation::kEmptyDiskVotes;
+    // A disk that learned it belongs to an existing ensemble (it heard of an
+    // established history while empty, then perhaps got half a sync before
+    // a crash) is not bootstrapping, whatever the flag says.
+    stats_.bootstrap_ignored = config_.bootstrap && !has_history && durable.joined_ensemble &&
+                               config_.mutation != Mutation::kEmptyDiskVotes;
+    voting_ = has_history || (config_.bootstrap && !stats_.bootstrap_ignored) ||
+              config_.mutation == Mutation::kEmptyDiskVotes;
     enter_looking("");
 }
 
@@ -150,6 +157,7 @@ void Core::persisted(uint64_t write_id) {
         const PendingWrite done = pending_writes_.front();
         pending_writes_.pop_front();
         durable_ = done.log_last;
+        durable_current_epoch_ = done.current_epoch;
         if (done.makes_voting) voting_ = true;
         if (done.new_leader_epoch != 0 && role_ == Role::kLeading &&
             done.new_leader_epoch == epoch_) {
@@ -430,7 +438,8 @@ Ready Core::take_ready() {
     if (!ready_.writes.empty() || !ready_.after_persist.empty()) {
         ready_.write_id = ++next_write_id_;
         pending_writes_.push_back(PendingWrite{ready_.write_id, now_tick_, last_zxid(),
-                                               ready_new_leader_epoch_, ready_makes_voting_});
+                                               current_epoch_, ready_new_leader_epoch_,
+                                               ready_makes_voting_});
     }
     ready_new_leader_epoch_ = 0;
     ready_makes_voting_ = false;

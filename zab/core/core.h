@@ -135,6 +135,7 @@ class Core {
         uint64_t id;
         uint64_t issued_tick;           // when take_ready() handed it out
         Zxid log_last;                  // last zxid of the log after this write
+        uint64_t current_epoch;         // currentEpoch after this write
         uint64_t new_leader_epoch = 0;  // nonzero: our own NEWLEADER write for this epoch
         bool makes_voting = false;      // our first currentEpoch: the disk holds history
     };
@@ -242,6 +243,7 @@ class Core {
     // Durable state, as this core has asked for it (not necessarily synced yet).
     uint64_t accepted_epoch_ = 0;
     uint64_t current_epoch_ = 0;
+    uint64_t durable_current_epoch_ = 0;  // what a restart would find (votes say this)
     Zxid log_base_;
     std::deque<Txn> log_;  // entries after log_base_
     Zxid snapshot_zxid_;   // the newest snapshot saved

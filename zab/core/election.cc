@@ -67,7 +67,9 @@ pb::Vote Core::current_vote_message() const {
     v.set_round(round_);
     v.set_voting(voting_);
     v.set_accepted_epoch(accepted_epoch_);
-    v.set_current_epoch(current_epoch_);
+    // The durable one: a leader sets currentEpoch when its sync begins, and
+    // may crash before it is on disk (then it holds no history after all).
+    v.set_current_epoch(durable_current_epoch_);
     return v;
 }
 
@@ -108,6 +110,10 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         !stats_.bootstrap_ignored && config_.mutation != Mutation::kEmptyDiskVotes) {
         stats_.bootstrap_ignored = true;
         voting_ = false;
+        // Durable: a crash in the middle of the sync that follows must not
+        // bring the flag back (the review of issue 13: such a server could
+        // then help elect a leader lacking a committed write).
+        ready_.writes.push_back(MarkJoinedEnsemble{});
         notice("ignoring --bootstrap: server " + std::to_string(from) +
                " holds an established history (epoch " + std::to_string(vote.current_epoch()) +
                "), so this ensemble exists; this server's disk is empty and it votes only once a "

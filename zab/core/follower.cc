@@ -330,6 +330,15 @@ void Core::on_new_leader(const pb::NewLeader& message) {
 
 void Core::on_commit_point(Zxid committed) {
     if (phase_ != Phase::kBroadcast) return;  // UPTODATE carries the commit point
+    if (committed > last_zxid() && config_.mutation != Mutation::kSkipNewLeaderCheck) {
+        // On one link the leader sends us every entry before any commit
+        // point that covers it: one past our log means part of the stream
+        // was lost (found by the review of issue 13: a follower missing the
+        // tail of the stream served stale data for ever).
+        enter_looking("the leader has committed " + committed.str() + ", past this log's end " +
+                      last_zxid().str());
+        return;
+    }
     if (committed > committed_) committed_ = std::min(committed, last_zxid());
     deliver();
 }

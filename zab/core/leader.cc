@@ -43,10 +43,13 @@ void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
     auto it = followers_.find(from);
     if (it != followers_.end() && it->second.acked_epoch) followers_.erase(it);  // starting over
     max_accepted_seen_ = std::max(max_accepted_seen_, info.accepted_epoch());
-    if (phase_ != Phase::kDiscovery && info.voting() && info.accepted_epoch() > epoch_) {
+    if (phase_ != Phase::kDiscovery && info.accepted_epoch() > epoch_) {
         // It promised an epoch above ours to a leader that never got going,
         // and cannot follow us. Elect again: the next leader picks an epoch
-        // above every one it has heard of (max_accepted_seen_).
+        // above every one it has heard of (max_accepted_seen_). A server
+        // that does not vote too: it would refuse our NEWEPOCH, look again,
+        // find us again, for ever — and never be synced (the review of issue
+        // 13: in five servers, two failures then stopped the ensemble).
         enter_looking("server " + std::to_string(from) + " has accepted epoch " +
                       std::to_string(info.accepted_epoch()) + ", above ours");
         return;

@@ -108,10 +108,11 @@ struct Config {
 struct DurableState {
     uint64_t accepted_epoch = 0;
     uint64_t current_epoch = 0;
-    Zxid snapshot_zxid;    // the state machine was restored to this point
-    Zxid log_base;         // the log continues from here (<= snapshot_zxid)
-    std::vector<Txn> log;  // the entries after log_base, in order; they reach
-                           // at least snapshot_zxid (else reset the log to it)
+    Zxid snapshot_zxid;            // the state machine was restored to this point
+    Zxid log_base;                 // the log continues from here (<= snapshot_zxid)
+    bool joined_ensemble = false;  // storage::Log::joined_ensemble()
+    std::vector<Txn> log;          // the entries after log_base, in order; they reach
+                                   // at least snapshot_zxid (else reset the log to it)
 };
 
 // Durable writes, carried out in order.
@@ -135,8 +136,11 @@ struct InstallSnapshot {
 struct CompactThrough {
     Zxid zxid;
 };
+// Remember that this disk belongs to an ensemble that already held history
+// (storage::Log::set_joined_ensemble): bootstrap no longer applies to it.
+struct MarkJoinedEnsemble {};
 using Write = std::variant<SetAcceptedEpoch, SetCurrentEpoch, AppendTxns, TruncateAfter,
-                           InstallSnapshot, CompactThrough>;
+                           InstallSnapshot, CompactThrough, MarkJoinedEnsemble>;
 
 struct Outgoing {
     ServerId to;

@@ -120,6 +120,7 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable,
     storage::Log& log = *dir.log;
     durable->accepted_epoch = log.accepted_epoch();
     durable->current_epoch = log.current_epoch();
+    durable->joined_ensemble = log.joined_ensemble();
     // Values no real ensemble reaches (zab/core/validate.h) mean a damaged
     // or foreign directory; the core would refuse them with an abort.
     if (durable->accepted_epoch >= zab::kMaxPlausible ||

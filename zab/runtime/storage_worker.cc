@@ -86,6 +86,8 @@ void StorageWorker::apply(const zab::Write& write, std::vector<storage::Entry>* 
         check(dir_.log->reset_to(w->zxid), "a reset to the snapshot");
     } else if (const auto* w = std::get_if<zab::CompactThrough>(&write)) {
         check(dir_.log->compact_through(w->zxid), "a compaction");
+    } else if (std::holds_alternative<zab::MarkJoinedEnsemble>(write)) {
+        check(dir_.log->set_joined_ensemble(), "the joined-ensemble mark");
     }
 }
 
