@@ -47,6 +47,7 @@ pb::PeerMessage vote_for(ServerId leader, uint64_t round, uint64_t current_epoch
     v->set_voting(true);
     v->set_accepted_epoch(current_epoch);
     v->set_current_epoch(current_epoch);
+    to_pb(last, v->mutable_sender_last_zxid());
     return m;
 }
 

@@ -64,6 +64,7 @@ pb::PeerMessage vote_for(ServerId leader, uint64_t round, uint64_t current_epoch
     v->set_voting(true);
     v->set_accepted_epoch(current_epoch);
     v->set_current_epoch(current_epoch);
+    to_pb(last, v->mutable_sender_last_zxid());
     return m;
 }
 
@@ -382,6 +383,17 @@ TEST(ZabElection, AnEmptyBootstrapServerHearingOfHistoryStopsVoting) {
     (void)fresh.take_ready();
     fresh.step(2, vote_for(2, 1));
     EXPECT_TRUE(fresh.voting());
+    // Nor one whose currentEpoch is durable but who holds no transaction:
+    // the first leader of a new ensemble sets it as its sync begins and may
+    // crash before anything is committed (the long run's seeds 33476, 87906
+    // and 91341: both other servers stopped voting, and the ensemble never
+    // got going).
+    TestPreprocessor app3;
+    Core first(three(1), {}, app3);
+    (void)first.take_ready();
+    first.step(3, vote_for(3, 1, 1, Zxid{}));
+    EXPECT_TRUE(first.voting());
+    EXPECT_FALSE(first.stats().bootstrap_ignored);
 }
 
 pb::PeerMessage diff_msg(uint64_t epoch, Zxid prev, std::vector<Zxid> zxids) {

@@ -14,9 +14,9 @@
 //
 // A non-voting server (empty disk, not bootstrapping) proposes nobody and is
 // counted by nobody; it can only learn of an existing leader that way. An
-// empty server started with bootstrap that hears from a peer holding an
-// established history stops voting: the ensemble exists, the flag was left
-// on by accident (its disk may have been wiped).
+// empty server started with bootstrap that hears from a peer holding
+// committed transactions stops voting, and marks its disk so: the ensemble
+// exists, the flag was left on by accident (its disk may have been wiped).
 //
 // A server whose own disk is stuck (own_disk_overdue) proposes nobody while
 // it is: as leader it could not make an epoch durable, and elected again
@@ -70,6 +70,7 @@ pb::Vote Core::current_vote_message() const {
     // The durable one: a leader sets currentEpoch when its sync begins, and
     // may crash before it is on disk (then it holds no history after all).
     v.set_current_epoch(durable_current_epoch_);
+    to_pb(last_zxid(), v.mutable_sender_last_zxid());
     return v;
 }
 
@@ -106,8 +107,9 @@ void Core::enter_looking(const std::string& reason) {
 
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
-    if (vote.current_epoch() > 0 && current_epoch_ == 0 && started_empty_ && config_.bootstrap &&
-        !stats_.bootstrap_ignored && config_.mutation != Mutation::kEmptyDiskVotes) {
+    if (!from_pb(vote.sender_last_zxid()).is_zero() && current_epoch_ == 0 && started_empty_ &&
+        config_.bootstrap && !stats_.bootstrap_ignored &&
+        config_.mutation != Mutation::kEmptyDiskVotes) {
         stats_.bootstrap_ignored = true;
         voting_ = false;
         // Durable: a crash in the middle of the sync that follows must not
@@ -115,7 +117,7 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         // then help elect a leader lacking a committed write).
         ready_.writes.push_back(MarkJoinedEnsemble{});
         notice("ignoring --bootstrap: server " + std::to_string(from) +
-               " holds an established history (epoch " + std::to_string(vote.current_epoch()) +
+               " holds committed history (up to " + from_pb(vote.sender_last_zxid()).str() +
                "), so this ensemble exists; this server's disk is empty and it votes only once a "
                "leader has synced it");
         // Whatever we counted ourselves in so far (we hold no established

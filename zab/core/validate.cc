@@ -37,7 +37,8 @@ const char* implausible(const pb::PeerMessage& m, const std::vector<ServerId>& m
                 std::find(members.begin(), members.end(), v.leader()) == members.end())
                 return "a vote for a server that is not a member";
             if (big(v.leader_current_epoch()) || big(v.leader_last_zxid()) || big(v.round()) ||
-                big(v.accepted_epoch()) || big(v.current_epoch()))
+                big(v.accepted_epoch()) || big(v.current_epoch()) || big(v.sender_last_zxid()) ||
+                v.sender_last_zxid().epoch() > v.accepted_epoch())
                 return "a vote with an impossible epoch, zxid or round";
             if (v.current_epoch() > v.accepted_epoch())
                 return "a vote whose currentEpoch is above its acceptedEpoch";
