@@ -48,7 +48,7 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     started_empty_ = accepted_epoch_ == 0 && last_zxid().is_zero();
     const bool has_history = current_epoch_ > 0;
     // A disk that learned it belongs to an existing ensemble (it heard of an
-    // established history while empty, then perhaps got half a sync before
+    // committed history while empty, then perhaps got half a sync before
     // a crash) is not bootstrapping, whatever the flag says.
     stats_.bootstrap_ignored = config_.bootstrap && !has_history && durable.joined_ensemble &&
                                config_.mutation != Mutation::kEmptyDiskVotes;

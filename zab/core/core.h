@@ -35,7 +35,7 @@ struct CoreStats {
     uint64_t refused_truncs = 0;     // a TRUNC below the commit point, or to a zxid not held
     uint64_t diff_restarts = 0;      // a compaction overtook a DIFF under way (never, by design)
     uint64_t disk_step_downs = 0;    // led, and stepped down because its own disk was stuck
-    bool bootstrap_ignored = false;  // heard of an established history: not bootstrapping
+    bool bootstrap_ignored = false;  // heard of committed history: not bootstrapping
 };
 
 class Core {
