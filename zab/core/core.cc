@@ -45,7 +45,6 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // history; anything less (even an acceptedEpoch, or a partial DIFF) does
     // not make an emptied disk trustworthy for voting.
     durable_current_epoch_ = current_epoch_;
-    started_empty_ = accepted_epoch_ == 0 && last_zxid().is_zero();
     const bool has_history = current_epoch_ > 0;
     // A disk that learned it belongs to an existing ensemble (it heard of an
     // committed history while empty, then perhaps got half a sync before

@@ -248,7 +248,6 @@ class Core {
     std::deque<Txn> log_;  // entries after log_base_
     Zxid snapshot_zxid_;   // the newest snapshot saved
     bool voting_ = false;
-    bool started_empty_ = false;  // nothing at all on the disk at start
 
     // Progress.
     Zxid durable_;    // log durable up to here

@@ -14,9 +14,10 @@
 //
 // A non-voting server (empty disk, not bootstrapping) proposes nobody and is
 // counted by nobody; it can only learn of an existing leader that way. An
-// empty server started with bootstrap that hears from a peer holding
-// committed transactions stops voting, and marks its disk so: the ensemble
-// exists, the flag was left on by accident (its disk may have been wiped).
+// empty server started with bootstrap that hears from a peer holding history
+// (a durable currentEpoch, or transactions) stops voting, and marks its disk
+// so: the ensemble exists, the flag was left on by accident (its disk may
+// have been wiped).
 //
 // A server whose own disk is stuck (own_disk_overdue) proposes nobody while
 // it is: as leader it could not make an epoch durable, and elected again
@@ -107,7 +108,14 @@ void Core::enter_looking(const std::string& reason) {
 
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
-    if (!from_pb(vote.sender_last_zxid()).is_zero() && current_epoch_ == 0 && started_empty_ &&
+    // Still empty (no epoch accepted from anyone yet, no entry) and told of
+    // history: a durable currentEpoch, or transactions. (A server that has
+    // accepted an epoch while bootstrapping is an original member: it keeps
+    // voting, or a new ensemble whose first leader crashed could lose its
+    // quorum of voters.)
+    const bool history_heard =
+        vote.current_epoch() > 0 || !from_pb(vote.sender_last_zxid()).is_zero();
+    if (history_heard && current_epoch_ == 0 && accepted_epoch_ == 0 && last_zxid().is_zero() &&
         config_.bootstrap && !stats_.bootstrap_ignored &&
         config_.mutation != Mutation::kEmptyDiskVotes) {
         stats_.bootstrap_ignored = true;
@@ -117,7 +125,8 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         // then help elect a leader lacking a committed write).
         ready_.writes.push_back(MarkJoinedEnsemble{});
         notice("ignoring --bootstrap: server " + std::to_string(from) +
-               " holds committed history (up to " + from_pb(vote.sender_last_zxid()).str() +
+               " holds history (currentEpoch " + std::to_string(vote.current_epoch()) + ", up to " +
+               from_pb(vote.sender_last_zxid()).str() +
                "), so this ensemble exists; this server's disk is empty and it votes only once a "
                "leader has synced it");
         // Whatever we counted ourselves in so far (we hold no established
