@@ -6,6 +6,8 @@
 #   ./chorus.sh bench --quick  chorus against ZooKeeper on this machine (chorus-bench; see
 #                              docs/benchmarks.md); install-zookeeper adds ZooKeeper to it
 #   ./chorus.sh test           build everything and run every test
+#   ./chorus.sh test NAME...   only the tests or suites named (unit, sim, mutation, process,
+#                              install, lint; docs/testing.md lists the tests)
 #   ./chorus.sh build          only install what is missing, configure and build
 #   ./chorus.sh storage-bench  the storage benchmark (docs/benchmarks.md)
 #
@@ -73,11 +75,35 @@ print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
 }
 
+# run_tests [NAME-OR-SUITE...]: every test, or those named: a suite name
+# (meson test --suite) or a test's own name.
 run_tests() {
     build
-    say "running every test (meson test)"
+    local selection=() name
+    if [ $# -gt 0 ]; then
+        local suites tests
+        suites=$(meson introspect --tests build | python3 -c \
+            'import json,sys; print(" ".join(sorted({s.split(":")[-1] for t in json.load(sys.stdin) for s in t["suite"]})))')
+        tests=$(meson introspect --tests build | python3 -c \
+            'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin)))')
+        for name in "$@"; do
+            if [[ " $suites " == *" $name "* ]]; then
+                selection+=(--suite "$name")
+            elif [[ " $tests " == *" $name "* ]]; then
+                selection+=("$name")
+            else
+                echo "chorus.sh test: no test or suite is called '$name'" >&2
+                echo "  suites: $suites" >&2
+                echo "  tests:  $tests" >&2
+                exit 2
+            fi
+        done
+        say "running $* (meson test)"
+    else
+        say "running every test (meson test)"
+    fi
     local rc=0
-    meson test -C build --print-errorlogs --num-processes 2 || rc=$?
+    meson test -C build --print-errorlogs --num-processes 2 "${selection[@]}" || rc=$?
     test_summary || true
     return $rc
 }
@@ -131,7 +157,7 @@ case "${1:-}" in
     install-zookeeper) install_zookeeper ;;
     kv-demo) run_kv_demo ;;
     storage-bench) run_storage_bench ;;
-    test) run_tests ;;
+    test) shift; run_tests "$@" ;;
     build) build ;;
-    *) echo "usage: $0 run|test|build|bench [--quick ...]|install-zookeeper|kv-demo|storage-bench" >&2; exit 2 ;;
+    *) echo "usage: $0 run|test [NAME-OR-SUITE...]|build|bench [--quick ...]|install-zookeeper|kv-demo|storage-bench" >&2; exit 2 ;;
 esac

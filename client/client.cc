@@ -14,9 +14,9 @@
 #include <set>
 #include <thread>
 
+#include "net/frame_io.h"
 #include "session/client.pb.h"
 #include "session/groups.h"
-#include "zab/runtime/frame_io.h"
 
 namespace chorus {
 
@@ -271,7 +271,7 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
 
     void send(const cpb::Request& request) {
         if (closed) return;
-        writer_.push(runtime::frame_of(request));
+        writer_.push(net::frame_of(request));
         if (!writer_.writing() && connected) write_next();
     }
 
@@ -334,8 +334,8 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
     tcp::socket socket_;
     tcp::resolver resolver_;
     asio::steady_timer timer_;
-    runtime::FrameReader reader_;
-    runtime::FrameWriter writer_;
+    net::FrameReader reader_;
+    net::FrameWriter writer_;
 
     friend struct Client::Impl;
 };

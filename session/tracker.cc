@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "base/assert.h"
 #include "session/groups.h"
 #include "session/session.pb.h"
-#include "zab/core/assert.h"
 
 namespace chorus::session {
 

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string>
 
-#include "zab/core/status.h"
+#include "base/status.h"
 
 namespace chorus::storage {
 

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "zab/core/status.h"
-#include "zab/core/zxid.h"
+#include "base/status.h"
+#include "base/zxid.h"
 
 namespace chorus::storage {
 

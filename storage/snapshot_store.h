@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "zab/core/status.h"
-#include "zab/core/zxid.h"
+#include "base/status.h"
+#include "base/zxid.h"
 
 namespace chorus::storage {
 

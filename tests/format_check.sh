@@ -3,8 +3,13 @@
 # Fix with: clang-format -i <file>
 set -euo pipefail
 cd "$1"
+# Every directory of ours: all but build trees (anything with a meson-info/
+# inside) and hidden ones.
 dirs=()
-for d in zab session storage examples bench tests; do [ -d "$d" ] && dirs+=("$d"); done
-mapfile -t files < <(find "${dirs[@]}" \( -name '*.h' -o -name '*.cc' \) | sort)
+for d in */; do
+    d=${d%/}
+    [ -d "$d/meson-info" ] || [ "${d#.}" != "$d" ] || dirs+=("$d")
+done
+mapfile -t files < <(find "${dirs[@]}" \( -name '*.h' -o -name '*.cc' \) -not -path '*/meson-info/*' | sort)
 clang-format --dry-run --Werror "${files[@]}"
 echo "clang-format: ${#files[@]} files formatted as .clang-format asks"

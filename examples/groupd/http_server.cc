@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "examples/groupd/document.h"
-#include "zab/runtime/acceptor.h"
+#include "net/acceptor.h"
 
 namespace chorus::groupd {
 
@@ -281,7 +281,7 @@ HttpServer::~HttpServer() { stop(); }
 Status HttpServer::start() {
     Impl& m = *impl_;
     m.acceptor.emplace(m.io);
-    if (Status s = runtime::open_acceptor(*m.acceptor, m.options.endpoint, "HTTP"); !s.is_ok()) {
+    if (Status s = net::open_acceptor(*m.acceptor, m.options.endpoint, "HTTP"); !s.is_ok()) {
         m.acceptor.reset();
         return s;
     }

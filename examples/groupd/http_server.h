@@ -25,8 +25,8 @@
 #include <memory>
 #include <string>
 
+#include "base/status.h"
 #include "examples/groupd/metrics.h"
-#include "zab/core/status.h"
 #include "zab/runtime/transport.h"
 
 namespace chorus::groupd {
@@ -59,7 +59,7 @@ using Respond = std::function<void(HttpReply)>;
 using HttpHandler = std::function<void(HttpRequest, Respond)>;
 
 struct HttpServerOptions {
-    runtime::Endpoint endpoint;
+    net::Endpoint endpoint;
     size_t max_body_bytes = 64 << 10;
     size_t max_header_bytes = 8 << 10;
     uint64_t request_timeout_ms = 30000;

@@ -12,10 +12,10 @@
 #include <string_view>
 #include <thread>
 
+#include "net/acceptor.h"
+#include "net/frame_io.h"
 #include "session/client.pb.h"
 #include "session/server/session_service.h"
-#include "zab/runtime/acceptor.h"
-#include "zab/runtime/frame_io.h"
 
 namespace chorus::session {
 
@@ -104,7 +104,7 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
                 r.set_code(cpb::TOO_LARGE);
                 r.set_message("a frame of " + std::to_string(size) + " bytes; the limit is " +
                               std::to_string(listener_->options.max_frame_bytes));
-                send(runtime::frame_of(r), /*then_close=*/true);
+                send(net::frame_of(r), /*then_close=*/true);
                 return false;
             }
             std::string_view body;
@@ -122,7 +122,7 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
             cpb::Response r;
             r.set_code(cpb::BAD_REQUEST);
             r.set_message("the frame does not parse as a chorus.client.pb.Request");
-            send(runtime::frame_of(r), false);
+            send(net::frame_of(r), false);
             return;
         }
         ++inflight_;
@@ -139,7 +139,7 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
                     response.mutable_stats()->set_connections(listener->connections.load());
                     response.mutable_stats()->set_bad_frames(listener->bad_frames.load());
                 }
-                asio::post(listener->io, [weak, frame = runtime::frame_of(response)]() mutable {
+                asio::post(listener->io, [weak, frame = net::frame_of(response)]() mutable {
                     auto self = weak.lock();
                     if (!self || self->closed_) return;
                     --self->inflight_;
@@ -182,8 +182,8 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
     std::shared_ptr<Impl> listener_;
     tcp::socket socket_;
     std::string peer_;
-    runtime::FrameReader reader_;
-    runtime::FrameWriter writer_;
+    net::FrameReader reader_;
+    net::FrameWriter writer_;
     size_t inflight_ = 0;
     bool reading_ = false;
     bool closing_ = false;  // the last frame is queued: close once it is written
@@ -228,7 +228,7 @@ ClientListener::~ClientListener() { stop(); }
 Status ClientListener::start() {
     Impl& m = *impl_;
     m.acceptor.emplace(m.io);
-    if (Status s = runtime::open_acceptor(*m.acceptor, m.options.endpoint, "clients"); !s.is_ok()) {
+    if (Status s = net::open_acceptor(*m.acceptor, m.options.endpoint, "clients"); !s.is_ok()) {
         m.acceptor.reset();
         return s;
     }

@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "zab/core/status.h"
+#include "base/status.h"
 #include "zab/runtime/transport.h"
 
 namespace chorus::session {
@@ -27,7 +27,7 @@ namespace chorus::session {
 class SessionService;
 
 struct ListenerOptions {
-    runtime::Endpoint endpoint;
+    net::Endpoint endpoint;
     size_t max_frame_bytes = 4 << 20;
     size_t max_inflight_per_connection = 4096;
     size_t max_queued_bytes = 64 << 20;

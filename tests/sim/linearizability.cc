@@ -53,7 +53,7 @@ constexpr uint32_t kDeadValue = std::numeric_limits<uint32_t>::max();
 constexpr size_t kMaxOpsListed = 12;
 
 // Tests compile this file without the rest of the project, so it does not use CHORUS_ASSERT
-// (zab/core/assert.cc); a broken contract is a bug in the caller all the same, and aborts.
+// (base/assert.h); a broken contract is a bug in the caller all the same, and aborts.
 [[noreturn]] void contract_violated(const char* what) {
     std::fprintf(stderr, "linearizability checker: contract violated: %s\n", what);
     std::abort();

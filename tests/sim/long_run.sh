@@ -52,7 +52,11 @@ run_one() {
 export -f run_one
 
 began=$SECONDS
-printf '%s\n' "${ranges[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ "$sim" "$out" {}
+# Interleaved by first seed (three-1, five-1, sessions-three-1, ...), so that
+# a run stopped part way has covered every kind.
+printf '%s\n' "${ranges[@]}" |
+    awk '{ match($0, /--start [0-9]+/); print substr($0, RSTART + 8, RLENGTH - 8) "\t" $0 }' |
+    sort -s -n -k1,1 | cut -f2- | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ "$sim" "$out" {}
 
 passed=0 failed=0
 for f in "$out"/*.txt; do

@@ -7,10 +7,10 @@
 #include <set>
 #include <vector>
 
+#include "base/assert.h"
 #include "session/session.pb.h"
 #include "tests/sim/session_checker.h"
 #include "tests/sim/session_replica.h"
-#include "zab/core/assert.h"
 
 namespace chorus::sim {
 namespace {

@@ -214,6 +214,7 @@ struct Server {
     int64_t tick_period = kTickTime;
     int64_t paused_until = 0;  // nothing of this server runs before then
     bool sick = false;         // its disk stays stuck through the liveness phase
+    bool wiped = false;        // lost its disk, and no leader has synced it since
     Disk disk;
     std::unique_ptr<SimApp> app;
     std::unique_ptr<SimEnv> env;
@@ -1091,18 +1092,36 @@ void Simulation::fault_action() {
                 crash_server(c, "crash");
                 schedule(now_ + kTickTime * rand_between(2, 31), EventKind::kRestart, c);
             }
-            // Only one server without history at a time. (An empty server
-            // started with bootstrap stops voting once it hears of an
-            // established history: it is as good as wiped.)
-            bool another_empty = false;
-            for (const Server& o : servers_) {
+            // One wiped server at a time, until a leader has synced it: two
+            // could be all the servers that hold a committed write, and no
+            // protocol keeps what every copy of lost. Any server may be the
+            // one: also one that accepted an epoch and was never synced, or
+            // one whose peers hold no history yet (the review of issue 13
+            // found a lost write there that the narrower model of 0de384e,
+            // wiping only while every other server held history, never made).
+            // And only while the others can still make a quorum of voters
+            // once restarted (or none holds history yet, and a new ensemble
+            // may start again): a server never synced, marked joined, counts
+            // as failed, and a wipe beside it would leave no quorum at all.
+            bool another_wiped = false;
+            size_t voters_left = 0;
+            bool history_anywhere = false;
+            for (Server& o : servers_) {
+                const storage::MemoryLog& log = o.disk.log;
+                if (o.wiped && log.current_epoch() > 0) o.wiped = false;
                 if (o.id == id) continue;
-                if (o.up && !o.driver->core().voting()) another_empty = true;
-                if (o.disk.log.current_epoch() == 0) another_empty = true;
+                if (o.wiped) another_wiped = true;
+                if (log.current_epoch() > 0 || !log.last_zxid().is_zero()) history_anywhere = true;
+                if (log.current_epoch() > 0 ||
+                    (o.bootstrap && !log.joined_ensemble() && log.accepted_epoch() > 0)) {
+                    ++voters_left;
+                }
             }
-            if (!another_empty && s.disk.log.current_epoch() > 0 && chance(mix_.wipe)) {
+            const bool quorum_left = !history_anywhere || voters_left >= servers_.size() / 2 + 1;
+            if (!another_wiped && quorum_left && chance(mix_.wipe)) {
                 s.disk.log = storage::MemoryLog{};
                 s.disk.snapshot.reset();
+                s.wiped = true;
                 // A wiped server is not bootstrapping an ensemble — but now
                 // and then an operator restarts it with --bootstrap all the
                 // same (it must notice, and not vote).

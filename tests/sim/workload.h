@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "zab/core/core.h"
 #include "zab/core/state_machine.h"
-#include "zab/core/status.h"
 
 namespace chorus::sim {
 

@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
         {"ack-epoch-before-durable", Mutation::kAckEpochBeforeDurable},
         {"ack-new-leader-before-durable", Mutation::kAckNewLeaderBeforeDurable},
         {"empty-disk-votes", Mutation::kEmptyDiskVotes},
+        {"bootstrap-without-everyone", Mutation::kBootstrapWithoutEveryone},
         {"epoch-not-above-accepted", Mutation::kEpochNotAboveAccepted},
         {"skip-new-leader-check", Mutation::kSkipNewLeaderCheck},
         {"commit-old-epoch-by-count", Mutation::kCommitOldEpochByCount},

@@ -15,6 +15,15 @@
 
 namespace chorus::testing {
 
+// The configuration the core's unit tests start from: an election timeout
+// of 10 ticks, no snapshots unless a test asks.
+inline zab::Config quick_config() {
+    zab::Config c;
+    c.election_timeout_ticks = 10;
+    c.snapshot_every_txns = 0;
+    return c;
+}
+
 // Absorbs requests of type 2 (as a heartbeat would be); turns the rest into
 // transactions carrying the request's data.
 class TestPreprocessor final : public zab::Preprocessor {

@@ -12,7 +12,7 @@
 #include <random>
 #include <thread>
 
-#include "zab/core/assert.h"
+#include "base/assert.h"
 
 namespace chorus::testing {
 

@@ -6,7 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "zab/core/assert.h"
+#include "base/assert.h"
 
 namespace chorus::testing {
 

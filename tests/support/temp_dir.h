@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "zab/core/assert.h"
+#include "base/assert.h"
 
 namespace chorus::testing {
 

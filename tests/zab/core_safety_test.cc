@@ -89,6 +89,18 @@ pb::PeerMessage ack_epoch(uint64_t epoch, uint64_t current, Zxid last, bool newl
     return m;
 }
 
+// What a new ensemble's empty server needs before it votes: an answer from
+// every other member, none holding history (a vote of a non-voting server,
+// round 0, so it moves no election along).
+void hear_everyone_empty(Core& core, const Config& c) {
+    for (ServerId peer : c.members) {
+        if (peer == c.id) continue;
+        pb::PeerMessage m = vote_for(0, 0);
+        m.mutable_vote()->set_voting(false);
+        core.step(peer, m);
+    }
+}
+
 size_t count_kind(const std::vector<Outgoing>& out, pb::PeerMessage::BodyCase kind) {
     return static_cast<size_t>(std::count_if(out.begin(), out.end(), [kind](const Outgoing& o) {
         return o.message.body_case() == kind;
@@ -103,6 +115,7 @@ struct Leader3 {
     TestPreprocessor app;
     Core core;
     explicit Leader3(DurableState d = {}, Config c = three(3)) : core(c, std::move(d), app) {
+        hear_everyone_empty(core, c);
         (void)core.take_ready();
         core.step(2, vote_for(3, 1, core.current_epoch(), core.last_zxid()));
         EXPECT_EQ(core.role(), Role::kLeading);
@@ -303,6 +316,7 @@ TEST(ZabSync, AckEpochCarriesTheEpochEndsOfTheLog) {
 TEST(ZabValidation, AnImpossibleAcceptedEpochIsDroppedNotWrapped) {
     TestPreprocessor app;
     Core core(three(3), {}, app);
+    hear_everyone_empty(core, three(3));
     (void)core.take_ready();
     pb::PeerMessage bad = vote_for(3, 1);
     bad.mutable_vote()->set_accepted_epoch(UINT64_MAX);
@@ -357,17 +371,34 @@ TEST(ZabLiveness, ALeaderWhoseDiskIsStuckStepsDownAndAnotherLeads) {
     EXPECT_NE(next, leader) << "a server with a stuck disk must not lead again meanwhile";
 }
 
-// Bootstrap is for the first start of an ensemble only: an empty server
-// with it, hearing from a peer that holds an established history, stops
-// counting itself as a voter (its disk may have been wiped).
-TEST(ZabElection, AnEmptyBootstrapServerHearingOfHistoryStopsVoting) {
+// Bootstrap is for the first start of an ensemble only. An empty server
+// with it votes only once every other member has answered, none with
+// history; hearing of history instead, it stops bootstrapping for good (its
+// disk may have been wiped, the flag left on).
+TEST(ZabElection, AnEmptyBootstrapServerVotesOnlyOnceEveryMemberAnsweredEmpty) {
     TestPreprocessor app;
     Core core(three(1), {}, app);
+    EXPECT_FALSE(core.voting()) << "not before it has heard from everyone";
+    (void)core.take_ready();
+    core.step(2, vote_for(2, 1));
+    EXPECT_FALSE(core.voting()) << "one of two peers answered: it cannot know yet";
+    core.step(3, vote_for(3, 1));
     EXPECT_TRUE(core.voting());
+    EXPECT_FALSE(core.stats().bootstrap_ignored);
+    Ready r = core.take_ready();
+    EXPECT_TRUE(std::any_of(r.notices.begin(), r.notices.end(), [](const std::string& n) {
+        return n.find("bootstrapping a new ensemble") != std::string::npos;
+    }));
+}
+
+TEST(ZabElection, AnEmptyBootstrapServerHearingOfHistoryStopsBootstrapping) {
+    TestPreprocessor app;
+    Core core(three(1), {}, app);
     (void)core.take_ready();
     pb::PeerMessage m = vote_for(2, 1, 4, Zxid{4, 10});
     m.mutable_vote()->set_accepted_epoch(4);
     core.step(2, m);
+    core.step(3, vote_for(3, 1));
     EXPECT_FALSE(core.voting());
     EXPECT_TRUE(core.stats().bootstrap_ignored);
     Ready r = core.take_ready();
@@ -377,33 +408,77 @@ TEST(ZabElection, AnEmptyBootstrapServerHearingOfHistoryStopsVoting) {
     EXPECT_TRUE(std::any_of(r.writes.begin(), r.writes.end(), [](const Write& w) {
         return std::holds_alternative<MarkJoinedEnsemble>(w);
     }));
-    // A peer without history (another first start) changes nothing.
-    TestPreprocessor app2;
-    Core fresh(three(1), {}, app2);
-    (void)fresh.take_ready();
-    fresh.step(2, vote_for(2, 1));
-    EXPECT_TRUE(fresh.voting());
-    // A durable currentEpoch alone is history enough for a still empty
-    // server (a peer that was synced once may simply lack the transactions
-    // others committed — the long run's seed 6525 of a laxer rule lost them).
+    // A durable currentEpoch alone is history enough (a peer that was
+    // synced once may simply lack the transactions others committed — the
+    // long run's seed 6525 of a laxer rule lost them).
     TestPreprocessor app3;
     Core empty(three(1), {}, app3);
     (void)empty.take_ready();
     empty.step(3, vote_for(3, 1, 1, Zxid{}));
+    empty.step(2, vote_for(2, 1));
     EXPECT_FALSE(empty.voting());
-    // But a server that accepted an epoch while bootstrapping is an original
-    // member and keeps voting: the first leader of a new ensemble sets its
-    // currentEpoch as its sync begins and may crash with nothing committed;
-    // its quorum all accepted that epoch, and must still elect (the long
-    // run's seeds 33476, 87906, 91341 of a stricter rule never got going).
-    TestPreprocessor app4;
+    EXPECT_TRUE(empty.stats().bootstrap_ignored);
+}
+
+// A server that accepted an epoch while bootstrapping is an original member
+// and votes at once when restarted: the first leader of a new ensemble sets
+// its currentEpoch as its sync begins and may crash with nothing committed;
+// its quorum all accepted that epoch, and must still elect (the long run's
+// seeds 33476, 87906, 91341 of a stricter rule never got going).
+TEST(ZabElection, AnOriginalMemberThatAcceptedAnEpochVotesAtOnce) {
+    TestPreprocessor app;
     DurableState took_part;
     took_part.accepted_epoch = 1;
-    Core original(three(1), took_part, app4);
+    Core original(three(1), took_part, app);
+    EXPECT_TRUE(original.voting());
     (void)original.take_ready();
     original.step(3, vote_for(3, 1, 1, Zxid{}));
     EXPECT_TRUE(original.voting());
     EXPECT_FALSE(original.stats().bootstrap_ignored);
+}
+
+// An epoch promised before a wipe is no history, but must not be chosen
+// again: a server that confirms a new ensemble takes the highest acceptedEpoch
+// it heard of as its own, so the leader it helps elect picks above it.
+TEST(ZabElection, ConfirmingANewEnsembleTakesOnTheHighestAcceptedEpochHeard) {
+    TestPreprocessor app;
+    Core core(three(1), {}, app);
+    (void)core.take_ready();
+    pb::PeerMessage m = vote_for(2, 1);
+    m.mutable_vote()->set_accepted_epoch(3);  // promised to a leader that never established it
+    core.step(2, m);
+    core.step(3, vote_for(3, 1));
+    ASSERT_TRUE(core.voting());
+    EXPECT_EQ(core.accepted_epoch(), 3u);
+    Ready r = core.take_ready();
+    EXPECT_TRUE(std::any_of(r.writes.begin(), r.writes.end(), [](const Write& w) {
+        return std::holds_alternative<SetAcceptedEpoch>(w) &&
+               std::get<SetAcceptedEpoch>(w).epoch == 3;
+    }));
+}
+
+// Following a leader before every member answered: it joins as a new member,
+// durably, before it accepts the leader's epoch.
+TEST(ZabElection, AnUnconfirmedBootstrapServerThatFollowsMarksItselfJoined) {
+    TestPreprocessor app;
+    Config five = three(1);
+    five.members = {1, 2, 3, 4, 5};
+    Core core(five, {}, app);
+    (void)core.take_ready();
+    // 3, 4 and 5 say 5 leads (a first epoch under way: nothing durable yet
+    // that counts as history); 2 has not answered.
+    for (ServerId from : {3u, 4u, 5u}) {
+        pb::PeerMessage v = vote_for(5, 1);
+        v.mutable_vote()->set_state(from == 5 ? pb::LEADING : pb::FOLLOWING);
+        core.step(from, v);
+    }
+    ASSERT_EQ(core.role(), Role::kFollowing);
+    EXPECT_FALSE(core.voting());
+    EXPECT_TRUE(core.stats().bootstrap_ignored);
+    Ready r = core.take_ready();
+    EXPECT_TRUE(std::any_of(r.writes.begin(), r.writes.end(), [](const Write& w) {
+        return std::holds_alternative<MarkJoinedEnsemble>(w);
+    }));
 }
 
 pb::PeerMessage diff_msg(uint64_t epoch, Zxid prev, std::vector<Zxid> zxids) {

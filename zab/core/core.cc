@@ -51,8 +51,17 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // a crash) is not bootstrapping, whatever the flag says.
     stats_.bootstrap_ignored = config_.bootstrap && !has_history && durable.joined_ensemble &&
                                config_.mutation != Mutation::kEmptyDiskVotes;
-    voting_ = has_history || (config_.bootstrap && !stats_.bootstrap_ignored) ||
-              config_.mutation == Mutation::kEmptyDiskVotes;
+    const bool bootstrapping = config_.bootstrap && !has_history && !stats_.bootstrap_ignored;
+    // An empty disk with the flag may be a new ensemble's, or a wiped one
+    // whose flag was left on: it waits to hear from every member (election.cc).
+    // A disk that accepted an epoch while bootstrapping did so after that
+    // wait (or marked itself joined first): an original member, it votes.
+    bootstrap_unconfirmed_ = bootstrapping && accepted_epoch_ == 0 && last_zxid().is_zero() &&
+                             config_.members.size() > 1 &&
+                             config_.mutation != Mutation::kEmptyDiskVotes;
+    voting_ = has_history || (bootstrapping && !bootstrap_unconfirmed_) ||
+              config_.mutation == Mutation::kEmptyDiskVotes ||
+              config_.mutation == Mutation::kBootstrapWithoutEveryone;  // the rule of 0de384e
     enter_looking("");
 }
 

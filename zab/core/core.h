@@ -22,9 +22,10 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
-#include "zab/core/status.h"
+#include "base/status.h"
 #include "zab/core/types.h"
 
 namespace chorus::zab {
@@ -35,7 +36,7 @@ struct CoreStats {
     uint64_t refused_truncs = 0;     // a TRUNC below the commit point, or to a zxid not held
     uint64_t diff_restarts = 0;      // a compaction overtook a DIFF under way (never, by design)
     uint64_t disk_step_downs = 0;    // led, and stepped down because its own disk was stuck
-    bool bootstrap_ignored = false;  // heard of committed history: not bootstrapping
+    bool bootstrap_ignored = false;  // heard of history, or joined a leader: not bootstrapping
 };
 
 class Core {
@@ -180,6 +181,7 @@ class Core {
     void broadcast_vote();
     void on_vote(ServerId from, const pb::Vote& vote);
     void on_out_of_election(ServerId from, const pb::Vote& vote);
+    void on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote);
     void check_vote_quorum();
 
     // leader.cc
@@ -248,6 +250,11 @@ class Core {
     std::deque<Txn> log_;  // entries after log_base_
     Zxid snapshot_zxid_;   // the newest snapshot saved
     bool voting_ = false;
+    // Bootstrapping with an empty disk, and not yet sure the ensemble is
+    // new: this server votes only once every other member has answered with
+    // no history (pristine_peers_: those heard so far in this incarnation).
+    bool bootstrap_unconfirmed_ = false;
+    std::set<ServerId> pristine_peers_;
 
     // Progress.
     Zxid durable_;    // log durable up to here

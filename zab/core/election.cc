@@ -14,10 +14,12 @@
 //
 // A non-voting server (empty disk, not bootstrapping) proposes nobody and is
 // counted by nobody; it can only learn of an existing leader that way. An
-// empty server started with bootstrap that hears from a peer holding history
-// (a durable currentEpoch, or transactions) stops voting, and marks its disk
-// so: the ensemble exists, the flag was left on by accident (its disk may
-// have been wiped).
+// empty server started with bootstrap votes only once every other member
+// has answered it with no history (on_vote_while_bootstrapping); told of a
+// durable currentEpoch or transactions instead, it stops bootstrapping and
+// marks its disk so: the ensemble exists, the flag was left on by accident
+// (its disk may have been wiped). Following a leader before it is sure, it
+// marks its disk as well: it joins, and votes once synced.
 //
 // A server whose own disk is stuck (own_disk_overdue) proposes nobody while
 // it is: as leader it could not make an epoch durable, and elected again
@@ -106,20 +108,23 @@ void Core::enter_looking(const std::string& reason) {
     check_vote_quorum();  // a one-server ensemble elects itself at once
 }
 
-void Core::on_vote(ServerId from, const pb::Vote& vote) {
-    max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
-    // Still empty (no epoch accepted from anyone yet, no entry) and told of
-    // history: a durable currentEpoch, or transactions. (A server that has
-    // accepted an epoch while bootstrapping is an original member: it keeps
-    // voting, or a new ensemble whose first leader crashed could lose its
-    // quorum of voters.)
+// An empty disk started with bootstrap cannot tell a new ensemble from one
+// whose committed history it lost (a wiped disk, the flag left on). A
+// transaction is committed only once a quorum holds a durable currentEpoch,
+// and a wipe forgets only its own disk: so as long as one server of every
+// commit quorum keeps its disk, a server that hears from every other member
+// in this incarnation, and from none of them of a currentEpoch or a
+// transaction, knows that nothing it might have held was ever committed.
+// Until then it does not vote; told of history, it stops bootstrapping for
+// good. (Hearing from some is not enough: the review of issue 13 built a
+// write lost by a wiped server and an original member never synced, whose
+// votes both look empty, electing a leader without the one that held it.)
+void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
     const bool history_heard =
         vote.current_epoch() > 0 || !from_pb(vote.sender_last_zxid()).is_zero();
-    if (history_heard && current_epoch_ == 0 && accepted_epoch_ == 0 && last_zxid().is_zero() &&
-        config_.bootstrap && !stats_.bootstrap_ignored &&
-        config_.mutation != Mutation::kEmptyDiskVotes) {
+    if (history_heard) {
+        bootstrap_unconfirmed_ = false;
         stats_.bootstrap_ignored = true;
-        voting_ = false;
         // Durable: a crash in the middle of the sync that follows must not
         // bring the flag back (the review of issue 13: such a server could
         // then help elect a leader lacking a committed write).
@@ -129,10 +134,36 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
                from_pb(vote.sender_last_zxid()).str() +
                "), so this ensemble exists; this server's disk is empty and it votes only once a "
                "leader has synced it");
-        // Whatever we counted ourselves in so far (we hold no established
-        // history, so we were in none) starts over without us.
-        enter_looking("no longer bootstrapping");
+        if (voting_) {  // only with the planted bug: it voted before it was sure
+            voting_ = false;
+            enter_looking("no longer bootstrapping");
+        }
+        return;
     }
+    pristine_peers_.insert(from);
+    if (pristine_peers_.size() + 1 < config_.members.size()) return;
+    bootstrap_unconfirmed_ = false;
+    if (voting_) return;  // the planted bug: it voted all along
+    voting_ = true;
+    // Epochs promised to a leader and never established are no history, but
+    // they must not be chosen again: a leader we help elect picks above the
+    // highest we heard of (our votes and FOLLOWERINFO carry it), even if a
+    // promise of ours, made before a wipe, is what it was.
+    if (max_accepted_seen_ > accepted_epoch_) {
+        accepted_epoch_ = max_accepted_seen_;
+        ready_.writes.push_back(SetAcceptedEpoch{accepted_epoch_});
+    }
+    notice("bootstrapping a new ensemble: every server answered, none holds history");
+    // From now on we propose ourselves, in this round (we counted no votes
+    // while we did not vote; peers resend theirs).
+    vote_ = self_vote();
+    broadcast_vote();
+    check_vote_quorum();
+}
+
+void Core::on_vote(ServerId from, const pb::Vote& vote) {
+    max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
+    if (bootstrap_unconfirmed_) on_vote_while_bootstrapping(from, vote);
     if (role_ == Role::kFollowing && from == leader_ && vote.state() != pb::LEADING &&
         (vote.state() == pb::FOLLOWING || phase_ != Phase::kDiscovery)) {
         // The server we follow does not lead (any more): it follows another,

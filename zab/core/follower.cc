@@ -12,6 +12,18 @@
 namespace chorus::zab {
 
 void Core::become_follower(ServerId leader) {
+    if (bootstrap_unconfirmed_) {
+        // A leader already serves, and we have not heard from every member:
+        // we cannot know we are a new ensemble's, so we join as a new member
+        // would (durably, before any epoch we accept: or a restart would
+        // make that epoch look like an original member's).
+        bootstrap_unconfirmed_ = false;
+        stats_.bootstrap_ignored = true;
+        ready_.writes.push_back(MarkJoinedEnsemble{});
+        notice("ignoring --bootstrap: server " + std::to_string(leader) +
+               " already leads, and not every server has answered yet; this server joins as a "
+               "new member and votes once the leader has synced it");
+    }
     phase_ = Phase::kDiscovery;
     epoch_ = 0;
     set_role(Role::kFollowing, leader);

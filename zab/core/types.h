@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "zab/core/zxid.h"
+#include "base/zxid.h"
 #include "zab/zab.pb.h"
 
 namespace chorus::zab {
@@ -66,6 +66,7 @@ enum class Mutation : uint8_t {
     kAckEpochBeforeDurable,      // ACKEPOCH leaves before the follower's acceptedEpoch is durable
     kAckNewLeaderBeforeDurable,  // the NEWLEADER ack leaves before currentEpoch is durable
     kEmptyDiskVotes,             // a server with an empty disk votes as if it held history
+    kBootstrapWithoutEveryone,   // an empty bootstrapping server votes before hearing from all
     kEpochNotAboveAccepted,      // the new epoch is the highest acceptedEpoch heard, not above it
     kSkipNewLeaderCheck,         // a follower acks NEWLEADER whatever its last zxid
     kCommitOldEpochByCount,      // the leader commits a previous epoch's entries by counting acks

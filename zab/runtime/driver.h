@@ -27,9 +27,9 @@
 #include <tuple>
 #include <vector>
 
+#include "base/status.h"
 #include "zab/core/core.h"
 #include "zab/core/state_machine.h"
-#include "zab/core/status.h"
 #include "zab/runtime/driver_env.h"
 #include "zab/runtime/snapshot_transfer.h"
 

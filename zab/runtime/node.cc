@@ -23,6 +23,7 @@
 #include "zab/core/validate.h"
 #include "zab/runtime/driver.h"
 #include "zab/runtime/storage_worker.h"
+#include "zab/runtime/transport.h"
 
 namespace chorus {
 

@@ -1,7 +1,7 @@
 // chorus::Node — run one replica of a replicated state machine.
 //
 //   MyStateMachine sm;
-//   chorus::NodeOptions options = ...;          // or parse_node_options(argc, argv)
+//   chorus::NodeOptions options = ...;  // or from flags: options.h, add_node_flags
 //   chorus::Node node(options, sm);
 //   if (auto s = node.start(); !s.is_ok()) { ... }
 //   node.submit({.type = 1, .data = "..."}, [](chorus::Status s, chorus::zab::Completion c) { ...
@@ -19,10 +19,10 @@
 #include <memory>
 #include <string>
 
+#include "base/status.h"
+#include "net/endpoint.h"
 #include "zab/core/state_machine.h"
-#include "zab/core/status.h"
 #include "zab/core/types.h"
-#include "zab/runtime/transport.h"
 
 namespace chorus {
 
@@ -33,7 +33,7 @@ using zab::Txn;
 
 struct NodeOptions {
     ServerId id = 0;
-    std::map<ServerId, runtime::Endpoint> peers;  // every server, this one included
+    std::map<ServerId, net::Endpoint> peers;  // every server, this one included
     std::string data_dir;
     bool bootstrap = false;  // the first start of a new ensemble (see docs/operations.md)
     uint32_t tick_ms = 10;

@@ -9,12 +9,12 @@
 
 namespace chorus {
 
-Result<runtime::Endpoint> parse_endpoint(const std::string& text) {
+Result<net::Endpoint> parse_endpoint(const std::string& text) {
     const size_t colon = text.rfind(':');
     if (colon == std::string::npos || colon == 0) {
         return Status::invalid_argument("'" + text + "' is not HOST:PORT");
     }
-    runtime::Endpoint e;
+    net::Endpoint e;
     e.host = text.substr(0, colon);
     boost::system::error_code ec;
     boost::asio::ip::make_address(e.host, ec);
@@ -30,8 +30,8 @@ Result<runtime::Endpoint> parse_endpoint(const std::string& text) {
     return e;
 }
 
-Result<std::map<ServerId, runtime::Endpoint>> parse_peers(const std::string& text) {
-    std::map<ServerId, runtime::Endpoint> peers;
+Result<std::map<ServerId, net::Endpoint>> parse_peers(const std::string& text) {
+    std::map<ServerId, net::Endpoint> peers;
     std::set<std::string> addresses;
     size_t start = 0;
     while (start <= text.size()) {

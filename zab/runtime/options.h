@@ -41,7 +41,7 @@ void add_node_flags(CLI::App& app, NodeFlags& flags);
 Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& flags);
 
 // "1=127.0.0.1:7001,2=..." -> peers.
-Result<std::map<ServerId, runtime::Endpoint>> parse_peers(const std::string& text);
-Result<runtime::Endpoint> parse_endpoint(const std::string& text);
+Result<std::map<ServerId, net::Endpoint>> parse_peers(const std::string& text);
+Result<net::Endpoint> parse_endpoint(const std::string& text);
 
 }  // namespace chorus

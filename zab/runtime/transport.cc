@@ -9,8 +9,8 @@
 #include <deque>
 #include <string_view>
 
+#include "net/frame_io.h"
 #include "zab/core/wire.h"
-#include "zab/runtime/frame_io.h"
 
 namespace chorus::runtime {
 
@@ -104,7 +104,7 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
             return;
         }
         transport_.stats_.frames_in++;
-        transport_.stats_.bytes_in += body.size() + kFrameHeaderBytes;
+        transport_.stats_.bytes_in += body.size() + net::kFrameHeaderBytes;
         if (peer == 0) {
             // The first frame must say who is calling.
             const auto& peers = transport_.options_.peers;
@@ -143,8 +143,8 @@ class Transport::Link : public std::enable_shared_from_this<Transport::Link> {
 
     Transport& transport_;
     tcp::socket socket_;
-    FrameReader reader_;
-    FrameWriter writer_;
+    net::FrameReader reader_;
+    net::FrameWriter writer_;
     bool closed_ = false;
 };
 
@@ -166,7 +166,7 @@ Transport::Transport(asio::io_context& io, TransportOptions options, Callbacks c
 Transport::~Transport() { stop(); }
 
 Status Transport::start() {
-    const Endpoint& me = options_.peers.at(options_.self);
+    const net::Endpoint& me = options_.peers.at(options_.self);
     error_code ec;
     const auto address = asio::ip::make_address(me.host, ec);
     if (ec)
@@ -213,7 +213,7 @@ void Transport::accept() {
 
 void Transport::dial(zab::ServerId peer) {
     if (state_->stopped) return;
-    const Endpoint& target = options_.peers.at(peer);
+    const net::Endpoint& target = options_.peers.at(peer);
     auto socket = std::make_shared<tcp::socket>(io_);
     error_code ec;
     const auto address = asio::ip::make_address(target.host, ec);
@@ -241,7 +241,7 @@ void Transport::dial(zab::ServerId peer) {
         link->peer = peer;
         zab::pb::PeerMessage hello;
         hello.mutable_hello()->set_server_id(options_.self);
-        link->send_frame(frame_of(hello));
+        link->send_frame(net::frame_of(hello));
         link->start_reading();
         link_up(peer, link);
     });
@@ -289,7 +289,7 @@ void Transport::reset(zab::ServerId peer) {
 void Transport::send(zab::ServerId to, const zab::pb::PeerMessage& message) {
     auto it = state_->links.find(to);
     if (it == state_->links.end() || it->second->closed()) return;
-    it->second->send_frame(frame_of(message));
+    it->second->send_frame(net::frame_of(message));
 }
 
 void Transport::deliver(zab::ServerId from, zab::pb::PeerMessage& message) {

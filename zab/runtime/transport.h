@@ -23,20 +23,15 @@
 #include <memory>
 #include <string>
 
-#include "zab/core/status.h"
+#include "base/status.h"
+#include "net/endpoint.h"
 #include "zab/core/types.h"
 
 namespace chorus::runtime {
 
-struct Endpoint {
-    std::string host;
-    uint16_t port = 0;
-    std::string str() const { return host + ":" + std::to_string(port); }
-};
-
 struct TransportOptions {
     zab::ServerId self = 0;
-    std::map<zab::ServerId, Endpoint> peers;  // every server, this one included
+    std::map<zab::ServerId, net::Endpoint> peers;  // every server, this one included
     size_t max_frame_bytes = 64 << 20;
     size_t max_queued_bytes = 256 << 20;  // per link; beyond it the link is closed and redone
 };

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "zab/runtime/frame.h"
+#include "net/frame.h"
 
-namespace chorus::runtime {
+namespace chorus::net {
 
 class FrameReader {
  public:
@@ -143,4 +143,4 @@ class FrameWriter {
     size_t in_write_ = 0;
 };
 
-}  // namespace chorus::runtime
+}  // namespace chorus::net

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-namespace chorus::runtime {
+namespace chorus::net {
 
 inline constexpr size_t kFrameHeaderBytes = 4;
 
@@ -28,4 +28,4 @@ inline uint32_t frame_length(const unsigned char (&header)[kFrameHeaderBytes]) {
            uint32_t{header[3]};
 }
 
-}  // namespace chorus::runtime
+}  // namespace chorus::net

@@ -1,6 +1,6 @@
-#include "zab/runtime/acceptor.h"
+#include "net/acceptor.h"
 
-namespace chorus::runtime {
+namespace chorus::net {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -26,4 +26,4 @@ Status open_acceptor(tcp::acceptor& acceptor, const Endpoint& endpoint, const st
     return Status::ok();
 }
 
-}  // namespace chorus::runtime
+}  // namespace chorus::net

@@ -12,7 +12,7 @@
 #include <utility>
 #include <variant>
 
-#include "zab/core/assert.h"
+#include "base/assert.h"
 
 namespace chorus {
 

@@ -1,7 +1,7 @@
-// FrameReader and FrameWriter (zab/runtime/frame_io.h): frames cut out of
+// FrameReader and FrameWriter (net/frame_io.h): frames cut out of
 // reads of any size, big frames, limits checked before a frame is held, and
 // queued frames leaving together.
-#include "zab/runtime/frame_io.h"
+#include "net/frame_io.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace chorus::runtime {
+namespace chorus::net {
 namespace {
 
 std::string frame_with(const std::string& body) {
@@ -119,4 +119,4 @@ TEST(FrameWriter, QueuedFramesLeaveTogetherUpToALimit) {
 }
 
 }  // namespace
-}  // namespace chorus::runtime
+}  // namespace chorus::net

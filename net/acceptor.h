@@ -7,10 +7,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <string>
 
-#include "zab/core/status.h"
-#include "zab/runtime/transport.h"
+#include "base/status.h"
+#include "net/endpoint.h"
 
-namespace chorus::runtime {
+namespace chorus::net {
 
 // Opens, binds and listens. kInvalidArgument for an address that does not
 // parse, kIoError if it cannot be bound; `what` names the listener in the
@@ -18,4 +18,4 @@ namespace chorus::runtime {
 Status open_acceptor(boost::asio::ip::tcp::acceptor& acceptor, const Endpoint& endpoint,
                      const std::string& what);
 
-}  // namespace chorus::runtime
+}  // namespace chorus::net

@@ -1,4 +1,4 @@
-#include "zab/core/status.h"
+#include "base/status.h"
 
 #include <cstdio>
 #include <cstdlib>

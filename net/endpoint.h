@@ -1,0 +1,17 @@
+// Endpoint: a host and a port, as the servers' flags and config files name
+// them ("127.0.0.1:2181"). A plain value with no networking library behind
+// it, so public headers (node.h) can name addresses without bringing Asio.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace chorus::net {
+
+struct Endpoint {
+    std::string host;  // an IP address (v4 or v6); listeners refuse names
+    uint16_t port = 0;
+    std::string str() const { return host + ":" + std::to_string(port); }
+};
+
+}  // namespace chorus::net
