@@ -16,7 +16,7 @@
 # first time, and builds with ninja -j2. CHORUS_WERROR=1 turns warnings into
 # errors (CI sets it).
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "${BASH_SOURCE[0]}")"
 
 PACKAGES=(
     meson ninja-build g++ pkg-config ccache python3 clang-format cmake curl
@@ -138,11 +138,24 @@ run_bench() {
     build/bench/chorus-bench "$@"
 }
 
+# Configures an existing build directory again from scratch, after packages
+# were installed. (meson keeps the result of a library or header check it
+# made before, even through --reconfigure and --clearcache: a library found
+# missing once stays missing. --wipe keeps the options and forgets the rest;
+# ccache makes the rebuild cheap. tests/install/refresh_test.sh proves it.)
+#   refresh_configuration BUILD_DIR [SOURCE_DIR (default: this checkout)]
+refresh_configuration() {
+    local dir=$1 src=${2:-.}
+    [ -f "$dir/build.ninja" ] || return 0
+    say "configuring $dir again, to see the packages just installed"
+    meson setup --wipe "$dir" "$src" >/dev/null
+}
+
 install_zookeeper() {
     PACKAGES+=(zookeeper libzookeeper-mt-dev default-jre-headless gnuplot-nox)
     install_missing
     # meson looks for the C client when it configures: look again.
-    [ -f build/build.ninja ] && meson setup --reconfigure build >/dev/null
+    refresh_configuration build
     build
 }
 
@@ -150,6 +163,9 @@ run_storage_bench() {
     build
     build/bench/storage-bench
 }
+
+# Sourced (by tests/install/refresh_test.sh), only the functions are wanted.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
     run) run_main ;;

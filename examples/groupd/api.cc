@@ -136,6 +136,14 @@ struct GroupApi::Impl : std::enable_shared_from_this<GroupApi::Impl> {
 
     // Core thread only (inside a service answer): read the tracker directly.
     std::vector<std::string> endpoints() const;
+    // Core thread only. Ready: serving, and this server's own HTTP address
+    // is in the endpoints it serves (recorded, and applied here), so a
+    // document it hands out right after lists it.
+    bool ready() const {
+        const session::NodeInfo* n = service.tracker().node(std::string(kEndpointsPath) + "/" +
+                                                            std::to_string(options.server_id));
+        return node.status().serving && n && n->data == options.http_address;
+    }
     int64_t group_version(const std::string& group) const {
         return service.tracker().group_version(group);
     }
@@ -350,9 +358,9 @@ void GroupApi::Impl::status(Respond respond) {
     call(std::move(stats), [self = shared_from_this(), respond](cpb::Response r) {
         HttpReply reply{200};
         reply.render = [stats = std::move(*r.mutable_stats()), address = self->options.http_address,
-                        endpoints = self->endpoints(),
+                        endpoints = self->endpoints(), ready = self->ready(),
                         groups = self->service.tracker().children("/groups")] {
-            return status_document(stats, address, endpoints, groups);
+            return status_document(stats, ready, address, endpoints, groups);
         };
         respond(std::move(reply));
     });
@@ -431,13 +439,14 @@ void GroupApi::handle(HttpRequest request, Respond respond) {
             return m.group_document(std::move(route), std::move(respond));
         case Route::Kind::kHealth:
             return respond(HttpReply{200, R"({"status":"up"})"});
-        case Route::Kind::kReady: {
-            const NodeStatus s = m.node.status();
-            const std::string role = zab::role_name(s.role);
-            if (s.serving)
-                return respond(HttpReply{200, R"({"ready":true,"role":")" + role + "\"}"});
-            return respond(HttpReply{503, R"({"ready":false,"role":")" + role + "\"}"});
-        }
+        case Route::Kind::kReady:
+            // On the core thread: readiness reads the replicated endpoints.
+            return m.node.post([self = impl_, respond = std::move(respond)] {
+                const std::string role = zab::role_name(self->node.status().role);
+                if (self->ready())
+                    return respond(HttpReply{200, R"({"ready":true,"role":")" + role + "\"}"});
+                respond(HttpReply{503, R"({"ready":false,"role":")" + role + "\"}"});
+            });
         case Route::Kind::kMetrics:
             return m.metrics(std::move(respond));
         case Route::Kind::kStatus:

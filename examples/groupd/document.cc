@@ -102,7 +102,7 @@ std::string error_document(std::string_view message) {
     return text_of(json::object({{"error", std::string(message)}}));
 }
 
-std::string status_document(const cpb::StatsReply& stats, std::string_view http_address,
+std::string status_document(const cpb::StatsReply& stats, bool ready, std::string_view http_address,
                             const std::vector<std::string>& endpoints,
                             const std::vector<std::string>& groups) {
     json doc;
@@ -113,7 +113,7 @@ std::string status_document(const cpb::StatsReply& stats, std::string_view http_
     doc["epoch"] = stats.epoch();
     doc["last_zxid"] = zxid_text(stats.last_zxid());
     doc["delivered"] = zxid_text(stats.delivered());
-    doc["ready"] = stats.serving();
+    doc["ready"] = ready;
     doc["sessions"] = stats.sessions();
     doc["endpoints"] = endpoints;
     doc["groups"] = groups;

@@ -34,8 +34,10 @@ std::string group_document(const client::pb::GroupReply& group,
 // {"error": message}
 std::string error_document(std::string_view message);
 
-// GET /: this server's role and state, and the groups it knows.
-std::string status_document(const client::pb::StatsReply& stats, std::string_view http_address,
+// GET /: this server's role and state, and the groups it knows. `ready` as
+// /ready answers: serving, and its own address among `endpoints`.
+std::string status_document(const client::pb::StatsReply& stats, bool ready,
+                            std::string_view http_address,
                             const std::vector<std::string>& endpoints,
                             const std::vector<std::string>& groups);
 

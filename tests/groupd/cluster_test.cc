@@ -205,6 +205,20 @@ TEST(Groupd, JoinHeartbeatLeaveAndVersionsAgreeEverywhere) {
     }
 }
 
+// Ready means what the server serves is complete (issue 14: a join made as
+// soon as every server said ready got "endpoints": [], the addresses came a
+// second later). No wait for the endpoints here: readiness must imply them.
+TEST(Groupd, ReadyServersHandOutCompleteEndpoints) {
+    GroupdEnsemble e;
+    ASSERT_NE(e.wait_ready(), 0);
+    for (int id = 1; id <= GroupdEnsemble::kServers; ++id) {
+        EXPECT_EQ(e.call(id, "GET", "/ready").status, 200) << "server " << id;
+    }
+    HttpResult r = e.call(2, "PUT", "/web/early?timeout=5", R"({"port": 1})");
+    ASSERT_EQ(r.status, 200) << r.body << r.error;
+    EXPECT_EQ(parse(r)["endpoints"], json({e.address(1), e.address(2), e.address(3)}));
+}
+
 TEST(Groupd, SilentMemberExpiresHeartbeatingMemberStays) {
     GroupdEnsemble e;
     const int leader = e.wait_ready();
