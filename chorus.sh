@@ -9,6 +9,8 @@
 #   ./chorus.sh test NAME...   only the tests or suites named (unit, sim, mutation, process,
 #                              install, lint; docs/testing.md lists the tests)
 #   ./chorus.sh build          only install what is missing, configure and build
+#   ./chorus.sh sanitize       the unit tests and 400 simulator seeds under AddressSanitizer
+#                              and UndefinedBehaviorSanitizer, in build-asan/ (CI runs it)
 #   ./chorus.sh storage-bench  the storage benchmark (docs/benchmarks.md)
 #
 # Each step installs the Debian packages it needs when they are missing
@@ -124,6 +126,34 @@ TXT
         build/bench/chorus-bench --quick
 }
 
+# The unit tests and a few hundred simulator seeds under ASan and UBSan, in
+# a build directory of their own. Any report fails the step (UBSan is told
+# to halt on the first).
+SANITIZED_TESTS=(storage-unit-tests storage-corruption-tests linearizability-tests zab-core-tests
+    runtime-tests session-tests groupd-routes-tests zab-sim)
+run_sanitized() {
+    install_missing
+    local werror=false
+    [ "${CHORUS_WERROR:-0}" = 1 ] && werror=true
+    if [ ! -f build-asan/build.ninja ]; then
+        say "configuring build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"
+        meson setup build-asan -Db_sanitize=address,undefined \
+            -Dbenchmarks=false -Dwerror="$werror"
+    else
+        meson configure build-asan -Dwerror="$werror" >/dev/null
+    fi
+    say "building the unit tests and the simulator with sanitizers (ninja -j2)"
+    ninja -C build-asan -j2 "${SANITIZED_TESTS[@]/#/tests/}"
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    say "unit tests under the sanitizers"
+    meson test -C build-asan --no-rebuild --suite unit --print-errorlogs --num-processes 2
+    say "simulator seeds under the sanitizers"
+    build-asan/tests/zab-sim --seeds 250 --start 1 --servers 3
+    build-asan/tests/zab-sim --seeds 60 --start 1 --servers 5
+    build-asan/tests/zab-sim --seeds 90 --start 1 --servers 3 --sessions
+}
+
 # The first main job: three servers of examples/kv, a replicated key-value store.
 run_kv_demo() {
     build
@@ -175,5 +205,6 @@ case "${1:-}" in
     storage-bench) run_storage_bench ;;
     test) shift; run_tests "$@" ;;
     build) build ;;
-    *) echo "usage: $0 run|test [NAME-OR-SUITE...]|build|bench [--quick ...]|install-zookeeper|kv-demo|storage-bench" >&2; exit 2 ;;
+    sanitize) run_sanitized ;;
+    *) echo "usage: $0 run|test [NAME-OR-SUITE...]|build|sanitize|bench [--quick ...]|install-zookeeper|kv-demo|storage-bench" >&2; exit 2 ;;
 esac
