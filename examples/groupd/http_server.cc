@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "examples/groupd/document.h"
-#include "net/acceptor.h"
+#include "net/listener.h"
 
 namespace chorus::groupd {
 
@@ -34,21 +34,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     // Connections keep the Impl (and so the io_context) alive: an answer
     // posted from another thread after stop() finds a stopped context, not
     // a destroyed one.
-    asio::io_context io;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-    std::optional<tcp::acceptor> acceptor;
-    std::thread thread;
-    uint16_t bound_port = 0;
-    std::atomic<uint64_t> connections{0};
+    net::Listener listener;
     std::atomic<uint64_t> timed_out{0};
     mutable std::mutex counts_mutex;
     std::map<int, uint64_t> by_status;
 
     class Connection;
-    std::vector<std::weak_ptr<Connection>> open;  // io thread
 
-    Impl(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
-    void accept();
+    Impl(HttpServerOptions o, HttpHandler h)
+        : options(std::move(o)),
+          handler(std::move(h)),
+          listener("HTTP", options.endpoint, options.max_connections) {}
     void count(int status) {
         std::lock_guard lock(counts_mutex);
         ++by_status[status];
@@ -57,19 +53,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
 // One client connection: read a request, hand it over, write the answer,
 // read the next. Lives while an operation or an unanswered request holds it.
-class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
+class HttpServer::Impl::Connection : public net::Listener::Connection,
+                                     public std::enable_shared_from_this<Connection> {
  public:
     Connection(std::shared_ptr<Impl> server, tcp::socket socket)
         : server_(std::move(server)), stream_(std::move(socket)) {}
-    ~Connection() {
-        if (!closed_) --server_->connections;
+    ~Connection() override {
+        if (!closed_) server_->listener.connection_closed();
     }
 
     void start() { read_header(); }
-    void close() {
+    void close() override {
         if (closed_) return;
         closed_ = true;
-        --server_->connections;  // now: an answer may still hold this object a while
+        server_->listener.connection_closed();  // now: an answer may hold this object a while
         error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
@@ -150,7 +147,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
         auto answered = std::make_shared<std::atomic<bool>>(false);
         Respond respond = [self = shared_from_this(), answered](HttpReply reply) {
             if (answered->exchange(true)) return;  // the first answer counts
-            asio::post(self->server_->io, [self, reply = std::move(reply)]() mutable {
+            asio::post(self->server_->listener.io(), [self, reply = std::move(reply)]() mutable {
                 self->send(std::move(reply));
             });
         };
@@ -244,70 +241,18 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     bool closed_ = false;
 };
 
-void HttpServer::Impl::accept() {
-    acceptor->async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
-        if (!self->acceptor || !self->acceptor->is_open()) return;
-        if (!ec) {
-            if (self->connections.load() >= self->options.max_connections) {
-                spdlog::warn("http: {} connections already; refusing one more",
-                             self->connections.load());
-                error_code ignored;
-                socket.close(ignored);
-            } else {
-                socket.set_option(tcp::no_delay(true), ec);
-                ++self->connections;
-                auto c = std::make_shared<Connection>(self, std::move(socket));
-                std::erase_if(self->open, [](const auto& w) { return w.expired(); });
-                self->open.push_back(c);
-                c->start();
-            }
-        } else {
-            // Out of file descriptors, say: pause instead of spinning.
-            spdlog::warn("http: accept failed: {}; pausing 100 ms", ec.message());
-            auto pause =
-                std::make_shared<asio::steady_timer>(self->io, std::chrono::milliseconds(100));
-            pause->async_wait([self, pause](error_code) { self->accept(); });
-            return;
-        }
-        self->accept();
-    });
-}
-
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
     : impl_(std::make_shared<Impl>(std::move(options), std::move(handler))) {}
 
 HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start() {
-    Impl& m = *impl_;
-    m.acceptor.emplace(m.io);
-    if (Status s = net::open_acceptor(*m.acceptor, m.options.endpoint, "HTTP"); !s.is_ok()) {
-        m.acceptor.reset();
-        return s;
-    }
-    m.bound_port = m.acceptor->local_endpoint().port();
-    m.work.emplace(m.io.get_executor());
-    m.accept();
-    m.thread = std::thread([&m] { m.io.run(); });
-    return Status::ok();
+    return impl_->listener.start(net::Listener::making<Impl::Connection>(impl_));
 }
 
-void HttpServer::stop() {
-    Impl& m = *impl_;
-    if (!m.thread.joinable()) return;
-    asio::post(m.io, [&m] {
-        error_code ignored;
-        if (m.acceptor) m.acceptor->close(ignored);
-        for (auto& w : m.open) {
-            if (auto c = w.lock()) c->close();
-        }
-        m.open.clear();
-        m.work.reset();
-    });
-    m.thread.join();
-}
+void HttpServer::stop() { impl_->listener.stop(); }
 
-uint16_t HttpServer::port() const { return impl_->bound_port; }
+uint16_t HttpServer::port() const { return impl_->listener.port(); }
 
 HttpCounts HttpServer::counts() const {
     HttpCounts c;
@@ -315,7 +260,7 @@ HttpCounts HttpServer::counts() const {
         std::lock_guard lock(impl_->counts_mutex);
         c.by_status = impl_->by_status;
     }
-    c.connections = impl_->connections.load();
+    c.connections = impl_->listener.connections();
     c.connections_closed_slow = impl_->timed_out.load();
     return c;
 }

@@ -3,17 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <optional>
 #include <string_view>
-#include <thread>
 
-#include "net/acceptor.h"
 #include "net/frame_io.h"
+#include "net/listener.h"
 #include "session/client.pb.h"
 #include "session/server/session_service.h"
 
@@ -27,24 +23,21 @@ namespace cpb = chorus::client::pb;
 struct ClientListener::Impl : std::enable_shared_from_this<ClientListener::Impl> {
     ListenerOptions options;
     SessionService& service;
-    asio::io_context io;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-    std::optional<tcp::acceptor> acceptor;
-    std::thread thread;
-    uint16_t bound_port = 0;
-    std::atomic<uint64_t> connections{0};
+    net::Listener listener;  // its io_context lives as long as any connection (they hold us)
     std::atomic<uint64_t> bad_frames{0};
 
     class Connection;
-    std::vector<std::weak_ptr<Connection>> open;  // io thread
 
-    Impl(ListenerOptions o, SessionService& s) : options(std::move(o)), service(s) {}
-    void accept();
+    Impl(ListenerOptions o, SessionService& s)
+        : options(std::move(o)),
+          service(s),
+          listener("clients", options.endpoint, options.max_connections) {}
 };
 
 // One client connection. Lives while a read, a write or an unanswered
 // request holds it.
-class ClientListener::Impl::Connection : public std::enable_shared_from_this<Connection> {
+class ClientListener::Impl::Connection : public net::Listener::Connection,
+                                         public std::enable_shared_from_this<Connection> {
  public:
     Connection(std::shared_ptr<Impl> listener, tcp::socket socket)
         : listener_(std::move(listener)), socket_(std::move(socket)) {
@@ -54,10 +47,10 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
                    : remote.address().to_string() + ":" + std::to_string(remote.port());
     }
 
-    ~Connection() { --listener_->connections; }
+    ~Connection() override { listener_->listener.connection_closed(); }
 
     void start() { read_more(); }
-    void close() {
+    void close() override {
         if (closed_) return;
         closed_ = true;
         paused_self_.reset();
@@ -131,22 +124,22 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
         // gone is dropped.
         std::weak_ptr<Connection> weak = shared_from_this();
         std::weak_ptr<Impl> weak_listener = listener_;
-        listener_->service.handle(
-            std::move(request), [weak, weak_listener, is_stats](cpb::Response response) {
-                auto listener = weak_listener.lock();
-                if (!listener) return;
-                if (is_stats && response.has_stats()) {
-                    response.mutable_stats()->set_connections(listener->connections.load());
-                    response.mutable_stats()->set_bad_frames(listener->bad_frames.load());
-                }
-                asio::post(listener->io, [weak, frame = net::frame_of(response)]() mutable {
-                    auto self = weak.lock();
-                    if (!self || self->closed_) return;
-                    --self->inflight_;
-                    self->send(std::move(frame), false);
-                    self->read_more();
-                });
+        listener_->service.handle(std::move(request), [weak, weak_listener,
+                                                       is_stats](cpb::Response response) {
+            auto listener = weak_listener.lock();
+            if (!listener) return;
+            if (is_stats && response.has_stats()) {
+                response.mutable_stats()->set_connections(listener->listener.connections());
+                response.mutable_stats()->set_bad_frames(listener->bad_frames.load());
+            }
+            asio::post(listener->listener.io(), [weak, frame = net::frame_of(response)]() mutable {
+                auto self = weak.lock();
+                if (!self || self->closed_) return;
+                --self->inflight_;
+                self->send(std::move(frame), false);
+                self->read_more();
             });
+        });
     }
 
     // With `then_close`, nothing is read or sent after this frame, and the
@@ -191,69 +184,17 @@ class ClientListener::Impl::Connection : public std::enable_shared_from_this<Con
     std::shared_ptr<Connection> paused_self_;  // while reading is paused
 };
 
-void ClientListener::Impl::accept() {
-    acceptor->async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
-        if (!self->acceptor || !self->acceptor->is_open()) return;
-        if (!ec) {
-            if (self->connections.load() >= self->options.max_connections) {
-                spdlog::warn("clients: {} connections already; refusing one more",
-                             self->connections.load());
-                error_code ignored;
-                socket.close(ignored);
-            } else {
-                socket.set_option(tcp::no_delay(true), ec);
-                ++self->connections;
-                auto c = std::make_shared<Connection>(self, std::move(socket));
-                std::erase_if(self->open, [](const auto& w) { return w.expired(); });
-                self->open.push_back(c);
-                c->start();
-            }
-        } else {
-            // Out of file descriptors, say: pause instead of spinning.
-            spdlog::warn("clients: accept failed: {}; pausing 100 ms", ec.message());
-            auto pause =
-                std::make_shared<asio::steady_timer>(self->io, std::chrono::milliseconds(100));
-            pause->async_wait([self, pause](error_code) { self->accept(); });
-            return;
-        }
-        self->accept();
-    });
-}
-
 ClientListener::ClientListener(ListenerOptions options, SessionService& service)
     : impl_(std::make_shared<Impl>(std::move(options), service)) {}
 
 ClientListener::~ClientListener() { stop(); }
 
 Status ClientListener::start() {
-    Impl& m = *impl_;
-    m.acceptor.emplace(m.io);
-    if (Status s = net::open_acceptor(*m.acceptor, m.options.endpoint, "clients"); !s.is_ok()) {
-        m.acceptor.reset();
-        return s;
-    }
-    m.bound_port = m.acceptor->local_endpoint().port();
-    m.work.emplace(m.io.get_executor());
-    m.accept();
-    m.thread = std::thread([&m] { m.io.run(); });
-    return Status::ok();
+    return impl_->listener.start(net::Listener::making<Impl::Connection>(impl_));
 }
 
-void ClientListener::stop() {
-    Impl& m = *impl_;
-    if (!m.thread.joinable()) return;
-    asio::post(m.io, [&m] {
-        error_code ignored;
-        if (m.acceptor) m.acceptor->close(ignored);
-        for (auto& w : m.open) {
-            if (auto c = w.lock()) c->close();
-        }
-        m.open.clear();
-        m.work.reset();
-    });
-    m.thread.join();
-}
+void ClientListener::stop() { impl_->listener.stop(); }
 
-uint16_t ClientListener::port() const { return impl_->bound_port; }
+uint16_t ClientListener::port() const { return impl_->listener.port(); }
 
 }  // namespace chorus::session

@@ -509,6 +509,12 @@ FaultMix Simulation::choose_mix() {
 
 void Simulation::start_server(ServerId id) {
     Server& s = server(id);
+    if (s.wiped && s.disk.log.current_epoch() > 0) s.wiped = false;
+    // A lost disk, not yet synced: each restart is the operator's again,
+    // with --bootstrap left on by mistake now and then, or not (the third
+    // review of issue 13 lost a write restarting a replaced disk first
+    // without the flag, then with it).
+    if (s.wiped) s.bootstrap = chance(0.3);
     s.up = true;
     ++s.incarnation;
     s.paused_until = 0;

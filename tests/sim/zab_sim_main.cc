@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
         {"ack-new-leader-before-durable", Mutation::kAckNewLeaderBeforeDurable},
         {"empty-disk-votes", Mutation::kEmptyDiskVotes},
         {"bootstrap-without-everyone", Mutation::kBootstrapWithoutEveryone},
+        {"joiner-not-marked", Mutation::kJoinerNotMarked},
         {"epoch-not-above-accepted", Mutation::kEpochNotAboveAccepted},
         {"skip-new-leader-check", Mutation::kSkipNewLeaderCheck},
         {"commit-old-epoch-by-count", Mutation::kCommitOldEpochByCount},

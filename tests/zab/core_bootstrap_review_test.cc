@@ -34,6 +34,7 @@ DurableState disk_of(Ensemble& e, ServerId id) {
     d.accepted_epoch = e.core(id).accepted_epoch();
     d.current_epoch = e.core(id).current_epoch();
     d.log = e.node(id).delivered;
+    d.joined_ensemble = e.core(id).joined_ensemble();
     return d;
 }
 
@@ -158,6 +159,149 @@ TEST(ZabBootstrapReview, ANewEnsembleWaitsForItsLastServerThenElectsWithEveryone
         EXPECT_TRUE(e.core(id).voting()) << "server " << id;
         EXPECT_FALSE(e.core(id).stats().bootstrap_ignored) << "server " << id;
     }
+}
+
+// ---- The third review (2efb21f)
+//
+// At 2efb21f the rule treated a server with --bootstrap, no joined mark, currentEpoch 0
+// and acceptedEpoch > 0 as an "original member" that votes at once
+// (core.cc: bootstrap_unconfirmed_ requires accepted_epoch_ == 0). But
+// acceptedEpoch > 0 is also what a wiped disk gets when it is restarted the
+// documented way, WITHOUT --bootstrap, follows a leader and accepts its
+// NEWEPOCH: become_follower writes MarkJoinedEnsemble only while
+// bootstrap_unconfirmed_, which a server started without the flag never is.
+// If that server crashes before the sync completes and is then started with
+// --bootstrap (left on by accident, which docs/operations.md says "does no
+// harm"), it votes at once with an empty disk: the bug of 0de384e again.
+
+// 1. As in the second review: a new ensemble {1,2,3}; its first leader 3
+//    crashed in epoch 1 after 1, 2 and 3 had accepted it (all original
+//    members: {accepted 1, current 0, empty}). 3 is down.
+// 2. 1 and 2 elect 2 (epoch 2); x = 2:1 is committed on {1,2} and
+//    acknowledged.
+// 3. 1's disk is lost. It is restarted the documented way: empty, no
+//    --bootstrap. It does not vote.
+// 4. 3 is restarted with --bootstrap (an original member: votes). 2 steps
+//    down (no quorum), 2 and 3 elect 2, epoch 3. 3's disk is stuck: its
+//    ACKEPOCH never leaves, 2 stays in discovery. 1 hears 2 LEADING and 3
+//    FOLLOWING 2, follows 2, accepts NEWEPOCH(3) durably -- and writes no
+//    joined mark (it was not bootstrapping). 2 cannot sync 1: a non-voting
+//    ACKEPOCH does not make the epoch.
+// 5. 2 goes down (holding x, the only disk that does). 3 crashes; its stuck
+//    disk never wrote anything: {accepted 1}. 1 crashes: {accepted 3,
+//    current 0, empty, no mark}.
+// 6. 1 is restarted with --bootstrap (left on by accident), 3 with
+//    --bootstrap as before. Both are "original members" and vote at once:
+//    {1,3} elect 3, epoch 4, initial history empty. x is lost.
+// One disk was wiped (1), and 2 of x's commit quorum {1,2} kept its disk.
+TEST(ZabBootstrapReview3, AWipedServerThatAcceptedAnEpochWithoutTheFlagVotesWhenTheFlagComesBack) {
+    std::map<ServerId, DurableState> disks;
+    for (ServerId id : {1, 2, 3}) disks[id] = accepted_only(1);
+    Ensemble e(3, base_config(), disks, {1, 2});
+    ASSERT_EQ(e.elect(), 2u);
+    ASSERT_EQ(e.core(2).current_epoch(), 2u);
+    ASSERT_TRUE(e.core(2).submit(Request{1, 1, "x"}).is_ok());
+    e.after_input(2);
+    e.tick(5);
+    ASSERT_EQ(e.node(2).completions.size(), 1u) << "x acknowledged to its client";
+    ASSERT_TRUE(at(e.node(1).delivered, Zxid{2, 1}));
+
+    // 3. 1 loses its disk; restarted without --bootstrap, as docs/operations.md says.
+    e.stop(1);
+    e.start(1, DurableState{}, /*bootstrap=*/false);
+    EXPECT_FALSE(e.core(1).voting());
+
+    // 4. 3 comes back (original member) with a stuck disk.
+    e.start(3, accepted_only(1), /*bootstrap=*/true);
+    e.set_disk_stuck(3, true);
+    for (int i = 0; i < 60 && e.core(1).accepted_epoch() == 0; ++i) e.tick();
+    ASSERT_EQ(e.core(2).role(), Role::kLeading);
+    ASSERT_EQ(e.core(1).role(), Role::kFollowing);
+    ASSERT_GT(e.core(1).accepted_epoch(), 2u) << "1 accepted 2's new epoch (durably)";
+    ASSERT_EQ(e.core(1).current_epoch(), 0u) << "and was never synced";
+    ASSERT_FALSE(e.core(1).voting());
+    // At 2efb21f no joined mark was written here (become_follower marked
+    // only while bootstrap_unconfirmed_). Writes are instant in the Ensemble.
+    DurableState disk1 = disk_of(e, 1);
+    ASSERT_TRUE(disk1.log.empty());
+    const DurableState disk2 = disk_of(e, 2);
+    ASSERT_TRUE(at(disk2.log, Zxid{2, 1}));
+
+    // 5. Everyone goes down; 3's stuck disk held nothing new.
+    e.stop(2);
+    e.stop(3);
+    e.stop(1);
+
+    // 6. 1 and 3 restart with --bootstrap; 2 (holding x) stays down.
+    e.start(1, disk1, /*bootstrap=*/true);
+    EXPECT_FALSE(e.core(1).voting())
+        << "a wiped disk that accepted an epoch without the flag is no original member";
+    e.start(3, accepted_only(1), /*bootstrap=*/true);
+    const ServerId leader = e.elect(100);
+    EXPECT_EQ(leader, 0u) << "server " << leader << " leads epoch "
+                          << (leader ? e.core(leader).current_epoch() : 0)
+                          << " without x = 2:1 (voters: a wiped disk and one never synced)";
+    if (leader == 0) return;
+    EXPECT_EQ(e.core(leader).log_entry(Zxid{2, 1}), nullptr);
+
+    // The lost write: y is committed, then 2 returns and is truncated to
+    // the new leader's history; x is gone from every server.
+    ASSERT_TRUE(e.core(leader).submit(Request{2, 1, "y"}).is_ok());
+    e.after_input(leader);
+    e.tick(5);
+    e.start(2, disk2, /*bootstrap=*/false);
+    e.tick(60);
+    for (ServerId id : {1u, 2u, 3u}) {
+        EXPECT_NE(e.core(id).log_entry(Zxid{2, 1}), nullptr)
+            << "x = 2:1, committed and acknowledged, is not in server " << id << "'s log (role "
+            << role_name(e.core(id).role()) << ", last " << e.core(id).last_zxid().str() << ")";
+    }
+}
+
+// The same without a failed first epoch: a fresh ensemble, all synced in
+// epoch 1; 3 is down while x is committed in epoch 2; then as above (1
+// wiped, restarted without the flag, accepts epoch 3 from 2 while 3's disk
+// is stuck; all down; 1 and 3 restarted with --bootstrap, 2 down). 3 votes
+// with its currentEpoch 1, 1 as an "original member": 3 leads without x.
+TEST(ZabBootstrapReview3, TheSameFromAFreshEnsembleWithABehindVoter) {
+    Ensemble e(3, base_config());
+    const ServerId first = e.elect();
+    ASSERT_NE(first, 0u);
+    e.tick(5);
+    for (ServerId id : {1u, 2u, 3u}) ASSERT_EQ(e.core(id).current_epoch(), 1u) << id;
+    const DurableState disk3 = disk_of(e, 3);
+    e.stop(3);
+    const ServerId second = e.elect(100);
+    ASSERT_NE(second, 0u);
+    const uint64_t epoch2 = e.core(second).current_epoch();
+    ASSERT_TRUE(e.core(second).submit(Request{1, 1, "x"}).is_ok());
+    e.after_input(second);
+    e.tick(5);
+    ASSERT_EQ(e.node(second).completions.size(), 1u);
+    const Zxid x{epoch2, 1};
+    const ServerId keeper = second;              // holds x, goes down at the end
+    const ServerId wiped = second == 1 ? 2 : 1;  // held x, loses its disk
+    ASSERT_TRUE(at(e.node(wiped).delivered, x));
+
+    e.stop(wiped);
+    e.start(wiped, DurableState{}, /*bootstrap=*/false);
+    e.start(3, disk3, /*bootstrap=*/true);
+    e.set_disk_stuck(3, true);
+    for (int i = 0; i < 60 && e.core(wiped).accepted_epoch() == 0; ++i) e.tick();
+    ASSERT_GT(e.core(wiped).accepted_epoch(), epoch2);
+    ASSERT_EQ(e.core(wiped).current_epoch(), 0u);
+    DurableState disk_wiped = disk_of(e, wiped);
+    ASSERT_TRUE(disk_wiped.log.empty());
+    e.stop(keeper);
+    e.stop(3);
+    e.stop(wiped);
+    e.start(wiped, disk_wiped, /*bootstrap=*/true);
+    e.start(3, disk3, /*bootstrap=*/true);
+    const ServerId leader = e.elect(100);
+    EXPECT_EQ(leader, 0u) << "server " << leader << " leads epoch "
+                          << (leader ? e.core(leader).current_epoch() : 0)
+                          << " without x = " << x.str();
+    if (leader != 0) EXPECT_EQ(e.core(leader).log_entry(x), nullptr);
 }
 
 }  // namespace

@@ -49,6 +49,7 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // A disk that learned it belongs to an existing ensemble (it heard of an
     // committed history while empty, then perhaps got half a sync before
     // a crash) is not bootstrapping, whatever the flag says.
+    joined_ = durable.joined_ensemble;
     stats_.bootstrap_ignored = config_.bootstrap && !has_history && durable.joined_ensemble &&
                                config_.mutation != Mutation::kEmptyDiskVotes;
     const bool bootstrapping = config_.bootstrap && !has_history && !stats_.bootstrap_ignored;

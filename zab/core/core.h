@@ -91,6 +91,8 @@ class Core {
     Zxid delivered_zxid() const { return delivered_; }
     Zxid durable_zxid() const { return durable_; }
     bool voting() const { return voting_; }
+    // The disk's joined mark, as asked for (MarkJoinedEnsemble written).
+    bool joined_ensemble() const { return joined_; }
     const CoreStats& stats() const { return stats_; }
     // A write handed out more than election_timeout_ticks ago is not yet
     // durable: this server's disk is stuck. It then does not lead (a leader
@@ -255,6 +257,9 @@ class Core {
     // no history (pristine_peers_: those heard so far in this incarnation).
     bool bootstrap_unconfirmed_ = false;
     std::set<ServerId> pristine_peers_;
+    // The disk is (or has been asked to be) marked as a joiner's
+    // (MarkJoinedEnsemble): no epoch it accepts makes it an original member.
+    bool joined_ = false;
 
     // Progress.
     Zxid durable_;    // log durable up to here

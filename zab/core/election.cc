@@ -129,6 +129,7 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
         // bring the flag back (the review of issue 13: such a server could
         // then help elect a leader lacking a committed write).
         ready_.writes.push_back(MarkJoinedEnsemble{});
+        joined_ = true;
         notice("ignoring --bootstrap: server " + std::to_string(from) +
                " holds history (currentEpoch " + std::to_string(vote.current_epoch()) + ", up to " +
                from_pb(vote.sender_last_zxid()).str() +

@@ -12,14 +12,27 @@
 namespace chorus::zab {
 
 void Core::become_follower(ServerId leader) {
+    if (!voting_ && current_epoch_ == 0 && !joined_ &&
+        config_.mutation != Mutation::kJoinerNotMarked) {
+        // An empty server that joins a leader without voting (a new or
+        // wiped disk, or a bootstrapping one not yet sure the ensemble is
+        // new) marks its disk before it accepts any epoch: or a restart
+        // with --bootstrap would take that epoch for an original member's
+        // and vote with an empty disk (the third review of issue 13 lost a
+        // committed write so, after a disk replaced as docs/operations.md
+        // says and a later start with the flag).
+        ready_.writes.push_back(MarkJoinedEnsemble{});
+        joined_ = true;
+    }
     if (bootstrap_unconfirmed_) {
         // A leader already serves, and we have not heard from every member:
-        // we cannot know we are a new ensemble's, so we join as a new member
-        // would (durably, before any epoch we accept: or a restart would
-        // make that epoch look like an original member's).
+        // we cannot know we are a new ensemble's, so we join as a new member.
         bootstrap_unconfirmed_ = false;
         stats_.bootstrap_ignored = true;
-        ready_.writes.push_back(MarkJoinedEnsemble{});
+        if (config_.mutation == Mutation::kJoinerNotMarked) {
+            ready_.writes.push_back(MarkJoinedEnsemble{});
+            joined_ = true;
+        }
         notice("ignoring --bootstrap: server " + std::to_string(leader) +
                " already leads, and not every server has answered yet; this server joins as a "
                "new member and votes once the leader has synced it");

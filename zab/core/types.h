@@ -67,6 +67,7 @@ enum class Mutation : uint8_t {
     kAckNewLeaderBeforeDurable,  // the NEWLEADER ack leaves before currentEpoch is durable
     kEmptyDiskVotes,             // a server with an empty disk votes as if it held history
     kBootstrapWithoutEveryone,   // an empty bootstrapping server votes before hearing from all
+    kJoinerNotMarked,            // an empty server without the flag follows without the joined mark
     kEpochNotAboveAccepted,      // the new epoch is the highest acceptedEpoch heard, not above it
     kSkipNewLeaderCheck,         // a follower acks NEWLEADER whatever its last zxid
     kCommitOldEpochByCount,      // the leader commits a previous epoch's entries by counting acks
