@@ -15,11 +15,12 @@
 #include <thread>
 #include <toml.hpp>
 
+#include "cli/node_flags.h"
+#include "cli/stop_signals.h"
 #include "examples/groupd/api.h"
 #include "examples/groupd/http_server.h"
 #include "session/server/client_listener.h"
 #include "session/server/session_service.h"
-#include "zab/runtime/options.h"
 
 namespace {
 
@@ -60,6 +61,7 @@ size_t connection_budget(size_t wanted) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    chorus::block_stop_signals();  // before any thread starts (cli/stop_signals.h)
     CLI::App app{"groupd: group membership over HTTP (join, heartbeat, leave, watch), replicated"};
     chorus::NodeFlags flags;
     flags.extra_config_keys = {"http"};  // read by http_from_file
@@ -189,7 +191,7 @@ int main(int argc, char** argv) {
     });
 
     // Clients first, while the node still runs: long polls get an answer.
-    return node.wait_for_signal([&] {
+    return chorus::wait_for_stop_signal(node, [&] {
         {
             std::lock_guard lock(mutex);
             stopping = true;

@@ -22,7 +22,8 @@
 #include <memory>
 #include <thread>
 
-#include "zab/runtime/options.h"
+#include "cli/node_flags.h"
+#include "cli/stop_signals.h"
 
 namespace {
 
@@ -217,6 +218,7 @@ void accept(tcp::acceptor& acceptor, chorus::Node& node, KvStore& store) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    chorus::block_stop_signals();  // before any thread starts (cli/stop_signals.h)
     CLI::App app{"kv: a replicated key-value store on chorus"};
     chorus::NodeFlags flags;
     chorus::add_node_flags(app, flags);
@@ -259,7 +261,7 @@ int main(int argc, char** argv) {
     accept(acceptor, node, store);
     std::thread client_thread([&io] { io.run(); });
     spdlog::info("serving clients on {}", client);
-    const int rc = node.wait_for_signal();
+    const int rc = chorus::wait_for_stop_signal(node);
     io.stop();
     client_thread.join();
     return rc;

@@ -9,11 +9,13 @@
 
 #include <cstdio>
 
+#include "cli/node_flags.h"
+#include "cli/stop_signals.h"
 #include "session/server/client_listener.h"
 #include "session/server/session_service.h"
-#include "zab/runtime/options.h"
 
 int main(int argc, char** argv) {
+    chorus::block_stop_signals();  // before any thread starts (cli/stop_signals.h)
     CLI::App app{"chorus-server: a session tracker server (sessions, ephemeral nodes, groups)"};
     chorus::NodeFlags flags;
     chorus::add_node_flags(app, flags);
@@ -81,7 +83,7 @@ int main(int argc, char** argv) {
     }
     spdlog::info("serving clients on {}:{}", endpoint->host, listener.port());
     // Clients first, while the node still runs: waiting watches get an answer.
-    return node.wait_for_signal([&] {
+    return chorus::wait_for_stop_signal(node, [&] {
         service.stop();
         listener.stop();
     });

@@ -15,13 +15,17 @@ export PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_SYSROOT_DIR="$scratch/root"
 flags=$(pkg-config --cflags --libs chorus)
 echo "pkg-config --cflags --libs chorus: $flags"
+# An application with flags of its own needs no CLI11 to build with chorus.
+if pkg-config --print-requires chorus | grep -qi cli11; then
+    echo "chorus.pc requires CLI11; only chorus-cli.pc may"; exit 1
+fi
 g++ -std=c++20 -o "$scratch/consumer" "$consumer_src" $flags
 libdir=$(pkg-config --libs-only-L chorus | sed 's/^ *-L//; s/ .*//')
 LD_LIBRARY_PATH="$libdir" "$scratch/consumer" "$scratch/data"
 
 # examples/kv too, as an outside program would build it.
 kv_src=$(dirname "$consumer_src")/../../examples/kv/kv_server.cc
-g++ -std=c++20 -o "$scratch/kv" "$kv_src" $(pkg-config --cflags --libs chorus spdlog)
+g++ -std=c++20 -o "$scratch/kv" "$kv_src" $(pkg-config --cflags --libs chorus chorus-cli spdlog)
 LD_LIBRARY_PATH="$libdir" "$scratch/kv" --help | head -n 1
 echo "examples/kv built against the installed chorus.pc"
 

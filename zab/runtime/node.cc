@@ -1,13 +1,11 @@
 #include "zab/runtime/node.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
@@ -218,14 +216,6 @@ Node::~Node() { stop(); }
 
 Status Node::start() {
     Impl& m = *impl_;
-    // SIGTERM/SIGINT are taken by wait_for_signal() with sigwait: block them
-    // here, before RocksDB and the core start threads that would inherit an
-    // unblocked mask and be killed by them.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     zab::DurableState durable;
     std::shared_ptr<const std::string> snapshot_data;
     if (Status s = m.open_and_restore(&durable, &snapshot_data); !s.is_ok()) return s;
@@ -324,19 +314,6 @@ void Node::stop() {
     m.work.reset();
     m.io.stop();
     if (m.thread.joinable()) m.thread.join();
-}
-
-int Node::wait_for_signal(const std::function<void()>& before_stop) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    int sig = 0;
-    sigwait(&set, &sig);
-    spdlog::info("server {}: signal {}, stopping", impl_->options.id, sig);
-    if (before_stop) before_stop();
-    stop();
-    return 0;
 }
 
 void Node::submit(Request request, Done done) {

@@ -5,7 +5,8 @@
 //   chorus::Node node(options, sm);
 //   if (auto s = node.start(); !s.is_ok()) { ... }
 //   node.submit({.type = 1, .data = "..."}, [](chorus::Status s, chorus::zab::Completion c) { ...
-//   }); node.wait_for_signal();                     // SIGTERM/SIGINT: a clean stop
+//   });
+//   ... node.stop();  (cli/stop_signals.h stops on SIGTERM/SIGINT, for programs that want it)
 //
 // Threads: start/stop/submit/sync/status may be called from any thread.
 // Everything the node calls back — the state machine and the completion
@@ -78,9 +79,6 @@ class Node {
     // writes in flight finish, links close. Pending requests fail. Do not
     // call it from a callback (it waits for the core thread).
     void stop();
-    // Blocks until SIGTERM or SIGINT, then runs `before_stop` (to stop what
-    // serves clients while the node still runs), then stops. Returns 0.
-    int wait_for_signal(const std::function<void()>& before_stop = {});
 
     using Done = std::function<void(Status, zab::Completion)>;
     // Submits a request (any server; a follower forwards it). `done` runs on

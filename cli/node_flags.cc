@@ -1,4 +1,4 @@
-#include "zab/runtime/options.h"
+#include "cli/node_flags.h"
 
 #include <unistd.h>
 
