@@ -514,7 +514,14 @@ void Simulation::start_server(ServerId id) {
     // with --bootstrap left on by mistake now and then, or not (the third
     // review of issue 13 lost a write restarting a replaced disk first
     // without the flag, then with it).
-    if (s.wiped) s.bootstrap = chance(0.3);
+    if (s.wiped) {
+        s.bootstrap = chance(0.3);
+    } else if (s.incarnation > 0 &&
+               (s.disk.log.accepted_epoch() > 0 || s.disk.log.current_epoch() > 0)) {
+        // An intact disk that took part: restarted as operations.md says
+        // (no --bootstrap), or with the flag still on (the fourth review).
+        s.bootstrap = chance(0.5);
+    }
     s.up = true;
     ++s.incarnation;
     s.paused_until = 0;
@@ -1119,7 +1126,7 @@ void Simulation::fault_action() {
                 if (o.wiped) another_wiped = true;
                 if (log.current_epoch() > 0 || !log.last_zxid().is_zero()) history_anywhere = true;
                 if (log.current_epoch() > 0 ||
-                    (o.bootstrap && !log.joined_ensemble() && log.accepted_epoch() > 0)) {
+                    (!log.joined_ensemble() && log.accepted_epoch() > 0)) {
                     ++voters_left;
                 }
             }

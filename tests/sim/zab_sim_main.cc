@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
         {"empty-disk-votes", Mutation::kEmptyDiskVotes},
         {"bootstrap-without-everyone", Mutation::kBootstrapWithoutEveryone},
         {"joiner-not-marked", Mutation::kJoinerNotMarked},
+        {"original-member-needs-flag", Mutation::kOriginalMemberNeedsFlag},
         {"epoch-not-above-accepted", Mutation::kEpochNotAboveAccepted},
         {"skip-new-leader-check", Mutation::kSkipNewLeaderCheck},
         {"commit-old-epoch-by-count", Mutation::kCommitOldEpochByCount},

@@ -153,6 +153,8 @@ TEST(ZabReview, AnEmptyServerThatAcceptedAHigherEpochIsEventuallySynced) {
     ASSERT_EQ(e.core(leader).current_epoch(), 3u);
     DurableState empty_but_promised;
     empty_but_promised.accepted_epoch = 5;  // from server 4, gone since
+    // Accepted while not voting: a joiner's disk, marked first (1939610).
+    empty_but_promised.joined_ensemble = true;
     e.start(5, empty_but_promised, /*bootstrap=*/false);
     ASSERT_FALSE(e.core(5).voting());
     e.elect(60);

@@ -60,7 +60,18 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     bootstrap_unconfirmed_ = bootstrapping && accepted_epoch_ == 0 && last_zxid().is_zero() &&
                              config_.members.size() > 1 &&
                              config_.mutation != Mutation::kEmptyDiskVotes;
-    voting_ = has_history || (bootstrapping && !bootstrap_unconfirmed_) ||
+    // And it stays one whether or not the flag is given again (operations.md
+    // says to restart without it): such a disk — currentEpoch 0, no mark, an
+    // epoch accepted or entries held — is made only by a server that voted
+    // empty (confirmed, or an original member), since every other empty
+    // server marks its disk before it accepts an epoch (become_follower).
+    // (The fourth review of issue 13: restarted without the flag, an
+    // original member did not vote, got marked as a joiner, and one disk
+    // loss later the ensemble stalled for good.)
+    const bool original_member = !has_history && !durable.joined_ensemble &&
+                                 (accepted_epoch_ > 0 || !last_zxid().is_zero()) &&
+                                 config_.mutation != Mutation::kOriginalMemberNeedsFlag;
+    voting_ = has_history || original_member || (bootstrapping && !bootstrap_unconfirmed_) ||
               config_.mutation == Mutation::kEmptyDiskVotes ||
               config_.mutation == Mutation::kBootstrapWithoutEveryone;  // the rule of 0de384e
     enter_looking("");

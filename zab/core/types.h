@@ -68,6 +68,7 @@ enum class Mutation : uint8_t {
     kEmptyDiskVotes,             // a server with an empty disk votes as if it held history
     kBootstrapWithoutEveryone,   // an empty bootstrapping server votes before hearing from all
     kJoinerNotMarked,            // an empty server without the flag follows without the joined mark
+    kOriginalMemberNeedsFlag,    // an original member votes only with the flag (1939610)
     kEpochNotAboveAccepted,      // the new epoch is the highest acceptedEpoch heard, not above it
     kSkipNewLeaderCheck,         // a follower acks NEWLEADER whatever its last zxid
     kCommitOldEpochByCount,      // the leader commits a previous epoch's entries by counting acks
