@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "base/assert.h"
@@ -20,10 +22,18 @@ uint16_t free_port() {
     // Below the kernel's ephemeral range (32768 and up by default): a port
     // bind(0) handed out may be handed out again as the local port of some
     // outgoing connection before our server binds it; these never are.
+    // Never the same port twice in one process: a port that is free now is
+    // still free when asked again before its server binds it (a peer port
+    // and a client port of one ensemble once came out equal, and the
+    // second server could not listen).
+    static std::mutex mutex;
     static std::mt19937 rng(std::random_device{}());
+    static std::set<uint16_t> handed_out;
+    std::lock_guard lock(mutex);
     for (int attempt = 0; attempt < 1000; ++attempt) {
         const auto port =
             static_cast<uint16_t>(std::uniform_int_distribution<int>(20000, 31999)(rng));
+        if (!handed_out.insert(port).second) continue;
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
         CHORUS_ASSERT(fd >= 0, "socket failed");
         sockaddr_in addr{};

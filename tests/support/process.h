@@ -12,7 +12,7 @@
 namespace chorus::testing {
 
 // A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's
-// ephemeral range.
+// ephemeral range, and never one this process was given before (thread-safe).
 uint16_t free_port();
 
 class ChildProcess {
