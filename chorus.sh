@@ -10,7 +10,7 @@
 #                              install, lint; docs/testing.md lists the tests)
 #   ./chorus.sh build          only install what is missing, configure and build
 #   ./chorus.sh sanitize       the unit tests and 400 simulator seeds under AddressSanitizer
-#                              and UndefinedBehaviorSanitizer, in build-asan/ (CI runs it)
+#                              and UndefinedBehaviorSanitizer, in build-asan/ (not yet in CI)
 #   ./chorus.sh storage-bench  the storage benchmark (docs/benchmarks.md)
 #
 # Each step installs the Debian packages it needs when they are missing
