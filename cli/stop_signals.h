@@ -7,6 +7,9 @@
 //       ... parse flags, node.start() ...
 //       return chorus::wait_for_stop_signal(node, [&] { listener.stop(); });
 //   }
+//
+// A session::Server stops its front ends and node itself:
+//       return chorus::wait_for_stop_signal([&] { server.stop(); });
 #pragma once
 
 #include <functional>
@@ -25,5 +28,9 @@ void block_stop_signals();
 // (to stop what serves clients while the node still runs), then stops the
 // node. Returns 0, the program's exit status. Needs block_stop_signals().
 int wait_for_stop_signal(Node& node, const std::function<void()>& before_stop = {});
+
+// The same for a program that stops in its own way: waits for SIGTERM or
+// SIGINT, logs it, runs `stop`, returns 0.
+int wait_for_stop_signal(const std::function<void()>& stop);
 
 }  // namespace chorus

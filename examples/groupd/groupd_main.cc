@@ -8,25 +8,20 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 #include <toml.hpp>
 
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
-#include "examples/groupd/api.h"
-#include "examples/groupd/http_server.h"
+#include "examples/groupd/front_end.h"
 #include "session/server/client_listener.h"
-#include "session/server/session_service.h"
+#include "session/server/server.h"
 
 namespace {
 
-int fail(const std::string& message) {
+int fail(const std::string& message, int status = 2) {
     std::fprintf(stderr, "groupd: %s\n", message.c_str());
-    return 2;
+    return status;
 }
 
 // `http = "HOST:PORT"` from the config file, when --http is not given.
@@ -67,7 +62,8 @@ int main(int argc, char** argv) {
     flags.extra_config_keys = {"http"};  // read by http_from_file
     chorus::add_node_flags(app, flags);
     std::string http, advertise, client;
-    chorus::session::ServiceOptions service_options;
+    chorus::session::ServerOptions options;
+    chorus::session::ServiceOptions& service_options = options.service;
     service_options.max_session_timeout_ms = 3600 * 1000;
     chorus::groupd::ApiOptions api_options;
     chorus::groupd::HttpServerOptions http_options;
@@ -106,32 +102,26 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(100, 3600000));
     CLI11_PARSE(app, argc, argv);
 
-    auto options = chorus::finish_node_options(app, flags);
-    if (!options.is_ok()) return fail(options.status().message());
+    auto node_options = chorus::finish_node_options(app, flags);
+    if (!node_options.is_ok()) return fail(node_options.status().message());
+    options.node = std::move(node_options).value();
     if (http.empty()) http = http_from_file(flags.config_file);
     if (http.empty()) return fail("--http is missing (HOST:PORT for the HTTP API)");
     auto http_endpoint = chorus::parse_endpoint(http);
     if (!http_endpoint.is_ok()) return fail("--http: " + http_endpoint.status().message());
-    if (service_options.min_session_timeout_ms == 0 ||
-        service_options.min_session_timeout_ms > service_options.max_session_timeout_ms) {
-        return fail(
-            "--min-session-timeout-ms must be above 0 and not above "
-            "--max-session-timeout-ms");
+    std::optional<chorus::net::Endpoint> client_endpoint;
+    if (!client.empty()) {
+        auto endpoint = chorus::parse_endpoint(client);
+        if (!endpoint.is_ok()) return fail("--client: " + endpoint.status().message());
+        client_endpoint = endpoint.value();
     }
-    const uint64_t election_ms = uint64_t{options->tick_ms} * options->election_timeout_ticks;
-    if (service_options.min_session_timeout_ms < 2 * election_ms) {
-        return fail("--min-session-timeout-ms (" +
-                    std::to_string(service_options.min_session_timeout_ms) +
-                    ") should be at least twice the election timeout (" +
-                    std::to_string(election_ms) + " ms), or members expire during a failover");
-    }
-    service_options.id = options->id;
-    service_options.tick_ms = options->tick_ms;
+    if (chorus::Status s = chorus::session::check_server_options(options); !s.is_ok())
+        return fail(s.message());
     // Bodies are stored normalised, which can make one a little longer
     // ("1e2" becomes "100.0").
     service_options.max_value_bytes = 2 * http_options.max_body_bytes;
     service_options.max_watch_ms = std::max<uint64_t>(api_options.long_poll_ms, 1000);
-    api_options.server_id = options->id;
+    api_options.server_id = options.node.id;
     if (advertise.empty()) {
         advertise = http_endpoint->str();
     } else if (auto a = chorus::parse_endpoint(advertise); !a.is_ok()) {
@@ -140,66 +130,15 @@ int main(int argc, char** argv) {
     api_options.http_address = advertise;
     http_options.endpoint = http_endpoint.value();
     http_options.max_connections = connection_budget(http_options.max_connections);
-    spdlog::set_pattern("[%H:%M:%S.%e] [groupd " + std::to_string(options->id) + "] %v");
+    spdlog::set_pattern("[%H:%M:%S.%e] [groupd " + std::to_string(options.node.id) + "] %v");
 
-    chorus::session::SessionService service(service_options);
-    chorus::Node node(options.value(), service);
-    service.attach(node);
-    if (chorus::Status s = node.start(); !s.is_ok()) {
-        std::fprintf(stderr, "groupd: %s\n", s.str().c_str());
-        return 1;
+    chorus::session::Server server(options);
+    server.add_front_end(
+        std::make_unique<chorus::groupd::GroupdFrontEnd>(api_options, http_options, server));
+    if (client_endpoint) {
+        server.add_front_end(std::make_unique<chorus::session::ClientListener>(
+            chorus::session::ListenerOptions{.endpoint = *client_endpoint}, server.service()));
     }
-    service.start();
-    chorus::groupd::GroupApi api(api_options, service, node);
-    chorus::groupd::HttpServer server(
-        http_options, [&api](chorus::groupd::HttpRequest request, chorus::groupd::Respond respond) {
-            api.handle(std::move(request), std::move(respond));
-        });
-    api.set_http_counts([&server] { return server.counts(); });
-    std::optional<chorus::session::ClientListener> listener;
-    chorus::Status started = server.start();
-    if (started.is_ok() && !client.empty()) {
-        auto endpoint = chorus::parse_endpoint(client);
-        if (!endpoint.is_ok()) {
-            started = endpoint.status();
-        } else {
-            listener.emplace(chorus::session::ListenerOptions{.endpoint = endpoint.value()},
-                             service);
-            started = listener->start();
-        }
-    }
-    if (!started.is_ok()) {
-        std::fprintf(stderr, "groupd: %s\n", started.str().c_str());
-        server.stop();
-        service.stop();
-        node.stop();
-        return 1;
-    }
-    spdlog::info("serving HTTP on {}:{}", http_endpoint->host, server.port());
-
-    // Records this server's HTTP address in the replicated state once it
-    // serves (and again if a restore or a new address changed it).
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool stopping = false;
-    std::thread recorder([&] {
-        std::unique_lock lock(mutex);
-        while (!stopping) {
-            api.record_endpoint();
-            wake.wait_for(lock, std::chrono::milliseconds(500));
-        }
-    });
-
-    // Clients first, while the node still runs: long polls get an answer.
-    return chorus::wait_for_stop_signal(node, [&] {
-        {
-            std::lock_guard lock(mutex);
-            stopping = true;
-        }
-        wake.notify_all();
-        recorder.join();
-        service.stop();
-        server.stop();
-        if (listener) listener->stop();
-    });
+    if (chorus::Status s = server.start(); !s.is_ok()) return fail(s.str(), 1);
+    return chorus::wait_for_stop_signal([&] { server.stop(); });
 }

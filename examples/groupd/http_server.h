@@ -27,7 +27,7 @@
 
 #include "base/status.h"
 #include "examples/groupd/metrics.h"
-#include "zab/runtime/transport.h"
+#include "net/endpoint.h"
 
 namespace chorus::groupd {
 

@@ -195,6 +195,12 @@ Status ClientListener::start() {
 
 void ClientListener::stop() { impl_->listener.stop(); }
 
+std::string ClientListener::describe() const {
+    const uint16_t bound = port();
+    return "the client protocol on " + impl_->options.endpoint.host + ":" +
+           std::to_string(bound != 0 ? bound : impl_->options.endpoint.port);
+}
+
 uint16_t ClientListener::port() const { return impl_->listener.port(); }
 
 }  // namespace chorus::session

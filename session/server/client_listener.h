@@ -14,13 +14,17 @@
 //
 // Threads: one I/O thread of its own; the service answers on the node's
 // core thread and the answer is handed back to the I/O thread.
+//
+// A session::FrontEnd: add it to a session::Server (server.h), which starts
+// and stops it; or call start() and stop() yourself.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
 #include "base/status.h"
-#include "zab/runtime/transport.h"
+#include "net/endpoint.h"
+#include "session/server/front_end.h"
 
 namespace chorus::session {
 
@@ -34,14 +38,19 @@ struct ListenerOptions {
     size_t max_connections = 10000;
 };
 
-class ClientListener {
+class ClientListener final : public FrontEnd {
  public:
+    // `service` must outlive the listener.
     ClientListener(ListenerOptions options, SessionService& service);
-    ~ClientListener();  // stops
+    ~ClientListener() override;  // stops
 
+    // "the client protocol on HOST:PORT".
+    std::string describe() const override;
     // Binds and starts serving. kIoError if the address cannot be bound.
-    Status start();
-    void stop();
+    Status start() override;
+    // Closes every connection; their unanswered requests get no answer.
+    // Idempotent.
+    void stop() override;
     // The port actually bound (useful with port 0).
     uint16_t port() const;
 

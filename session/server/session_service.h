@@ -3,9 +3,13 @@
 //
 //   chorus::session::SessionService service(options);
 //   chorus::Node node(node_options, service);   // the service is the state machine
-//   service.attach(node);
-//   node.start(); service.start();
+//   service.attach(node);                       // before node.start()
+//   node.start();
 //   ... service.handle(request, reply) for every client request ...
+//   service.stop(); node.stop();
+//
+// session::Server (server.h) does all of this, with the front ends and the
+// option checks; use SessionService alone only to wire it differently.
 //
 // What it adds to the pure Tracker:
 // - ownership: sessions opened or revalidated here are owned by this server;
@@ -19,8 +23,9 @@
 //   exceeds N, answered when this replica delivers it.
 //
 // Threads: handle() may be called from any thread; `reply` is called on the
-// node's core thread, exactly once. The service reads the steady clock in
-// its own ticker thread and passes it in; the Tracker stays pure.
+// node's core thread, exactly once. The periodic work runs in the node's
+// tick hook (Node::on_tick), on the core thread, which passes the steady
+// clock in: the Tracker stays pure and the service has no thread of its own.
 #pragma once
 
 #include <cstdint>
@@ -55,15 +60,21 @@ class SessionService final : public StateMachine {
     explicit SessionService(ServiceOptions options);
     ~SessionService() override;
 
-    // Before node.start(): the node this service runs on.
+    // Once, before node.start(): the node this service runs on (the one it
+    // is the state machine of). Registers the service's tick hook.
     void attach(Node& node);
-    // After node.start(): starts the ticker (heartbeat flushes, expiry,
-    // watch timeouts). stop() before node.stop(); pending watches end with
-    // NOT_SERVING.
-    void start();
+    // Before node.stop(), while the node runs (any thread but the core
+    // thread; it waits up to 2 s for it): pending watches end with
+    // NOT_SERVING, and the periodic work stops. Does nothing if the node is
+    // not running. Idempotent; the destructor calls it.
     void stop();
 
     using Reply = std::function<void(client::pb::Response)>;
+    // Answers one client request (any thread, after attach()). `reply` runs
+    // once, on the core thread; a request made while this server is not
+    // serving gets NOT_SERVING. If the node is not running, the request
+    // waits in the node's queue (Node::post) and may never be answered:
+    // front ends stop before the node does.
     void handle(client::pb::Request request, Reply reply);
 
     // StateMachine: delegates to the tracker.

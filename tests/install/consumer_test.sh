@@ -34,3 +34,11 @@ membership_src=$(dirname "$consumer_src")/../../examples/membership/membership.c
 g++ -std=c++20 -o "$scratch/membership" "$membership_src" $(pkg-config --cflags --libs chorus)
 LD_LIBRARY_PATH="$libdir" "$scratch/membership" --help | head -n 1
 echo "examples/membership built against the installed chorus.pc"
+
+# chorus-server's main: a program on session::Server and its front ends,
+# from the installed headers alone (the way a new front door would start).
+server_src=$(dirname "$consumer_src")/../../session/server/server_main.cc
+g++ -std=c++20 -o "$scratch/chorus-server" "$server_src" \
+    $(pkg-config --cflags --libs chorus chorus-cli spdlog)
+LD_LIBRARY_PATH="$libdir" "$scratch/chorus-server" --help | head -n 1
+echo "chorus-server's main built against the installed session::Server"

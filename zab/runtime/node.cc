@@ -15,7 +15,9 @@
 #include <set>
 #include <thread>
 #include <tuple>
+#include <vector>
 
+#include "base/assert.h"
 #include "storage/data_dir.h"
 #include "zab/core/core.h"
 #include "zab/core/validate.h"
@@ -43,6 +45,7 @@ struct Node::Impl final : runtime::DriverEnv {
     std::unique_ptr<runtime::Transport> transport;
     std::unique_ptr<runtime::Driver> driver;
     std::unique_ptr<asio::steady_timer> ticker;
+    std::vector<std::function<void(uint64_t)>> tick_hooks;  // set before start()
     std::atomic<bool> running = false;
     bool stopping = false;
     std::chrono::steady_clock::time_point last_tick_at = std::chrono::steady_clock::now();
@@ -203,6 +206,11 @@ void Node::Impl::tick() {
                      options.id, late_ms, options.tick_ms * options.election_timeout_ticks);
     }
     driver->tick();
+    if (!tick_hooks.empty()) {
+        const auto now_ms = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+        for (const auto& hook : tick_hooks) hook(now_ms);
+    }
     ticker->expires_after(std::chrono::milliseconds(options.tick_ms));
     ticker->async_wait([this](boost::system::error_code ec) {
         if (!ec && !stopping) tick();
@@ -352,11 +360,18 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
     });
 }
 
+bool Node::running() const { return impl_->running; }
+
 NodeStatus Node::status() const {
     std::lock_guard lock(impl_->status_mutex);
     return impl_->status_copy;
 }
 
 void Node::post(std::function<void()> fn) { asio::post(impl_->io, std::move(fn)); }
+
+void Node::on_tick(std::function<void(uint64_t now_ms)> hook) {
+    CHORUS_ASSERT(!impl_->running, "Node::on_tick after start()");
+    impl_->tick_hooks.push_back(std::move(hook));
+}
 
 }  // namespace chorus

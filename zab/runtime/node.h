@@ -1,17 +1,19 @@
 // chorus::Node — run one replica of a replicated state machine.
 //
 //   MyStateMachine sm;
-//   chorus::NodeOptions options = ...;  // or from flags: options.h, add_node_flags
+//   chorus::NodeOptions options = ...;  // or from flags: cli/node_flags.h
 //   chorus::Node node(options, sm);
 //   if (auto s = node.start(); !s.is_ok()) { ... }
 //   node.submit({.type = 1, .data = "..."}, [](chorus::Status s, chorus::zab::Completion c) { ...
 //   });
 //   ... node.stop();  (cli/stop_signals.h stops on SIGTERM/SIGINT, for programs that want it)
 //
-// Threads: start/stop/submit/sync/status may be called from any thread.
-// Everything the node calls back — the state machine and the completion
-// callbacks — runs on the node's one core thread, one call at a time, so
-// the state machine needs no locks of its own.
+// Threads: start/stop/submit/sync/status/post may be called from any
+// thread. Everything the node calls back — the state machine, the tick
+// hooks and the completion callbacks — runs on the node's one core thread,
+// one call at a time, so the state machine needs no locks of its own. The
+// one exception: a submit() or sync() made while the node is not running
+// is answered at once, on the caller's thread, inside the call.
 #pragma once
 
 #include <cstdint>
@@ -86,15 +88,36 @@ class Node {
     // an error — kNotLeader (retryable) while no leader serves, or if the
     // leader changed before the outcome was known (it may have committed);
     // kBusy if no outcome came within 10 s; kInvalidArgument if the request
-    // is over a quarter of --max-frame-bytes. `done` is always called.
+    // is over a quarter of --max-frame-bytes. `done` is always called,
+    // exactly once: if the node is not running (before start(), after
+    // stop()), at once on the caller's thread with kNotLeader; if it is
+    // stopping, later on the core thread with kNotLeader. Called on the
+    // core thread outside a delivery (from a tick hook, say), the request
+    // is taken at once; otherwise it is queued.
     void submit(Request request, Done done);
     // Read barrier: `done` runs once this replica has delivered everything
-    // the leader had proposed when the barrier reached it.
+    // the leader had proposed when the barrier reached it. Answered like
+    // submit(): once, on the core thread, or at once on the caller's
+    // thread with kNotLeader if the node is not running.
     void sync(std::function<void(Status, Zxid)> done);
 
+    // True from a successful start() until stop() begins (any thread).
+    bool running() const;
+    // A copy of the node's state as of the core thread's last step (any
+    // thread; never blocks on the core thread).
     NodeStatus status() const;
-    // Runs `fn` on the core thread (for reading the state machine safely).
+    // Queues `fn` to run on the core thread (for reading the state machine
+    // safely); it always goes to the back of the queue, even when called
+    // from the core thread. Posted before start(), it runs once the node
+    // starts; posted after stop() has begun, it may never run.
     void post(std::function<void()> fn);
+
+    // Before start(): `hook` runs on the core thread once per tick
+    // (--tick-ms), after the protocol's own tick, with the steady clock in
+    // milliseconds. For the periodic work of a service on the node
+    // (heartbeat flushes, expiry) without a thread of its own. Hooks run in
+    // the order they were added; they stop when stop() begins.
+    void on_tick(std::function<void(uint64_t now_ms)> hook);
 
  private:
     struct Impl;

@@ -1,0 +1,114 @@
+// SessionService's inside, shared by the files that implement it, one
+// concern each (not installed):
+//   session_service.cc   the public face, the StateMachine, dispatch, ticks
+//   service_requests.cc  open, revalidate, close, write, reads, stats
+//   service_heartbeats.cc heartbeats: checked here, batched to the leader
+//   service_expiry.cc    the expiry driver (leader only, rate-limited)
+//   service_watches.cc   watches: wait for a version, answered on delivery
+// Everything here runs on the node's core thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "session/client.pb.h"
+#include "session/server/session_service.h"
+#include "session/session.pb.h"
+
+namespace chorus::session {
+
+namespace cpb = chorus::client::pb;
+
+// Heartbeats gathered into one leader request, and checked in one slice of
+// core-thread time.
+constexpr size_t kHeartbeatsPerRequest = 10000;
+
+// An answer with no result: `code` and a message for people.
+cpb::Response error_response(uint64_t id, cpb::Code code, std::string message);
+void set_zxid(cpb::Zxid* out, Zxid z);
+// A tracker request, ready for Node::submit.
+zab::Request tracker_request(const pb::TrackerRequest& r);
+
+// A waiting Watch request.
+struct Watcher {
+    uint64_t deadline_ms;
+    int64_t version;
+    SessionService::Reply reply;
+    uint64_t request_id;
+};
+
+struct SessionService::Impl {
+    ServiceOptions options;
+    Tracker tracker;
+    Node* node = nullptr;
+
+    zab::Role role = zab::Role::kLooking;
+    uint64_t now_ms = 0;                      // the steady clock at the last tick
+    uint64_t last_tick_ms = 0;                // 0 before the first tick
+    bool stopped = false;                     // stop() has begun: no more ticks' work
+    std::atomic<bool> stop_requested{false};  // any thread: stop() runs once
+    // Heartbeats received since the last flush (a session may appear twice;
+    // the leader does not mind).
+    std::vector<uint64_t> pending_heartbeats;
+    uint64_t heartbeats_received = 0;
+    double expiry_credit = 0;
+    uint64_t expiring_since_log = 0;
+    uint64_t last_expiry_log_ms = 0;
+    // Watches by key ("n" + path or "g" + group).
+    using WatchMap = std::multimap<std::string, Watcher>;
+    using WatchIt = WatchMap::iterator;
+    WatchMap watchers;
+    // The same watches by deadline, so timing them out costs what times out.
+    struct ByDeadline {
+        bool operator()(const std::pair<uint64_t, WatchIt>& a,
+                        const std::pair<uint64_t, WatchIt>& b) const {
+            return a.first != b.first ? a.first < b.first : &*a.second < &*b.second;
+        }
+    };
+    std::set<std::pair<uint64_t, WatchIt>, ByDeadline> watch_deadlines;
+
+    static uint64_t clock_ms();
+    bool serving() const { return node->status().serving; }
+
+    // Ticks (session_service.cc).
+    void tick(uint64_t now);
+    void execute(cpb::Request request, Reply reply);
+
+    // Heartbeats (service_heartbeats.cc).
+    void heartbeat(const cpb::Request& request, Reply reply);
+    void check_heartbeats(std::shared_ptr<std::vector<uint64_t>> ids, size_t from,
+                          std::shared_ptr<cpb::Response> r, Reply reply);
+    void flush_heartbeats();
+
+    // Expiry (service_expiry.cc).
+    void drive_expiry(uint64_t elapsed_ms);
+
+    // Watches (service_watches.cc).
+    void watch(const cpb::Request& request, Reply reply);
+    void wake_watchers(const std::string& key);
+    void wake_all_watchers();  // after a restore: any watched state may have changed
+    void expire_watches();
+    void end_all_watches();  // at stop: NOT_SERVING to each
+    // Answers a watch and forgets it.
+    WatchIt end_watch(WatchIt it, cpb::Response response);
+    // The state a watch on `key` sees: (version, exists).
+    std::pair<int64_t, bool> watched_state(const std::string& key) const;
+
+    // Requests (service_requests.cc).
+    void open(const cpb::Request& request, Reply reply);
+    void revalidate(const cpb::Request& request, Reply reply);
+    void close(const cpb::Request& request, Reply reply);
+    void write(const cpb::Request& request, Reply reply);
+    void read(const cpb::Request& request, Reply reply);
+    void stats(const cpb::Request& request, Reply reply);
+    // Runs `then` after a read barrier if `sync`, at once otherwise.
+    void maybe_sync(uint64_t id, bool sync, Reply reply, std::function<void(Reply)> then);
+};
+
+}  // namespace chorus::session

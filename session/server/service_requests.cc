@@ -1,0 +1,278 @@
+// Client requests that read or change the replicated state: open,
+// revalidate and close a session, write (a multi-op on nodes), the reads
+// (node, children, group, sync) and stats. Each checks its input here and
+// answers once, on the core thread.
+#include "session/groups.h"
+#include "session/server/service_impl.h"
+#include "zab/runtime/heap.h"
+
+namespace chorus::session {
+namespace {
+
+cpb::Code code_of(NodeResult result) {
+    switch (result) {
+        case NodeResult::kOk:
+            return cpb::OK;
+        case NodeResult::kNoNode:
+            return cpb::NO_NODE;
+        case NodeResult::kNodeExists:
+            return cpb::NODE_EXISTS;
+        case NodeResult::kBadVersion:
+            return cpb::BAD_VERSION;
+        case NodeResult::kNoParent:
+            return cpb::NO_PARENT;
+        case NodeResult::kNoSession:
+            return cpb::NO_SESSION;
+        case NodeResult::kNotEmpty:
+            return cpb::NOT_EMPTY;
+        case NodeResult::kBadPath:
+            return cpb::BAD_PATH;
+    }
+    return cpb::BAD_REQUEST;
+}
+
+}  // namespace
+
+void SessionService::Impl::open(const cpb::Request& request, Reply reply) {
+    const uint64_t timeout =
+        std::clamp<uint64_t>(request.open().timeout_ms(), options.min_session_timeout_ms,
+                             options.max_session_timeout_ms);
+    pb::TrackerRequest r;
+    r.mutable_open()->set_owner(options.id);
+    r.mutable_open()->set_timeout_ms(timeout);
+    node->submit(tracker_request(r), [id = request.id(), timeout, reply = std::move(reply)](
+                                         Status s, zab::Completion c) {
+        if (!s.is_ok()) {
+            // A session opened by a lost request expires by itself.
+            return reply(error_response(id, s.code() == Code::kBusy ? cpb::BUSY : cpb::NOT_SERVING,
+                                        s.message()));
+        }
+        cpb::Response r;
+        r.set_id(id);
+        r.mutable_session()->set_session_id(session_id_of(c.zxid));
+        r.mutable_session()->set_timeout_ms(timeout);
+        set_zxid(r.mutable_zxid(), c.zxid);
+        reply(std::move(r));
+    });
+}
+
+void SessionService::Impl::revalidate(const cpb::Request& request, Reply reply) {
+    const uint64_t session = request.revalidate().session_id();
+    // The session may have been opened moments ago through another server:
+    // look only after a read barrier.
+    node->sync(
+        [this, id = request.id(), session, reply = std::move(reply)](Status s, Zxid) mutable {
+            if (!s.is_ok()) return reply(error_response(id, cpb::NOT_SERVING, s.message()));
+            auto known = tracker.sessions().find(session);
+            if (known == tracker.sessions().end())
+                return reply(
+                    error_response(id, cpb::NO_SESSION, "no such session (expired or closed)"));
+            const uint64_t timeout = known->second.timeout_ms;
+            if (known->second.owner == options.id) {
+                pending_heartbeats.push_back(session);
+                cpb::Response r;
+                r.set_id(id);
+                r.mutable_session()->set_session_id(session);
+                r.mutable_session()->set_timeout_ms(timeout);
+                return reply(std::move(r));
+            }
+            pb::TrackerRequest t;
+            t.mutable_revalidate()->set_session_id(session);
+            t.mutable_revalidate()->set_owner(options.id);
+            node->submit(tracker_request(t), [this, id, session, timeout, reply = std::move(reply)](
+                                                 Status s, zab::Completion c) {
+                if (!s.is_ok()) return reply(error_response(id, cpb::NOT_SERVING, s.message()));
+                auto now = tracker.sessions().find(session);
+                if (now == tracker.sessions().end() || now->second.owner != options.id)
+                    return reply(
+                        error_response(id, cpb::NO_SESSION, "the session expired before it moved"));
+                cpb::Response r;
+                r.set_id(id);
+                r.mutable_session()->set_session_id(session);
+                r.mutable_session()->set_timeout_ms(timeout);
+                set_zxid(r.mutable_zxid(), c.zxid);
+                reply(std::move(r));
+            });
+        });
+}
+
+void SessionService::Impl::close(const cpb::Request& request, Reply reply) {
+    const uint64_t session = request.close().session_id();
+    if (!tracker.sessions().count(session))
+        return reply(error_response(request.id(), cpb::NO_SESSION, "no such session"));
+    pb::TrackerRequest r;
+    r.mutable_close()->set_session_id(session);
+    node->submit(tracker_request(r),
+                 [id = request.id(), reply = std::move(reply)](Status s, zab::Completion c) {
+                     if (!s.is_ok()) return reply(error_response(id, cpb::UNCERTAIN, s.message()));
+                     cpb::Response r;
+                     r.set_id(id);
+                     set_zxid(r.mutable_zxid(), c.zxid);
+                     reply(std::move(r));
+                 });
+}
+
+void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
+    const cpb::Write& w = request.write();
+    if (w.ops_size() == 0)
+        return reply(error_response(request.id(), cpb::BAD_REQUEST, "a write with no ops"));
+    if (static_cast<size_t>(w.ops_size()) > options.max_ops_per_write) {
+        return reply(error_response(request.id(), cpb::TOO_LARGE,
+                                    "a write with " + std::to_string(w.ops_size()) +
+                                        " ops; the limit is " +
+                                        std::to_string(options.max_ops_per_write)));
+    }
+    pb::TrackerRequest r;
+    for (const cpb::Op& op : w.ops()) {
+        if (op.data().size() > options.max_value_bytes) {
+            return reply(error_response(request.id(), cpb::TOO_LARGE,
+                                        "a value of " + std::to_string(op.data().size()) +
+                                            " bytes; the limit is " +
+                                            std::to_string(options.max_value_bytes)));
+        }
+        if (op.path().size() > 1024)
+            return reply(error_response(request.id(), cpb::BAD_PATH, "a path over 1024 bytes"));
+        if (op.ephemeral() && !tracker.sessions().count(w.session_id()))
+            return reply(error_response(request.id(), cpb::NO_SESSION,
+                                        "an ephemeral node needs a live session"));
+        pb::NodeOp* out = r.mutable_nodes()->add_ops();
+        switch (op.kind()) {
+            case cpb::Op::CREATE:
+                out->set_kind(pb::NodeOp::CREATE);
+                break;
+            case cpb::Op::DELETE:
+                out->set_kind(pb::NodeOp::DELETE);
+                break;
+            case cpb::Op::SET:
+                out->set_kind(pb::NodeOp::SET);
+                break;
+            case cpb::Op::CHECK:
+                out->set_kind(pb::NodeOp::CHECK);
+                break;
+            case cpb::Op::PUT:
+                out->set_kind(pb::NodeOp::PUT);
+                break;
+            default:
+                return reply(error_response(request.id(), cpb::BAD_REQUEST, "an unknown op kind"));
+        }
+        out->set_path(op.path());
+        out->set_data(op.data());
+        out->set_expected_version(op.has_expected_version() ? op.expected_version() : -1);
+        out->set_ephemeral_owner(op.ephemeral() ? w.session_id() : 0);
+        out->set_make_parents(op.make_parents());
+    }
+    node->submit(tracker_request(r),
+                 [this, id = request.id(), reply = std::move(reply)](Status s, zab::Completion c) {
+                     if (!s.is_ok()) {
+                         // kBusy here means no outcome in time: it may yet apply.
+                         const cpb::Code code =
+                             s.code() == Code::kInvalidArgument ? cpb::TOO_LARGE : cpb::UNCERTAIN;
+                         return reply(error_response(id, code, s.message()));
+                     }
+                     std::optional<NodeResult> result = tracker.node_result(c.zxid);
+                     cpb::Response r;
+                     r.set_id(id);
+                     set_zxid(r.mutable_zxid(), c.zxid);
+                     r.set_code(result ? code_of(*result) : cpb::UNCERTAIN);
+                     if (result && *result != NodeResult::kOk)
+                         r.set_message(node_result_name(*result));
+                     reply(std::move(r));
+                 });
+}
+
+void SessionService::Impl::maybe_sync(uint64_t id, bool sync, Reply reply,
+                                      std::function<void(Reply)> then) {
+    if (!sync) return then(std::move(reply));
+    node->sync([id, reply = std::move(reply), then = std::move(then)](Status s, Zxid) mutable {
+        if (!s.is_ok()) return reply(error_response(id, cpb::NOT_SERVING, s.message()));
+        then(std::move(reply));
+    });
+}
+
+void SessionService::Impl::read(const cpb::Request& request, Reply reply) {
+    const uint64_t id = request.id();
+    auto respond = [this, request](Reply reply) {
+        cpb::Response r;
+        r.set_id(request.id());
+        set_zxid(r.mutable_zxid(), node->status().delivered);
+        switch (request.op_case()) {
+            case cpb::Request::kRead: {
+                auto* out = r.mutable_node();
+                if (const NodeInfo* n = tracker.node(request.read().path())) {
+                    out->set_exists(true);
+                    out->set_data(n->data.str());
+                    out->set_version(n->version);
+                    out->set_ephemeral_owner(n->ephemeral_owner);
+                } else {
+                    out->set_version(-1);
+                }
+                break;
+            }
+            case cpb::Request::kList:
+                for (std::string& name : tracker.children(request.list().path()))
+                    r.mutable_list()->add_names(std::move(name));
+                break;
+            case cpb::Request::kGetGroup: {
+                if (!valid_name(request.get_group().group())) {
+                    return reply(
+                        error_response(request.id(), cpb::BAD_REQUEST, "invalid group name"));
+                }
+                GroupView view = read_group(tracker, request.get_group().group());
+                auto* out = r.mutable_group();
+                out->set_exists(view.exists);
+                out->set_version(view.version);
+                if (view.config) out->set_config(*view.config);
+                auto copy = [](const GroupMember& m, cpb::Member* to) {
+                    to->set_name(m.name);
+                    if (m.metadata) to->set_metadata(*m.metadata);
+                    if (m.config) to->set_config(*m.config);
+                    to->set_session_id(m.session_id);
+                };
+                for (const GroupMember& m : view.active) copy(m, out->add_active());
+                for (const GroupMember& m : view.inactive) copy(m, out->add_inactive());
+                break;
+            }
+            default:  // kSync
+                break;
+        }
+        reply(std::move(r));
+    };
+    const bool sync = request.op_case() == cpb::Request::kSync ||
+                      (request.op_case() == cpb::Request::kRead && request.read().sync()) ||
+                      (request.op_case() == cpb::Request::kList && request.list().sync()) ||
+                      (request.op_case() == cpb::Request::kGetGroup && request.get_group().sync());
+    maybe_sync(id, sync, std::move(reply), std::move(respond));
+}
+
+void SessionService::Impl::stats(const cpb::Request& request, Reply reply) {
+    const NodeStatus status = node->status();
+    cpb::Response r;
+    r.set_id(request.id());
+    auto* out = r.mutable_stats();
+    out->set_server_id(options.id);
+    out->set_role(zab::role_name(status.role));
+    out->set_leader(status.leader);
+    out->set_epoch(status.epoch);
+    set_zxid(out->mutable_last_zxid(), status.last_zxid);
+    set_zxid(out->mutable_delivered(), status.delivered);
+    out->set_serving(status.serving);
+    out->set_sessions(tracker.sessions().size());
+    out->set_nodes(tracker.nodes().size());
+    const Tracker::Counters& c = tracker.counters();
+    out->set_heartbeats_absorbed(c.heartbeats_absorbed);
+    out->set_heartbeats_received(heartbeats_received);
+    out->set_sessions_expired(c.sessions_expired);
+    for (size_t k = 0; k < static_cast<size_t>(TxnKind::kCount); ++k) {
+        auto* log = out->add_log();
+        log->set_kind(txn_kind_name(static_cast<TxnKind>(k)));
+        log->set_records(c.log_records[k]);
+        log->set_bytes(c.log_bytes[k]);
+    }
+    out->set_log_records_appended(status.log_records_appended);
+    out->set_log_bytes_appended(status.log_bytes_appended);
+    out->set_heap_bytes(runtime::heap_bytes_in_use());
+    out->set_watches(watchers.size());
+    reply(std::move(r));
+}
+
+}  // namespace chorus::session
