@@ -766,16 +766,16 @@ Done converting(Client::Callback<T> done, Convert convert) {
 
 }  // namespace
 
-void Client::get(std::string path, bool sync, Callback<NodeData> done) {
+void Client::get(std::string path, bool sync, Callback<TreeNodeData> done) {
     cpb::Request r;
     r.mutable_read()->set_path(std::move(path));
     r.mutable_read()->set_sync(sync);
     auto impl = impl_;
     asio::post(impl->io, [impl, r = std::move(r), done = std::move(done)]() mutable {
         impl->call(std::move(r), true,
-                   converting<NodeData>(std::move(done), [](const cpb::Response& x) {
-                       return NodeData{x.node().exists(), x.node().data(), x.node().version(),
-                                       x.node().ephemeral_owner()};
+                   converting<TreeNodeData>(std::move(done), [](const cpb::Response& x) {
+                       return TreeNodeData{x.node().exists(), x.node().data(), x.node().version(),
+                                           x.node().ephemeral_owner()};
                    }));
     });
 }

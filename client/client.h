@@ -91,7 +91,8 @@ struct ClientOp {
     static ClientOp check(std::string path, int64_t expected_version);
 };
 
-struct NodeData {
+// What a read of one tree node found (chorus::Node is a replica, not this).
+struct TreeNodeData {
     bool exists = false;
     std::string data;
     int64_t version = -1;
@@ -163,7 +164,7 @@ class Client {
     void write(uint64_t session_id, std::vector<ClientOp> ops, Callback<bool> done);
     // sync = true: a linearizable read (the server catches up with the
     // leader first).
-    void get(std::string path, bool sync, Callback<NodeData> done);
+    void get(std::string path, bool sync, Callback<TreeNodeData> done);
     void list(std::string path, bool sync, Callback<std::vector<std::string>> done);
     void sync(Callback<bool> done);
     // Waits until the node's version exceeds `version` (or it is deleted),
@@ -220,8 +221,8 @@ class SyncClient {
     Result<bool> write(uint64_t session, std::vector<ClientOp> ops) {
         return wait<bool>([&](auto cb) { client_.write(session, std::move(ops), cb); });
     }
-    Result<NodeData> get(const std::string& path, bool sync = false) {
-        return wait<NodeData>([&](auto cb) { client_.get(path, sync, cb); });
+    Result<TreeNodeData> get(const std::string& path, bool sync = false) {
+        return wait<TreeNodeData>([&](auto cb) { client_.get(path, sync, cb); });
     }
     Result<std::vector<std::string>> list(const std::string& path, bool sync = false) {
         return wait<std::vector<std::string>>([&](auto cb) { client_.list(path, sync, cb); });

@@ -37,15 +37,15 @@ std::string group_of(std::string_view path) {
 
 GroupView read_group(const Tracker& tracker, std::string_view group) {
     GroupView view;
-    const NodeInfo* root = tracker.node(group_path(group));
+    const TreeNode* root = tracker.node(group_path(group));
     if (root == nullptr) return view;
     view.exists = true;
     view.version = tracker.group_version(std::string(group));
-    if (const NodeInfo* config = tracker.node(group_config_path(group))) view.config = config->data;
+    if (const TreeNode* config = tracker.node(group_config_path(group))) view.config = config->data;
     std::map<std::string, GroupMember> members;
     const std::string members_dir = group_path(group) + "/members";
     for (const std::string& name : tracker.children(members_dir)) {
-        const NodeInfo* n = tracker.node(members_dir + "/" + name);
+        const TreeNode* n = tracker.node(members_dir + "/" + name);
         GroupMember& m = members[name];
         m.name = name;
         m.metadata = n->data;
@@ -54,7 +54,7 @@ GroupView read_group(const Tracker& tracker, std::string_view group) {
     const std::string configs_dir = group_path(group) + "/member-configs";
     std::map<std::string, GroupMember> inactive;
     for (const std::string& name : tracker.children(configs_dir)) {
-        const NodeInfo* n = tracker.node(configs_dir + "/" + name);
+        const TreeNode* n = tracker.node(configs_dir + "/" + name);
         auto active = members.find(name);
         if (active != members.end()) {
             active->second.config = n->data;

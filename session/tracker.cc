@@ -152,8 +152,8 @@ void Tracker::drop_session(uint64_t id) {
 NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
     // Check every op against the state as it would be after the ones before
     // it, then apply all of them, or none.
-    std::map<std::string, std::optional<NodeInfo>> overlay;
-    auto lookup = [&](const std::string& path) -> std::optional<NodeInfo> {
+    std::map<std::string, std::optional<TreeNode>> overlay;
+    auto lookup = [&](const std::string& path) -> std::optional<TreeNode> {
         auto o = overlay.find(path);
         if (o != overlay.end()) return o->second;
         auto n = nodes_.find(path);
@@ -177,7 +177,7 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
     auto parents_ok = [&](const std::string& path, bool make_parents) {
         std::vector<std::string> missing;
         for (std::string parent = parent_of(path); parent != "/"; parent = parent_of(parent)) {
-            std::optional<NodeInfo> p = lookup(parent);
+            std::optional<TreeNode> p = lookup(parent);
             if (p) {
                 if (p->ephemeral_owner != 0) return NodeResult::kNoParent;
                 break;
@@ -185,12 +185,12 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
             if (!make_parents) return NodeResult::kNoParent;
             missing.push_back(parent);
         }
-        for (const std::string& parent : missing) overlay[parent] = NodeInfo{};
+        for (const std::string& parent : missing) overlay[parent] = TreeNode{};
         return NodeResult::kOk;
     };
     for (const pb::NodeOp& op : view.ops.ops()) {
         if (!valid_path(op.path())) return NodeResult::kBadPath;
-        std::optional<NodeInfo> current = lookup(op.path());
+        std::optional<TreeNode> current = lookup(op.path());
         const bool version_ok =
             op.expected_version() < 0 || (current && current->version == op.expected_version());
         switch (op.kind()) {
@@ -215,7 +215,7 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
                 }
                 if (NodeResult r = parents_ok(op.path(), op.make_parents()); r != NodeResult::kOk)
                     return r;
-                overlay[op.path()] = NodeInfo{op.data(), 0, op.ephemeral_owner()};
+                overlay[op.path()] = TreeNode{op.data(), 0, op.ephemeral_owner()};
                 break;
             }
             case pb::NodeOp::DELETE:
@@ -382,7 +382,7 @@ void Tracker::clear_deadlines() {
     by_deadline_.clear();
 }
 
-const NodeInfo* Tracker::node(const std::string& path) const {
+const TreeNode* Tracker::node(const std::string& path) const {
     auto it = nodes_.find(path);
     return it == nodes_.end() ? nullptr : &it->second;
 }
@@ -426,7 +426,7 @@ std::optional<NodeResult> Tracker::node_result(Zxid zxid) const {
 // The state, copied flat: what a snapshot serialises.
 struct Tracker::Image {
     std::vector<uint64_t> session_ids, owners, timeouts;
-    std::vector<std::pair<std::string, NodeInfo>> nodes;
+    std::vector<std::pair<std::string, TreeNode>> nodes;
     std::vector<std::pair<std::string, int64_t>> groups;
 };
 
@@ -497,7 +497,7 @@ void Tracker::restore(const std::string& snapshot) {
     for (int i = 0; i < snap.session_ids_size(); ++i)
         add_session(snap.session_ids(i), snap.session_owners(i), snap.session_timeouts_ms(i));
     for (const auto& n : snap.nodes()) {
-        nodes_[n.path()] = NodeInfo{n.data(), n.version(), n.ephemeral_owner()};
+        nodes_[n.path()] = TreeNode{n.data(), n.version(), n.ephemeral_owner()};
         if (n.ephemeral_owner() != 0) ephemerals_[n.ephemeral_owner()].insert(n.path());
     }
     for (const auto& g : snap.groups()) group_versions_[g.name()] = g.version();

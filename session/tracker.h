@@ -56,21 +56,23 @@ struct SessionInfo {
     }
 };
 
-// A node's value: immutable and shared, so that setting the state aside for
+// A tree node's value: immutable and shared, so that setting the state aside for
 // a snapshot copies pointers, not values (a tracker holding 1 GiB of values
 // copied them all on the core thread, long enough to cost an election).
-class NodeData {
+class SharedValue {
  public:
-    NodeData() = default;
-    NodeData(std::string value)  // NOLINT: implicit, as a string would be
+    SharedValue() = default;
+    SharedValue(std::string value)  // NOLINT: implicit, as a string would be
         : value_(value.empty() ? nullptr : std::make_shared<const std::string>(std::move(value))) {}
-    NodeData(const char* value) : NodeData(std::string(value)) {}  // NOLINT
+    SharedValue(const char* value) : SharedValue(std::string(value)) {}  // NOLINT
     const std::string& str() const { return value_ ? *value_ : empty(); }
     operator const std::string&() const { return str(); }  // NOLINT
     size_t size() const { return str().size(); }
-    friend bool operator==(const NodeData& a, const NodeData& b) { return a.str() == b.str(); }
-    friend bool operator==(const NodeData& a, const std::string& b) { return a.str() == b; }
-    friend bool operator==(const NodeData& a, const char* b) { return a.str() == b; }
+    friend bool operator==(const SharedValue& a, const SharedValue& b) {
+        return a.str() == b.str();
+    }
+    friend bool operator==(const SharedValue& a, const std::string& b) { return a.str() == b; }
+    friend bool operator==(const SharedValue& a, const char* b) { return a.str() == b; }
 
  private:
     static const std::string& empty() {
@@ -80,11 +82,13 @@ class NodeData {
     std::shared_ptr<const std::string> value_;
 };
 
-struct NodeInfo {
-    NodeData data;
+// A node of the replicated tree (a path's value, version and owner) — not
+// to be confused with chorus::Node, a replica.
+struct TreeNode {
+    SharedValue data;
     int64_t version = 0;
     uint64_t ephemeral_owner = 0;  // 0: persistent
-    friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
+    friend bool operator==(const TreeNode&, const TreeNode&) = default;
 };
 
 // The kinds of tracker transaction, for counting log records and bytes by
@@ -137,8 +141,8 @@ class Tracker final : public StateMachine {
 
     // Reads of the replicated state (any replica, as of its last delivery).
     const std::map<uint64_t, SessionInfo>& sessions() const { return sessions_; }
-    const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
-    const NodeInfo* node(const std::string& path) const;
+    const std::map<std::string, TreeNode>& nodes() const { return nodes_; }
+    const TreeNode* node(const std::string& path) const;
     // The direct children of `path` ("/" for the top), names only, sorted.
     std::vector<std::string> children(const std::string& path) const;
     // A group's version: up by one with every transaction that changes
@@ -179,7 +183,7 @@ class Tracker final : public StateMachine {
     void finish_delivery();
 
     std::map<uint64_t, SessionInfo> sessions_;
-    std::map<std::string, NodeInfo> nodes_;
+    std::map<std::string, TreeNode> nodes_;
     std::map<uint64_t, std::set<std::string>> ephemerals_;  // session -> its nodes
     // Leader only.
     bool leading_ = false;

@@ -48,7 +48,7 @@ class ChorusDriver final : public Driver {
     void read(int key, bool sync, Done done) override {
         client_.get(
             prefix_ + std::to_string(key), sync,
-            [done = std::move(done)](ClientStatus s, NodeData d) { done(s.ok() && d.exists); });
+            [done = std::move(done)](ClientStatus s, TreeNodeData d) { done(s.ok() && d.exists); });
     }
 
     bool prepare_group(std::string* error) override {

@@ -140,7 +140,7 @@ struct GroupApi::Impl : std::enable_shared_from_this<GroupApi::Impl> {
     // is in the endpoints it serves (recorded, and applied here), so a
     // document it hands out right after lists it.
     bool ready() const {
-        const session::NodeInfo* n = service.tracker().node(std::string(kEndpointsPath) + "/" +
+        const session::TreeNode* n = service.tracker().node(std::string(kEndpointsPath) + "/" +
                                                             std::to_string(options.server_id));
         return node.status().serving && n && n->data == options.http_address;
     }
@@ -174,7 +174,7 @@ std::vector<std::string> GroupApi::Impl::endpoints() const {
     });
     std::vector<std::string> out;
     for (const std::string& id : ids) {
-        if (const session::NodeInfo* n = t.node(std::string(kEndpointsPath) + "/" + id))
+        if (const session::TreeNode* n = t.node(std::string(kEndpointsPath) + "/" + id))
             out.push_back(n->data);
     }
     return out;
@@ -460,7 +460,7 @@ void GroupApi::record_endpoint() {
     m.node.post([self = impl_] {
         const std::string path =
             std::string(kEndpointsPath) + "/" + std::to_string(self->options.server_id);
-        const session::NodeInfo* n = self->service.tracker().node(path);
+        const session::TreeNode* n = self->service.tracker().node(path);
         if (!self->node.status().serving || (n && n->data == self->options.http_address)) {
             self->recording = false;
             return;

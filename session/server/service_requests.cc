@@ -198,7 +198,7 @@ void SessionService::Impl::read(const cpb::Request& request, Reply reply) {
         switch (request.op_case()) {
             case cpb::Request::kRead: {
                 auto* out = r.mutable_node();
-                if (const NodeInfo* n = tracker.node(request.read().path())) {
+                if (const TreeNode* n = tracker.node(request.read().path())) {
                     out->set_exists(true);
                     out->set_data(n->data.str());
                     out->set_version(n->version);

@@ -11,7 +11,7 @@ std::pair<int64_t, bool> SessionService::Impl::watched_state(const std::string& 
         const std::string group = key.substr(1);
         return {tracker.group_version(group), tracker.node(group_path(group)) != nullptr};
     }
-    const NodeInfo* n = tracker.node(key.substr(1));
+    const TreeNode* n = tracker.node(key.substr(1));
     return n ? std::pair<int64_t, bool>{n->version, true} : std::pair<int64_t, bool>{-1, false};
 }
 

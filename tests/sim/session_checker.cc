@@ -93,7 +93,7 @@ std::string SessionChecker::describe_difference(const std::string& theirs,
         if (!t.sessions().count(id))
             return "it has an extra session " + session_name(id) + " (" + describe(info) + ")";
     }
-    auto node = [](const session::NodeInfo& n) {
+    auto node = [](const session::TreeNode& n) {
         return "version " + std::to_string(n.version) +
                (n.ephemeral_owner ? ", ephemeral of " + session_name(n.ephemeral_owner)
                                   : ", persistent");

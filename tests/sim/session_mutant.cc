@@ -90,7 +90,7 @@ void MutantTracker::deliver(const zab::Txn& txn) {
     }
     const std::set<uint64_t> ids(change.expired().session_ids().begin(),
                                  change.expired().session_ids().end());
-    std::vector<std::pair<std::string, session::NodeInfo>> kept;
+    std::vector<std::pair<std::string, session::TreeNode>> kept;
     for (const auto& [path, node] : tracker_.nodes()) {
         if (ids.count(node.ephemeral_owner)) kept.emplace_back(path, node);
     }
