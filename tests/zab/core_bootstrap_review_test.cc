@@ -44,6 +44,19 @@ const Txn* at(const std::vector<Txn>& log, Zxid z) {
     return nullptr;
 }
 
+// Elects a leader and commits "x" through it (completed on the leader).
+// Returns the leader, or 0 (with a failure recorded) if either failed.
+ServerId elect_and_commit_x(Ensemble& e) {
+    const ServerId leader = e.elect();
+    EXPECT_NE(leader, 0u) << "no leader";
+    if (leader == 0) return 0;
+    EXPECT_TRUE(e.core(leader).submit(Request{1, 1, "x"}).is_ok());
+    e.after_input(leader);
+    e.tick(5);
+    EXPECT_EQ(e.node(leader).completions.size(), 1u) << "x not committed";
+    return e.node(leader).completions.size() == 1 ? leader : 0;
+}
+
 // 1. A new ensemble {1,2,3}, all started with --bootstrap. Server 3 (highest
 //    id) wins the first election, makes acceptedEpoch 1 durable, sends
 //    NEWEPOCH(1); 1 and 2 accept it durably; 3 crashes before its
@@ -106,12 +119,8 @@ TEST(ZabBootstrapReview, FiveServersTwoNeverSyncedOriginalMembersAndAWipedOne) {
     std::map<ServerId, DurableState> disks;
     for (ServerId id : {1, 2, 3, 4, 5}) disks[id] = accepted_only(1);
     Ensemble e(5, base_config(), disks, {1, 2, 3});
-    const ServerId first = e.elect();
+    const ServerId first = elect_and_commit_x(e);
     ASSERT_NE(first, 0u);
-    ASSERT_TRUE(e.core(first).submit(Request{1, 1, "x"}).is_ok());
-    e.after_input(first);
-    e.tick(5);
-    ASSERT_EQ(e.node(first).completions.size(), 1u);
     for (ServerId id : {1, 2, 3}) e.stop(id);
     e.start(1, DurableState{}, /*bootstrap=*/true);
     e.start(4, accepted_only(1), /*bootstrap=*/true);
@@ -439,6 +448,92 @@ TEST(ZabBootstrapReview4, HoldsTheConfirmedRaiseIsAboveEveryEpochPromised) {
     ASSERT_NE(leader, 0u);
     EXPECT_GT(e.core(leader).current_epoch(), 5u);
     for (ServerId id : {1u, 2u, 3u}) EXPECT_GE(e.core(id).accepted_epoch(), 5u) << id;
+}
+
+// The fifth review (of 4d8d26c) found no break. It asked whether a disk
+// that votes without the flag since 4d8d26c (currentEpoch 0, no joined mark,
+// acceptedEpoch > 0 or entries: an "original member") can come from a
+// server that never voted legitimately. Its probes, kept so that they stay
+// true:
+
+// Five servers; the first epoch failed (all accepted 1). 1, 2, 3 elect and
+// commit x; 4 and 5 never synced (original members). 2 and 3 lose their
+// disks and restart empty, with or without the flag; 4 and 5 restart
+// without it (they vote). 1, which holds x, is down: no leader may be
+// elected without x, and once 1 is back the leader holds it.
+TEST(ZabBootstrapReview5, TwoWipesOfFiveAndTwoOriginalMembersWithoutTheFlag) {
+    for (bool flag_on_wiped : {false, true}) {
+        std::map<ServerId, DurableState> disks;
+        for (ServerId id : {1, 2, 3, 4, 5}) disks[id] = accepted_only(1);
+        Ensemble e(5, base_config(), disks, {1, 2, 3});
+        const ServerId first = elect_and_commit_x(e);
+        ASSERT_NE(first, 0u);
+        const Zxid x{e.core(first).current_epoch(), 1};
+        const DurableState holder = disk_of(e, 1);
+        ASSERT_NE(at(holder.log, x), nullptr);
+        for (ServerId id : {1, 2, 3}) e.stop(id);
+        e.start(2, DurableState{}, flag_on_wiped);
+        e.start(3, DurableState{}, flag_on_wiped);
+        e.start(4, accepted_only(1), /*bootstrap=*/false);
+        e.start(5, accepted_only(1), /*bootstrap=*/false);
+        EXPECT_TRUE(e.core(4).voting());
+        EXPECT_EQ(e.elect(200), 0u) << "flag " << flag_on_wiped << ": a leader without x";
+        e.start(1, holder, /*bootstrap=*/false);
+        const ServerId leader = e.elect(400);
+        ASSERT_NE(leader, 0u) << "flag " << flag_on_wiped;
+        EXPECT_NE(e.core(leader).log_entry(x), nullptr) << "flag " << flag_on_wiped;
+    }
+}
+
+// Three servers, the first epoch failed (all accepted 1); 2 and 3 elect and
+// commit x. 1 (an original member) restarts without the flag, 3 is wiped
+// and restarts with the flag left on, 2 (holding x) is down. 1 votes; 3
+// must wait for 2, so no leader.
+TEST(ZabBootstrapReview5, AnOriginalMemberWithoutTheFlagAndAWipedBootstrapper) {
+    std::map<ServerId, DurableState> disks;
+    for (ServerId id : {1, 2, 3}) disks[id] = accepted_only(1);
+    Ensemble e(3, base_config(), disks, {2, 3});
+    const ServerId first = elect_and_commit_x(e);
+    ASSERT_NE(first, 0u);
+    e.stop(2);
+    e.stop(3);
+    e.start(1, accepted_only(1), /*bootstrap=*/false);
+    e.start(3, DurableState{}, /*bootstrap=*/true);
+    EXPECT_TRUE(e.core(1).voting());
+    EXPECT_EQ(e.elect(200), 0u);
+    EXPECT_FALSE(e.core(3).voting());
+}
+
+// A new disk joins an ensemble whose leader has compacted its log, so it
+// gets a SNAP. It marks itself joined before it accepts the epoch, so a
+// disk cut anywhere in its sync (acceptedEpoch e, currentEpoch 0, the
+// snapshot) holds the mark, and does not vote with or without the flag.
+TEST(ZabBootstrapReview5, AJoinerCutAfterASnapStaysMarked) {
+    zab::Config c = base_config();
+    c.snapshot_every_txns = 2;
+    c.log_tail_keep_txns = 1;
+    Ensemble e(3, c, {}, {1, 2, 3});
+    const ServerId leader = e.elect(200);
+    ASSERT_NE(leader, 0u);
+    const ServerId lost = leader == 3 ? 2 : 3;
+    e.stop(lost);
+    for (uint64_t i = 1; i <= 8; ++i) {
+        ASSERT_TRUE(e.core(leader).submit(Request{i, 1, "v" + std::to_string(i)}).is_ok());
+        e.after_input(leader);
+        e.tick(2);
+    }
+    e.start(lost, DurableState{}, /*bootstrap=*/false);
+    EXPECT_TRUE(e.core(lost).joined_ensemble());
+    for (bool flag : {false, true}) {
+        DurableState d;
+        d.accepted_epoch = e.core(leader).current_epoch();
+        d.joined_ensemble = true;
+        d.snapshot_zxid = Zxid{d.accepted_epoch, 4};
+        d.log_base = d.snapshot_zxid;
+        Ensemble f(3, base_config(), {}, {2});
+        f.start(1, d, flag);
+        EXPECT_FALSE(f.core(1).voting()) << "flag " << flag;
+    }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "tests/support/core_messages.h"
 #include "tests/support/ensemble.h"
 #include "zab/core/wire.h"
 
@@ -13,42 +14,12 @@ namespace chorus::zab {
 namespace {
 
 using chorus::testing::Ensemble;
+using chorus::testing::log_of;
 using chorus::testing::TestPreprocessor;
+using chorus::testing::vote_for;
 
 Config cfg(ServerId id, std::vector<ServerId> members, bool bootstrap = true) {
-    Config c;
-    c.id = id;
-    c.members = std::move(members);
-    c.bootstrap = bootstrap;
-    c.election_timeout_ticks = 10;
-    c.snapshot_every_txns = 0;
-    return c;
-}
-
-DurableState log_of(uint64_t current_epoch, std::vector<std::pair<uint64_t, uint64_t>> runs) {
-    DurableState d;
-    d.accepted_epoch = current_epoch;
-    d.current_epoch = current_epoch;
-    for (auto [epoch, count] : runs) {
-        for (uint64_t c = 1; c <= count; ++c)
-            d.log.push_back(Txn{Zxid{epoch, c}, 1, "e" + std::to_string(epoch), 0, 0});
-    }
-    return d;
-}
-
-pb::PeerMessage vote_for(ServerId leader, uint64_t round, uint64_t current_epoch, Zxid last) {
-    pb::PeerMessage m;
-    pb::Vote* v = m.mutable_vote();
-    v->set_leader(leader);
-    v->set_leader_current_epoch(current_epoch);
-    to_pb(last, v->mutable_leader_last_zxid());
-    v->set_round(round);
-    v->set_state(pb::LOOKING);
-    v->set_voting(true);
-    v->set_accepted_epoch(current_epoch);
-    v->set_current_epoch(current_epoch);
-    to_pb(last, v->mutable_sender_last_zxid());
-    return m;
+    return chorus::testing::config_of(id, std::move(members), bootstrap);
 }
 
 // Carries out a Ready as a driver with an instant disk would.

@@ -21,51 +21,19 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "tests/support/core_messages.h"
 #include "tests/support/ensemble.h"
 #include "zab/core/wire.h"
 
 namespace chorus::zab {
 namespace {
 
+using chorus::testing::log_of;
 using chorus::testing::TestPreprocessor;
+using chorus::testing::vote_for;
 
 Config three(ServerId id, bool bootstrap = true) {
-    Config c;
-    c.id = id;
-    c.members = {1, 2, 3};
-    c.bootstrap = bootstrap;
-    c.election_timeout_ticks = 10;
-    c.snapshot_every_txns = 0;
-    return c;
-}
-
-DurableState log_of(uint64_t current_epoch, std::vector<std::pair<uint64_t, uint64_t>> runs) {
-    DurableState d;
-    d.accepted_epoch = current_epoch;
-    d.current_epoch = current_epoch;
-    for (auto [epoch, count] : runs) {
-        for (uint64_t c = 1; c <= count; ++c)
-            d.log.push_back(Txn{Zxid{epoch, c}, 1, "e" + std::to_string(epoch), 0, 0});
-    }
-    return d;
-}
-
-// A LOOKING vote for `leader`, from a sender whose own epochs are
-// `current_epoch` (its candidate's too).
-pb::PeerMessage vote_for(ServerId leader, uint64_t round, uint64_t current_epoch = 0,
-                         Zxid last = {}) {
-    pb::PeerMessage m;
-    pb::Vote* v = m.mutable_vote();
-    v->set_leader(leader);
-    v->set_leader_current_epoch(current_epoch);
-    to_pb(last, v->mutable_leader_last_zxid());
-    v->set_round(round);
-    v->set_state(pb::LOOKING);
-    v->set_voting(true);
-    v->set_accepted_epoch(current_epoch);
-    v->set_current_epoch(current_epoch);
-    to_pb(last, v->mutable_sender_last_zxid());
-    return m;
+    return chorus::testing::config_of(id, {1, 2, 3}, bootstrap);
 }
 
 pb::PeerMessage follower_info(uint64_t accepted, bool voting = true) {
@@ -256,17 +224,22 @@ struct Follower1 {
     }
 };
 
+// Leader 3 (epoch 7) tells follower 1 to truncate after `to`.
+Ready trunc_to(Follower1& f, Zxid to) {
+    pb::PeerMessage t;
+    t.mutable_trunc()->set_epoch(7);
+    to_pb(to, t.mutable_trunc()->mutable_to());
+    f.core.step(3, t);
+    return f.core.take_ready();
+}
+
 // A TRUNC below what this follower has committed would drop committed
 // entries: it is refused, counted and the follower looks again — no abort.
 TEST(ZabSync, ATruncBelowTheCommitPointIsRefused) {
     DurableState d = log_of(2, {{1, 4}, {2, 3}});
     d.snapshot_zxid = Zxid{2, 2};  // delivered and snapshotted: committed
     Follower1 f(std::move(d), 7);
-    pb::PeerMessage t;
-    t.mutable_trunc()->set_epoch(7);
-    to_pb(Zxid{1, 4}, t.mutable_trunc()->mutable_to());
-    f.core.step(3, t);
-    Ready r = f.core.take_ready();
+    Ready r = trunc_to(f, Zxid{1, 4});
     EXPECT_EQ(f.core.stats().refused_truncs, 1u);
     EXPECT_EQ(f.core.role(), Role::kLooking);
     EXPECT_EQ(f.core.last_zxid(), (Zxid{2, 3}));
@@ -278,11 +251,7 @@ TEST(ZabSync, ATruncBelowTheCommitPointIsRefused) {
 // and abort the server on every restart).
 TEST(ZabSync, ATruncToAZxidNotHeldIsRefusedNotAnAbort) {
     Follower1 f(log_of(5, {{4, 5}, {5, 1}}), 7);
-    pb::PeerMessage t;
-    t.mutable_trunc()->set_epoch(7);
-    to_pb(Zxid{4, 6}, t.mutable_trunc()->mutable_to());
-    f.core.step(3, t);
-    Ready r = f.core.take_ready();
+    Ready r = trunc_to(f, Zxid{4, 6});
     EXPECT_EQ(f.core.stats().refused_truncs, 1u);
     EXPECT_EQ(f.core.role(), Role::kLooking);
     EXPECT_EQ(f.core.last_zxid(), (Zxid{5, 1}));
