@@ -21,6 +21,10 @@ const char* code_name(Code code) {
             return "NotLeader";
         case Code::kBusy:
             return "Busy";
+        case Code::kTimeout:
+            return "Timeout";
+        case Code::kUnknownOutcome:
+            return "UnknownOutcome";
     }
     return "Unknown";
 }

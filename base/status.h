@@ -22,8 +22,13 @@ enum class Code : uint8_t {
     kNotFound,         // the thing asked for does not exist
     kCorrupt,          // durable data failed a check; the message names file and zxid
     kIoError,          // the operating system refused a file operation
-    kNotLeader,        // this server is not the leader and knows of none to forward to
-    kBusy,             // a bounded queue is full; retry later
+    kNotLeader,        // no leader serves (or this server is stopping): not applied, retry
+    kBusy,             // a bounded queue is full: not applied, retry later
+    // The two a request may end with after it was taken, when its outcome
+    // is not known: it may or may not have been applied (retry only if it
+    // is idempotent, or read first).
+    kTimeout,         // no outcome within the request timeout
+    kUnknownOutcome,  // the leader changed, or the server stopped, before the outcome came
 };
 
 const char* code_name(Code code);

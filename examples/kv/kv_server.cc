@@ -173,7 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
             chorus::Request request;
             request.type = 1;
             request.data = rest.substr(0, sp2) + std::string(1, '\0') + rest.substr(sp2 + 1);
-            node_.submit(std::move(request), [self](chorus::Status s, chorus::zab::Completion c) {
+            node_.submit(std::move(request), [self](chorus::Status s, chorus::Completion c) {
                 self->answer(s.is_ok() ? "ok " + c.zxid.str() : "error " + s.str());
             });
         } else if (cmd == "get") {

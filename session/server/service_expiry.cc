@@ -20,7 +20,7 @@ void SessionService::Impl::drive_expiry(uint64_t elapsed_ms) {
     expiry_credit -= static_cast<double>(due.size());
     pb::TrackerRequest r;
     for (uint64_t id : due) r.mutable_expire()->add_session_ids(id);
-    node->submit(tracker_request(r), [](Status, zab::Completion) {});
+    node->submit(tracker_request(r), [](Status, Completion) {});
     // One line a second at most, however many expiry transactions.
     expiring_since_log += due.size();
     if (now_ms >= last_expiry_log_ms + 1000) {

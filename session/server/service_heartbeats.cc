@@ -50,7 +50,7 @@ void SessionService::Impl::flush_heartbeats() {
                                                            pending_heartbeats.begin() + end);
         // A lost batch is not an error: the clients heartbeat again within
         // a third of their timeout.
-        node->submit(tracker_request(r), [](Status, zab::Completion) {});
+        node->submit(tracker_request(r), [](Status, Completion) {});
     }
     pending_heartbeats.clear();
 }

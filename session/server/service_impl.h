@@ -33,7 +33,7 @@ constexpr size_t kHeartbeatsPerRequest = 10000;
 cpb::Response error_response(uint64_t id, cpb::Code code, std::string message);
 void set_zxid(cpb::Zxid* out, Zxid z);
 // A tracker request, ready for Node::submit.
-zab::Request tracker_request(const pb::TrackerRequest& r);
+Request tracker_request(const pb::TrackerRequest& r);
 
 // A waiting Watch request.
 struct Watcher {

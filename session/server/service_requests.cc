@@ -31,6 +31,22 @@ cpb::Code code_of(NodeResult result) {
     return cpb::BAD_REQUEST;
 }
 
+// The answer to a change (a write, a close) that Node::submit failed: a
+// refusal was never applied (the client may send it again, NOT_SERVING
+// even does so by itself); an unknown outcome is UNCERTAIN.
+cpb::Code failed_change(const Status& s) {
+    switch (s.code()) {
+        case Code::kInvalidArgument:
+            return cpb::TOO_LARGE;
+        case Code::kNotLeader:
+            return cpb::NOT_SERVING;
+        case Code::kBusy:
+            return cpb::BUSY;
+        default:  // kTimeout, kUnknownOutcome
+            return cpb::UNCERTAIN;
+    }
+}
+
 }  // namespace
 
 void SessionService::Impl::open(const cpb::Request& request, Reply reply) {
@@ -41,11 +57,12 @@ void SessionService::Impl::open(const cpb::Request& request, Reply reply) {
     r.mutable_open()->set_owner(options.id);
     r.mutable_open()->set_timeout_ms(timeout);
     node->submit(tracker_request(r), [id = request.id(), timeout, reply = std::move(reply)](
-                                         Status s, zab::Completion c) {
+                                         Status s, Completion c) {
         if (!s.is_ok()) {
-            // A session opened by a lost request expires by itself.
-            return reply(error_response(id, s.code() == Code::kBusy ? cpb::BUSY : cpb::NOT_SERVING,
-                                        s.message()));
+            // A session opened by a lost request expires by itself, so the
+            // client may simply open again.
+            const bool busy = s.code() == Code::kBusy || s.code() == Code::kTimeout;
+            return reply(error_response(id, busy ? cpb::BUSY : cpb::NOT_SERVING, s.message()));
         }
         cpb::Response r;
         r.set_id(id);
@@ -80,7 +97,7 @@ void SessionService::Impl::revalidate(const cpb::Request& request, Reply reply) 
             t.mutable_revalidate()->set_session_id(session);
             t.mutable_revalidate()->set_owner(options.id);
             node->submit(tracker_request(t), [this, id, session, timeout, reply = std::move(reply)](
-                                                 Status s, zab::Completion c) {
+                                                 Status s, Completion c) {
                 if (!s.is_ok()) return reply(error_response(id, cpb::NOT_SERVING, s.message()));
                 auto now = tracker.sessions().find(session);
                 if (now == tracker.sessions().end() || now->second.owner != options.id)
@@ -103,8 +120,9 @@ void SessionService::Impl::close(const cpb::Request& request, Reply reply) {
     pb::TrackerRequest r;
     r.mutable_close()->set_session_id(session);
     node->submit(tracker_request(r),
-                 [id = request.id(), reply = std::move(reply)](Status s, zab::Completion c) {
-                     if (!s.is_ok()) return reply(error_response(id, cpb::UNCERTAIN, s.message()));
+                 [id = request.id(), reply = std::move(reply)](Status s, Completion c) {
+                     if (!s.is_ok())
+                         return reply(error_response(id, failed_change(s), s.message()));
                      cpb::Response r;
                      r.set_id(id);
                      set_zxid(r.mutable_zxid(), c.zxid);
@@ -162,13 +180,9 @@ void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
         out->set_make_parents(op.make_parents());
     }
     node->submit(tracker_request(r),
-                 [this, id = request.id(), reply = std::move(reply)](Status s, zab::Completion c) {
-                     if (!s.is_ok()) {
-                         // kBusy here means no outcome in time: it may yet apply.
-                         const cpb::Code code =
-                             s.code() == Code::kInvalidArgument ? cpb::TOO_LARGE : cpb::UNCERTAIN;
-                         return reply(error_response(id, code, s.message()));
-                     }
+                 [this, id = request.id(), reply = std::move(reply)](Status s, Completion c) {
+                     if (!s.is_ok())
+                         return reply(error_response(id, failed_change(s), s.message()));
                      std::optional<NodeResult> result = tracker.node_result(c.zxid);
                      cpb::Response r;
                      r.set_id(id);

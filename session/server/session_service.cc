@@ -27,8 +27,8 @@ void set_zxid(cpb::Zxid* out, Zxid z) {
     out->set_counter(z.counter);
 }
 
-zab::Request tracker_request(const pb::TrackerRequest& r) {
-    zab::Request request;
+Request tracker_request(const pb::TrackerRequest& r) {
+    Request request;
     request.type = kTrackerType;
     request.data = r.SerializeAsString();
     return request;
@@ -78,10 +78,10 @@ void SessionService::stop() {
 
 const Tracker& SessionService::tracker() const { return impl_->tracker; }
 
-std::optional<zab::Txn> SessionService::preprocess(const zab::Request& request) {
+std::optional<Txn> SessionService::preprocess(const Request& request) {
     return impl_->tracker.preprocess(request);
 }
-void SessionService::deliver(const zab::Txn& txn) { impl_->tracker.deliver(txn); }
+void SessionService::deliver(const Txn& txn) { impl_->tracker.deliver(txn); }
 std::string SessionService::save() { return impl_->tracker.save(); }
 std::function<std::string()> SessionService::snapshot() { return impl_->tracker.snapshot(); }
 void SessionService::snapshot_done() { impl_->tracker.snapshot_done(); }

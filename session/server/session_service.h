@@ -78,8 +78,8 @@ class SessionService final : public StateMachine {
     void handle(client::pb::Request request, Reply reply);
 
     // StateMachine: delegates to the tracker.
-    std::optional<zab::Txn> preprocess(const zab::Request& request) override;
-    void deliver(const zab::Txn& txn) override;
+    std::optional<Txn> preprocess(const Request& request) override;
+    void deliver(const Txn& txn) override;
     std::string save() override;
     std::function<std::string()> snapshot() override;
     void snapshot_done() override;

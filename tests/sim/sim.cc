@@ -581,7 +581,7 @@ void Simulation::start_server(ServerId id) {
     // Small DIFF chunks: a sync takes many, acknowledged a few at a time,
     // interleaved with everything else (the real default is 256 KiB+).
     config.max_sync_chunk_bytes = 16 + rand(200);
-    config.mutation = options_.mutation;
+    config.mutation = static_cast<uint8_t>(options_.mutation);
     runtime::DriverOptions d;
     d.tick_ms = static_cast<uint32_t>(kTickTime);  // a unit is a millisecond
     d.request_timeout_ms = 4000;

@@ -39,6 +39,7 @@
 #include <map>
 #include <string>
 
+#include "zab/core/mutation.h"
 #include "zab/core/types.h"
 
 namespace chorus::sim {

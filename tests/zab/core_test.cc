@@ -8,6 +8,7 @@
 #include <map>
 
 #include "tests/support/ensemble.h"
+#include "zab/core/mutation.h"
 #include "zab/core/wire.h"
 
 namespace chorus::zab {
@@ -416,6 +417,25 @@ TEST(ZabZxid, TheCounterDoesNotRollOverAt32Bits) {
     const ServerId leader = e.elect();
     ASSERT_NE(leader, 0u);
     EXPECT_EQ(e.core(leader).last_zxid(), before);
+}
+
+// The planted bugs of the mutation tests exist only in the simulator's
+// build of the core (zab/core/mutation.h). This binary links the library's
+// build: a leader told to commit on its own acknowledgement still waits
+// for a quorum.
+TEST(ZabLibraryBuild, IgnoresPlantedBugs) {
+    Config c = base_config();
+    c.mutation = static_cast<uint8_t>(Mutation::kCommitOnMinority);
+    Ensemble e(3, c);
+    const ServerId leader = e.elect();
+    ASSERT_NE(leader, 0u);
+    for (ServerId id : {1, 2, 3})
+        if (id != leader) e.stop(id);
+    ASSERT_TRUE(e.core(leader).submit(Request{1, 1, "x"}).is_ok());
+    e.after_input(leader);
+    e.tick(3);
+    EXPECT_TRUE(e.node(leader).completions.empty()) << "committed without a quorum";
+    EXPECT_FALSE(mutated(c, Mutation::kCommitOnMinority));
 }
 
 }  // namespace

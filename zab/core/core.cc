@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "zab/core/mutation.h"
 #include "zab/core/validate.h"
 #include "zab/core/wire.h"
 
@@ -51,7 +52,7 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // a crash) is not bootstrapping, whatever the flag says.
     joined_ = durable.joined_ensemble;
     stats_.bootstrap_ignored = config_.bootstrap && !has_history && durable.joined_ensemble &&
-                               config_.mutation != Mutation::kEmptyDiskVotes;
+                               !mutated(config_, Mutation::kEmptyDiskVotes);
     const bool bootstrapping = config_.bootstrap && !has_history && !stats_.bootstrap_ignored;
     // An empty disk with the flag may be a new ensemble's, or a wiped one
     // whose flag was left on: it waits to hear from every member (election.cc).
@@ -59,7 +60,7 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // wait (or marked itself joined first): an original member, it votes.
     bootstrap_unconfirmed_ = bootstrapping && accepted_epoch_ == 0 && last_zxid().is_zero() &&
                              config_.members.size() > 1 &&
-                             config_.mutation != Mutation::kEmptyDiskVotes;
+                             !mutated(config_, Mutation::kEmptyDiskVotes);
     // And it stays one whether or not the flag is given again (operations.md
     // says to restart without it): such a disk — currentEpoch 0, no mark, an
     // epoch accepted or entries held — is made only by a server that voted
@@ -70,10 +71,10 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // loss later the ensemble stalled for good.)
     const bool original_member = !has_history && !durable.joined_ensemble &&
                                  (accepted_epoch_ > 0 || !last_zxid().is_zero()) &&
-                                 config_.mutation != Mutation::kOriginalMemberNeedsFlag;
+                                 !mutated(config_, Mutation::kOriginalMemberNeedsFlag);
     voting_ = has_history || original_member || (bootstrapping && !bootstrap_unconfirmed_) ||
-              config_.mutation == Mutation::kEmptyDiskVotes ||
-              config_.mutation == Mutation::kBootstrapWithoutEveryone;  // the rule of 0de384e
+              mutated(config_, Mutation::kEmptyDiskVotes) ||
+              mutated(config_, Mutation::kBootstrapWithoutEveryone);  // the rule of 0de384e
     enter_looking("");
 }
 
@@ -198,7 +199,7 @@ void Core::deliver() {
     // NEWLEADER (a leader that fails before may be followed by one that
     // lacks it).
     if (role_ == Role::kFollowing && phase_ != Phase::kBroadcast) {
-        if (config_.mutation != Mutation::kDeliverBeforeUpToDate || phase_ != Phase::kSync) return;
+        if (!mutated(config_, Mutation::kDeliverBeforeUpToDate) || phase_ != Phase::kSync) return;
         committed_ = std::max(committed_, last_zxid());  // the planted bug
     }
     if (role_ == Role::kLooking) return;
@@ -241,7 +242,7 @@ bool Core::deliveries_waiting() const {
     if (role_ == Role::kLooking) return false;
     Zxid committed = committed_;
     if (role_ == Role::kFollowing && phase_ != Phase::kBroadcast) {
-        if (config_.mutation != Mutation::kDeliverBeforeUpToDate || phase_ != Phase::kSync)
+        if (!mutated(config_, Mutation::kDeliverBeforeUpToDate) || phase_ != Phase::kSync)
             return false;
         committed = last_zxid();
     }
@@ -269,7 +270,7 @@ void Core::snapshot_saved(Zxid zxid) {
     // past what a DIFF under way has still to send (it would have to start
     // over from a SNAP, and could again, and again, while writes go on).
     Zxid keep_after = zxid;
-    if (role_ == Role::kLeading && config_.mutation != Mutation::kCompactPastDiff) {
+    if (role_ == Role::kLeading && !mutated(config_, Mutation::kCompactPastDiff)) {
         for (const auto& [peer, f] : followers_) {
             if (f.diffing) keep_after = std::min(keep_after, f.diff_sent);
         }

@@ -27,6 +27,7 @@
 #include <algorithm>
 
 #include "zab/core/core.h"
+#include "zab/core/mutation.h"
 #include "zab/core/wire.h"
 
 namespace chorus::zab {
@@ -57,7 +58,7 @@ pb::Vote Core::current_vote_message() const {
     if (role_ == Role::kLooking) {
         v = vote_;
         if (v.leader() == config_.id && own_disk_overdue() &&
-            config_.mutation != Mutation::kLeaderIgnoresStuckDisk) {
+            !mutated(config_, Mutation::kLeaderIgnoresStuckDisk)) {
             v = pb::Vote{};  // abstain until the disk catches up
         }
         v.set_state(pb::LOOKING);
@@ -221,7 +222,7 @@ void Core::check_vote_quorum() {
     }
     if (agree < config_.quorum()) return;
     if (vote_.leader() == config_.id && own_disk_overdue() &&
-        config_.mutation != Mutation::kLeaderIgnoresStuckDisk) {
+        !mutated(config_, Mutation::kLeaderIgnoresStuckDisk)) {
         return;  // not with a stuck disk (it abstains meanwhile)
     }
     if (vote_.leader() == config_.id) {

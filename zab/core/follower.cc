@@ -7,13 +7,14 @@
 #include <algorithm>
 
 #include "zab/core/core.h"
+#include "zab/core/mutation.h"
 #include "zab/core/wire.h"
 
 namespace chorus::zab {
 
 void Core::become_follower(ServerId leader) {
     if (!voting_ && current_epoch_ == 0 && !joined_ &&
-        config_.mutation != Mutation::kJoinerNotMarked) {
+        !mutated(config_, Mutation::kJoinerNotMarked)) {
         // An empty server that joins a leader without voting (a new or
         // wiped disk, or a bootstrapping one not yet sure the ensemble is
         // new) marks its disk before it accepts any epoch: or a restart
@@ -29,7 +30,7 @@ void Core::become_follower(ServerId leader) {
         // we cannot know we are a new ensemble's, so we join as a new member.
         bootstrap_unconfirmed_ = false;
         stats_.bootstrap_ignored = true;
-        if (config_.mutation == Mutation::kJoinerNotMarked) {
+        if (mutated(config_, Mutation::kJoinerNotMarked)) {
             ready_.writes.push_back(MarkJoinedEnsemble{});
             joined_ = true;
         }
@@ -163,7 +164,7 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             break;
         case B::kPing: {
             if (synced_with_leader_ && from_pb(message.ping().last()) > last_zxid() &&
-                config_.mutation != Mutation::kSkipNewLeaderCheck) {
+                !mutated(config_, Mutation::kSkipNewLeaderCheck)) {
                 // It went out before this ping and never arrived: a gap in
                 // the stream. Start over rather than wait for ever (the
                 // leader's window would stay full of what we never got).
@@ -226,7 +227,7 @@ void Core::on_new_epoch(const pb::NewEpoch& message) {
     ack->set_newly_accepted(newly);
     to_pb(last_zxid(), ack->mutable_last_zxid());
     fill_epoch_ends(ack);
-    if (config_.mutation == Mutation::kAckEpochBeforeDurable) {
+    if (mutated(config_, Mutation::kAckEpochBeforeDurable)) {
         send(leader_, std::move(m));
     } else {
         send_after_persist(leader_, std::move(m));  // acceptedEpoch is durable first
@@ -301,8 +302,8 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, Zxid
         }
         // (The planted bugs kSkipTrunc and kSkipNewLeaderCheck drop this check
         // too: it is one more guard of the rules they break.)
-        const bool unchecked = config_.mutation == Mutation::kSkipTrunc ||
-                               (config_.mutation == Mutation::kSkipNewLeaderCheck && !is_proposal);
+        const bool unchecked = mutated(config_, Mutation::kSkipTrunc) ||
+                               (mutated(config_, Mutation::kSkipNewLeaderCheck) && !is_proposal);
         if (before != ours && !unchecked) {
             // Part of the stream went missing (a lost message): appending this
             // would put it after the wrong entry.
@@ -321,7 +322,7 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, Zxid
     if (!fresh.empty() || is_proposal) append_local(std::move(fresh));
     // A DIFF chunk is acknowledged too (the leader sends the next ones as
     // these become durable); only proposals' ACKs count towards commits.
-    if (config_.mutation == Mutation::kAckBeforeDurable) {
+    if (mutated(config_, Mutation::kAckBeforeDurable)) {
         pb::PeerMessage m;
         m.mutable_ack()->set_epoch(epoch_);
         to_pb(last_zxid(), m.mutable_ack()->mutable_zxid());
@@ -333,7 +334,7 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, Zxid
 
 void Core::on_new_leader(const pb::NewLeader& message) {
     if (last_zxid() != from_pb(message.last_zxid()) &&
-        config_.mutation != Mutation::kSkipNewLeaderCheck) {
+        !mutated(config_, Mutation::kSkipNewLeaderCheck)) {
         // The sync did not bring us to the leader's history (a SNAP or DIFF
         // went missing): acknowledging would let it count a history we lack.
         enter_looking("the sync ended at " + last_zxid().str() + ", not at the leader's " +
@@ -346,7 +347,7 @@ void Core::on_new_leader(const pb::NewLeader& message) {
     ready_.writes.push_back(SetCurrentEpoch{message.epoch()});
     pb::PeerMessage m;
     m.mutable_ack_new_leader()->set_epoch(message.epoch());
-    if (config_.mutation == Mutation::kAckNewLeaderBeforeDurable) {
+    if (mutated(config_, Mutation::kAckNewLeaderBeforeDurable)) {
         send(leader_, std::move(m));
     } else {
         send_after_persist(leader_, std::move(m));  // currentEpoch is durable first
@@ -355,7 +356,7 @@ void Core::on_new_leader(const pb::NewLeader& message) {
 
 void Core::on_commit_point(Zxid committed) {
     if (phase_ != Phase::kBroadcast) return;  // UPTODATE carries the commit point
-    if (committed > last_zxid() && config_.mutation != Mutation::kSkipNewLeaderCheck) {
+    if (committed > last_zxid() && !mutated(config_, Mutation::kSkipNewLeaderCheck)) {
         // On one link the leader sends us every entry before any commit
         // point that covers it: one past our log means part of the stream
         // was lost (found by the review of issue 13: a follower missing the

@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "zab/core/core.h"
+#include "zab/core/mutation.h"
 #include "zab/core/validate.h"
 #include "zab/core/wire.h"
 
@@ -72,7 +73,7 @@ void Core::send_new_epoch(ServerId peer, FollowerState& f) {
     m.mutable_new_epoch()->set_epoch(epoch_);
     // Behind our own SetAcceptedEpoch: it must be durable first (a later
     // Ready's after_persist waits for the earlier writes too).
-    if (config_.mutation == Mutation::kNewEpochBeforeDurable) {
+    if (mutated(config_, Mutation::kNewEpochBeforeDurable)) {
         send(peer, std::move(m));
     } else {
         send_after_persist(peer, std::move(m));
@@ -94,8 +95,7 @@ void Core::maybe_choose_epoch() {
     // disk's values at start): no wrap to 0.
     CHORUS_ASSERT(highest + 1 < kMaxPlausible, "an impossible epoch got through the checks");
     epoch_ = highest + 1;
-    if (config_.mutation == Mutation::kEpochNotAboveAccepted)
-        epoch_ = std::max<uint64_t>(highest, 1);
+    if (mutated(config_, Mutation::kEpochNotAboveAccepted)) epoch_ = std::max<uint64_t>(highest, 1);
     accepted_epoch_ = epoch_;
     ready_.writes.push_back(SetAcceptedEpoch{epoch_});
     phase_ = Phase::kAckEpoch;
@@ -122,7 +122,7 @@ void Core::on_ack_epoch(ServerId from, const pb::AckEpoch& ack) {
         }
     }
     f.acked_epoch = true;
-    f.epoch_counted = ack.newly_accepted() || config_.mutation == Mutation::kCountEqualAckEpoch;
+    f.epoch_counted = ack.newly_accepted() || mutated(config_, Mutation::kCountEqualAckEpoch);
     // Used only to choose the sync below.
     f.acked = from_pb(ack.last_zxid());
     f.log_base = from_pb(ack.log_base());
@@ -205,7 +205,7 @@ void Core::sync_follower(ServerId peer, FollowerState& f) {
         send(peer, std::move(m));
         diff_from = snapshot_zxid_;
     } else {
-        if (*common != theirs && config_.mutation != Mutation::kSkipTrunc) {
+        if (*common != theirs && !mutated(config_, Mutation::kSkipTrunc)) {
             pb::PeerMessage m;
             m.mutable_trunc()->set_epoch(epoch_);
             to_pb(*common, m.mutable_trunc()->mutable_to());
@@ -340,7 +340,7 @@ void Core::on_ack(ServerId from, const pb::Ack& ack) {
         // for nothing else until NEWLEADER is acknowledged).
         it->second.last_heard_tick = now_tick_;
         it->second.diff_acked = std::max(it->second.diff_acked, from_pb(ack.zxid()));
-        if (config_.mutation == Mutation::kCommitOldEpochByCount) commit_by_count_in_sync();
+        if (mutated(config_, Mutation::kCommitOldEpochByCount)) commit_by_count_in_sync();
         return;
     }
     if (!it->second.synced) return;
@@ -375,11 +375,11 @@ void Core::advance_commit() {
         if (f.acked_new_leader) held.push_back(f.acked);
     }
     const size_t quorum =
-        config_.mutation == Mutation::kCommitOnMinority ? size_t{1} : config_.quorum();
+        mutated(config_, Mutation::kCommitOnMinority) ? size_t{1} : config_.quorum();
     if (held.size() < quorum) return;
     std::sort(held.begin(), held.end(), std::greater<>());
     Zxid candidate = std::min(held[quorum - 1], last_zxid());
-    if (config_.mutation == Mutation::kCommitOnMinority) candidate = last_zxid();
+    if (mutated(config_, Mutation::kCommitOnMinority)) candidate = last_zxid();
     if (candidate <= committed_ || candidate.epoch != epoch_) return;
     committed_ = candidate;
     while (!inflight_batches_.empty() && inflight_batches_.front() <= committed_) {
@@ -487,7 +487,7 @@ void Core::on_ping_ack(ServerId from, const pb::PingAck& ack) {
 void Core::check_barriers() {
     if (barriers_.empty()) return;
     auto confirmed = [&](const Barrier& b) {
-        if (config_.mutation == Mutation::kSyncWithoutQuorum) return true;
+        if (mutated(config_, Mutation::kSyncWithoutQuorum)) return true;
         size_t count = 1;
         for (const auto& [peer, f] : followers_) {
             if (f.acked_new_leader && f.ping_acked >= b.seq) ++count;
@@ -511,7 +511,7 @@ void Core::check_barriers() {
 }
 
 void Core::leader_tick() {
-    if (own_disk_overdue() && config_.mutation != Mutation::kLeaderIgnoresStuckDisk) {
+    if (own_disk_overdue() && !mutated(config_, Mutation::kLeaderIgnoresStuckDisk)) {
         // We cannot make anything durable, so we cannot commit; our
         // followers would wait for us as long as the disk is stuck.
         ++stats_.disk_step_downs;
@@ -540,7 +540,7 @@ void Core::leader_tick() {
         }
     }
     if (alive < config_.quorum() && now_tick_ - role_start_tick_ > config_.election_timeout_ticks &&
-        config_.mutation != Mutation::kLeaderNeverStepsDown) {
+        !mutated(config_, Mutation::kLeaderNeverStepsDown)) {
         enter_looking("lost touch with a quorum");
     }
 }

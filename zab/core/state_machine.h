@@ -1,5 +1,9 @@
 // StateMachine: what an application implements to be replicated by chorus.
 // Pure: it is driven by zab/runtime (chorus::Node) and by tests alike.
+//
+// The vocabulary an application uses lives in one namespace, chorus:
+// chorus::Request, Txn, Completion, Role, ServerId (the protocol's own
+// types, declared in chorus::zab, zab/core/types.h) and chorus::StateMachine.
 #pragma once
 
 #include <cstdint>
@@ -10,17 +14,27 @@
 
 namespace chorus {
 
+using zab::Completion;
+using zab::Request;
+using zab::Role;
+using zab::ServerId;
+using zab::Txn;
+
+// Threads: every method is called on the node's core thread, one call at a
+// time, except the function snapshot() returns.
 class StateMachine : public zab::Preprocessor {
  public:
-    // (preprocess, from Preprocessor) leader only, in arrival order: return
-    // the transaction to broadcast, or nullopt to absorb the request.
+    // std::optional<Txn> preprocess(const Request&), from zab::Preprocessor:
+    // leader only, in arrival order: return the transaction to broadcast,
+    // or nullopt to absorb the request (a heartbeat, say).
     // Every replica, in zxid order, exactly once per committed transaction.
-    virtual void deliver(const zab::Txn& txn) = 0;
+    virtual void deliver(const Txn& txn) = 0;
     // The whole state as of the last delivered transaction.
     virtual std::string save() = 0;
     // Replaces the state with one saved by save() (empty: the initial state).
     virtual void restore(const std::string& snapshot) = 0;
-    virtual void role_changed(zab::Role /*role*/, zab::ServerId /*leader*/, uint64_t /*epoch*/) {}
+    // This server's role changed (leader 0: none known yet).
+    virtual void role_changed(Role /*role*/, ServerId /*leader*/, uint64_t /*epoch*/) {}
 
     // Taking a snapshot without stopping the core. Called on the core
     // thread when a snapshot is due; returns a function that produces the

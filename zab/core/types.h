@@ -53,33 +53,6 @@ class Preprocessor {
 std::string encode_txn_payload(const Txn& txn);
 bool decode_txn_payload(Zxid zxid, uint32_t type, const std::string& payload, Txn* out);
 
-// Deliberate bugs for proving that the simulator's checks catch them. Never
-// set outside tests.
-// Each names the rule it breaks; docs/testing.md lists the check that
-// catches each one.
-enum class Mutation : uint8_t {
-    kNone,
-    kAckBeforeDurable,           // a follower acknowledges a proposal before it is durable
-    kCommitOnMinority,           // the leader commits with its own acknowledgement alone
-    kSkipTrunc,                  // the leader sends DIFF where TRUNC is needed
-    kNewEpochBeforeDurable,      // NEWEPOCH leaves before the leader's acceptedEpoch is durable
-    kAckEpochBeforeDurable,      // ACKEPOCH leaves before the follower's acceptedEpoch is durable
-    kAckNewLeaderBeforeDurable,  // the NEWLEADER ack leaves before currentEpoch is durable
-    kEmptyDiskVotes,             // a server with an empty disk votes as if it held history
-    kBootstrapWithoutEveryone,   // an empty bootstrapping server votes before hearing from all
-    kJoinerNotMarked,            // an empty server without the flag follows without the joined mark
-    kOriginalMemberNeedsFlag,    // an original member votes only with the flag (1939610)
-    kEpochNotAboveAccepted,      // the new epoch is the highest acceptedEpoch heard, not above it
-    kSkipNewLeaderCheck,         // a follower acks NEWLEADER whatever its last zxid
-    kCommitOldEpochByCount,      // the leader commits a previous epoch's entries by counting acks
-    kDeliverBeforeUpToDate,      // a follower delivers committed entries before UPTODATE
-    kSyncWithoutQuorum,          // the leader answers sync() without a quorum's ping round
-    kLeaderNeverStepsDown,       // a leader cut off from its quorum keeps leading
-    kCompactPastDiff,            // a snapshot compacts the log past what a DIFF has to send
-    kCountEqualAckEpoch,         // an ACKEPOCH of an epoch accepted before counts for the quorum
-    kLeaderIgnoresStuckDisk,     // a leader whose own disk is stuck keeps leading
-};
-
 struct Config {
     ServerId id = 0;
     std::vector<ServerId> members;  // every voting server, this one included
@@ -102,7 +75,10 @@ struct Config {
     size_t max_pending_requests = 100000;  // bound on requests waiting for a proposal
     size_t max_request_bytes = 16 << 20;   // larger requests are refused (they must fit a frame)
 
-    Mutation mutation = Mutation::kNone;
+    // A planted bug (zab/core/mutation.h), for the simulator's checks to
+    // catch. Only the simulator's build of the core (chorus_core_sim,
+    // CHORUS_SIM_MUTATIONS) reads it; the library's build ignores it.
+    uint8_t mutation = 0;
 
     size_t quorum() const { return members.size() / 2 + 1; }
 };

@@ -99,7 +99,10 @@ void Driver::shutdown() {
     stopping_ = true;
     core_->shutdown();
     process();
-    fail_pending(Status(Code::kNotLeader, "the server is shutting down"));
+    fail_pending(Status(Code::kUnknownOutcome,
+                        "the server stopped before the request's outcome was known; it may or "
+                        "may not have been applied"),
+                 Status(Code::kNotLeader, "the server is shutting down"));
 }
 
 void Driver::process() {
@@ -249,9 +252,10 @@ void Driver::carry_out(zab::Ready& ready) {
                      (core_->serving() ? ", serving epoch " + std::to_string(rc.epoch) : "") +
                      (rc.reason.empty() ? "" : ": " + rc.reason));
         if (!core_->serving()) {
-            fail_pending(Status(Code::kNotLeader,
+            fail_pending(Status(Code::kUnknownOutcome,
                                 "the leader changed before the request's outcome was known; it "
-                                "may or may not have been applied — retry if it is idempotent"));
+                                "may or may not have been applied — retry if it is idempotent"),
+                         Status(Code::kNotLeader, "the leader changed; sync again"));
         }
         sm_.role_changed(rc.role, rc.leader, rc.epoch);
     }
@@ -292,7 +296,7 @@ void Driver::expire_pending() {
         const auto [at, id, is_sync] = deadlines_.front();
         deadlines_.pop_front();
         const Status late(
-            Code::kBusy,
+            Code::kTimeout,
             "no outcome within " + std::to_string(options_.request_timeout_ms) +
                 " ms; it may or may not have been applied — retry if it is idempotent");
         if (is_sync) {
@@ -311,14 +315,14 @@ void Driver::expire_pending() {
     }
 }
 
-void Driver::fail_pending(const Status& why) {
+void Driver::fail_pending(const Status& requests_status, const Status& syncs_status) {
     auto requests = std::move(pending_);
     pending_.clear();
     for (auto& [id, done] : requests)
-        done(why, zab::Completion{id, zab::Completion::Outcome::kCommitted, {}});
+        done(requests_status, zab::Completion{id, zab::Completion::Outcome::kCommitted, {}});
     auto syncs = std::move(pending_syncs_);
     pending_syncs_.clear();
-    for (auto& [id, done] : syncs) done(why, Zxid{});
+    for (auto& [id, done] : syncs) done(syncs_status, Zxid{});
 }
 
 void Driver::warn_if_slow(const char* what, size_t count, uint64_t start_us) {

@@ -80,20 +80,22 @@ class Driver {
     void tick();
 
     // Submits `request` (any server; a follower forwards it) and assigns
-    // its id (returned in `id`). A refusal comes back at once — kNotLeader
-    // (retryable) while no leader serves, kBusy when the waiting queue is
-    // full or the driver is stopping, kInvalidArgument for a request over
-    // the limit — and `done` is then never called. Otherwise `done` is
-    // called once: OK with the outcome, kNotLeader if the leader changed
-    // before the outcome was known (it may have been applied), kBusy if no
-    // outcome came within request_timeout_ms.
+    // its id (returned in `id`). A refusal comes back at once, and the
+    // request was not applied — kNotLeader while no leader serves or the
+    // driver is stopping, kBusy when the waiting queue is full,
+    // kInvalidArgument for a request over the limit — and `done` is then
+    // never called. Otherwise `done` is called once: OK with the outcome;
+    // or, when the outcome is not known (it may or may not have been
+    // applied), kUnknownOutcome if the leader changed or the driver shut
+    // down first, kTimeout if no outcome came within request_timeout_ms.
     // Not from inside a callback of this driver (Node defers those).
     Status submit(zab::Request request, Done done, uint64_t* id = nullptr);
     // The id the next submit() will assign (a checker may record it first).
     uint64_t next_request_id() const { return next_request_; }
     // Read barrier: `done` runs once this replica has delivered everything
     // the leader had proposed when the barrier reached it. Refusals as for
-    // submit().
+    // submit(); once taken, `done` gets OK, kNotLeader if the leader
+    // changed or the driver shut down first, or kTimeout.
     Status sync(SyncDone done);
 
     // A clean stop begins: a leader says goodbye, pending requests fail,
@@ -116,7 +118,10 @@ class Driver {
     void carry_out(zab::Ready& ready);
     void take_snapshot(Zxid at);
     void expire_pending();
-    void fail_pending(const Status& why);
+    // Answers every pending request with `requests_status` and every
+    // pending sync with `syncs_status` (a sync changes nothing, so its
+    // outcome is never in doubt).
+    void fail_pending(const Status& requests_status, const Status& syncs_status);
     void warn_if_slow(const char* what, size_t count, uint64_t start_us);
 
     DriverOptions options_;

@@ -4,8 +4,7 @@
 //   chorus::NodeOptions options = ...;  // or from flags: cli/node_flags.h
 //   chorus::Node node(options, sm);
 //   if (auto s = node.start(); !s.is_ok()) { ... }
-//   node.submit({.type = 1, .data = "..."}, [](chorus::Status s, chorus::zab::Completion c) { ...
-//   });
+//   node.submit({.type = 1, .data = "..."}, [](chorus::Status s, chorus::Completion c) { ... });
 //   ... node.stop();  (cli/stop_signals.h stops on SIGTERM/SIGINT, for programs that want it)
 //
 // Threads: start/stop/submit/sync/status/post may be called from any
@@ -28,11 +27,6 @@
 #include "zab/core/types.h"
 
 namespace chorus {
-
-using zab::Request;
-using zab::Role;
-using zab::ServerId;
-using zab::Txn;
 
 struct NodeOptions {
     ServerId id = 0;
@@ -82,13 +76,15 @@ class Node {
     // call it from a callback (it waits for the core thread).
     void stop();
 
-    using Done = std::function<void(Status, zab::Completion)>;
+    using Done = std::function<void(Status, Completion)>;
     // Submits a request (any server; a follower forwards it). `done` runs on
     // the core thread: OK with the outcome once committed (or absorbed), or
-    // an error — kNotLeader (retryable) while no leader serves, or if the
-    // leader changed before the outcome was known (it may have committed);
-    // kBusy if no outcome came within 10 s; kInvalidArgument if the request
-    // is over a quarter of --max-frame-bytes. `done` is always called,
+    // an error. Not applied, retry: kNotLeader while no leader serves (or
+    // the node is not running), kBusy if too many requests wait. Outcome
+    // unknown — it may or may not have been applied: kUnknownOutcome if the
+    // leader changed or the node stopped first, kTimeout if no outcome came
+    // within 10 s. Never applied: kInvalidArgument if the request is over a
+    // quarter of --max-frame-bytes. `done` is always called,
     // exactly once: if the node is not running (before start(), after
     // stop()), at once on the caller's thread with kNotLeader; if it is
     // stopping, later on the core thread with kNotLeader. Called on the
