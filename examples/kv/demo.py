@@ -41,9 +41,13 @@ def main():
         t = time.time()
         last = None
         for k in range(n):
-            for _attempt in range(100):  # a server still joining answers NotLeader: retry
+            # A server still joining answers NotLeader (not applied): retry. A
+            # put is idempotent, so a write whose outcome is unknown (a leader
+            # change meanwhile) may be retried too.
+            for _attempt in range(100):
                 last = conns[1 + k % 3].ask(f"put key{k} value{k}")
-                if not last.startswith("error NotLeader"):
+                if not last.startswith(("error NotLeader", "error UnknownOutcome",
+                                        "error Timeout")):
                     break
                 time.sleep(0.02)
             if not last.startswith("ok"):
