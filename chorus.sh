@@ -130,7 +130,7 @@ TXT
 # a build directory of their own. Any report fails the step (UBSan is told
 # to halt on the first).
 SANITIZED_TESTS=(storage-unit-tests storage-corruption-tests linearizability-tests zab-core-tests
-    runtime-tests session-tests groupd-routes-tests zab-sim)
+    runtime-tests session-tests groupd-routes-tests zab-sim session-server-tests node-signals-tests)
 run_sanitized() {
     install_missing
     local werror=false
@@ -148,6 +148,8 @@ run_sanitized() {
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     say "unit tests under the sanitizers"
     meson test -C build-asan --no-rebuild --suite unit --print-errorlogs --num-processes 2
+    say "in-process servers under the sanitizers (a Node and a session::Server on 127.0.0.1)"
+    meson test -C build-asan --no-rebuild --print-errorlogs session-server node-leaves-signals-alone
     say "simulator seeds under the sanitizers"
     build-asan/tests/zab-sim --seeds 250 --start 1 --servers 3
     build-asan/tests/zab-sim --seeds 60 --start 1 --servers 5

@@ -51,7 +51,14 @@ Server::Server(ServerOptions options)
     });
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+    stop();
+    // node_ is destroyed before service_ (members go in reverse order, and
+    // the node must not outlive its state machine): the service must not
+    // reach for it from its destructor. Also when start() failed or never
+    // ran, so stop() did nothing.
+    service_.detach();
+}
 
 void Server::add_front_end(std::unique_ptr<FrontEnd> front_end) {
     CHORUS_ASSERT(!started_, "Server::add_front_end after start()");

@@ -61,9 +61,11 @@ void SessionService::attach(Node& node) {
 
 void SessionService::stop() {
     Impl& m = *impl_;
-    // Not attached, or the node not running (never started, or stopping
-    // already): there is no core thread to end the watches on.
-    if (m.node == nullptr || !m.node->running() || m.stop_requested.exchange(true)) return;
+    // Once only; and never after detach(): the node may be gone.
+    if (m.node == nullptr || m.stop_requested.exchange(true)) return;
+    // The node not running (never started, or stopping already): there is
+    // no core thread to end the watches on.
+    if (!m.node->running()) return;
     // Waiting watches end now, not when their timeout passes (the node
     // still runs: stop() comes before node.stop()).
     auto ended = std::make_shared<std::promise<void>>();
@@ -74,6 +76,11 @@ void SessionService::stop() {
     });
     if (ended->get_future().wait_for(std::chrono::seconds(2)) != std::future_status::ready)
         spdlog::warn("server {}: watches not ended at stop (the node had stopped)", m.options.id);
+}
+
+void SessionService::detach() {
+    stop();
+    impl_->node = nullptr;
 }
 
 const Tracker& SessionService::tracker() const { return impl_->tracker; }

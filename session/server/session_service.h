@@ -68,6 +68,12 @@ class SessionService final : public StateMachine {
     // NOT_SERVING, and the periodic work stops. Does nothing if the node is
     // not running. Idempotent; the destructor calls it.
     void stop();
+    // Once the node has stopped and before it is destroyed, when the
+    // service outlives it (their lifetimes cross: the node holds the service
+    // as its state machine, the service holds the node): stop() if not done
+    // yet, then forget the node, so that the destructor does not touch it.
+    // After it, handle() must not be called.
+    void detach();
 
     using Reply = std::function<void(client::pb::Response)>;
     // Answers one client request (any thread, after attach()). `reply` runs

@@ -289,7 +289,9 @@ Status Node::start() {
         m.driver->start();
         m.ticker->expires_after(std::chrono::milliseconds(m.options.tick_ms));
         m.ticker->async_wait([&m](boost::system::error_code ec) {
-            if (!ec) m.tick();
+            // A stop() within the first tick: the wait may have completed
+            // before the cancel, so look at `stopping` too.
+            if (!ec && !m.stopping) m.tick();
         });
         m.io.run();
     });

@@ -87,9 +87,11 @@ class Node {
     // quarter of --max-frame-bytes. `done` is always called,
     // exactly once: if the node is not running (before start(), after
     // stop()), at once on the caller's thread with kNotLeader; if it is
-    // stopping, later on the core thread with kNotLeader. Called on the
-    // core thread outside a delivery (from a tick hook, say), the request
-    // is taken at once; otherwise it is queued.
+    // stopping, later on the core thread with kNotLeader. (The one gap: a
+    // submit() from another thread that races with stop() may be dropped
+    // uncalled once the core thread has ended — stop the callers first.)
+    // Called on the core thread outside a delivery (from a tick hook, say),
+    // the request is taken at once; otherwise it is queued.
     void submit(Request request, Done done);
     // Read barrier: `done` runs once this replica has delivered everything
     // the leader had proposed when the barrier reached it. Answered like
