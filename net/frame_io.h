@@ -37,9 +37,13 @@ class FrameReader {
         }
         if (buffer_.size() - end_ < want) {
             // Move what is left to the front, then grow if still short.
-            std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
-            end_ -= start_;
-            start_ = 0;
+            // (Only when there is a front to move to: an empty buffer's
+            // data() may be null, and memmove must not be given one.)
+            if (start_ > 0) {
+                std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+                end_ -= start_;
+                start_ = 0;
+            }
             if (buffer_.size() - end_ < want) buffer_.resize(end_ + want);
         }
         offered_ = buffer_.size() - end_;
