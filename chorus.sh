@@ -9,8 +9,8 @@
 #   ./chorus.sh test NAME...   only the tests or suites named (unit, sim, mutation, process,
 #                              install, lint; docs/testing.md lists the tests)
 #   ./chorus.sh build          only install what is missing, configure and build
-#   ./chorus.sh sanitize       the unit tests and 400 simulator seeds under AddressSanitizer
-#                              and UndefinedBehaviorSanitizer, in build-asan/ (not yet in CI)
+#   ./chorus.sh sanitize       the unit tests, in-process servers and 400 simulator seeds under
+#                              AddressSanitizer and UndefinedBehaviorSanitizer, in build-asan/ (CI)
 #   ./chorus.sh storage-bench  the storage benchmark (docs/benchmarks.md)
 #
 # Each step installs the Debian packages it needs when they are missing
