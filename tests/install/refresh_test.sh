@@ -4,8 +4,9 @@
 # kept its earlier "not found" through --reconfigure).
 #
 # A small meson project looks for a library and header the way
-# bench/meson.build looks for libzookeeper_mt, but in a directory of the
-# test's own. It is configured while they are missing, then they are made,
+# bench/meson.build looks for libzookeeper_mt, but for a library of the
+# test's own, in a directory of its own (not ZooKeeper's: a machine with
+# ZooKeeper's client installed would find that one at once). It is configured while they are missing, then they are made,
 # then chorus.sh's refresh_configuration runs on the build directory: the
 # library must now be found.
 #
@@ -15,13 +16,13 @@ root=$(cd "${1:?usage: refresh_test.sh SOURCE_ROOT}" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-mkdir -p "$work/src" "$work/fake/include/zookeeper" "$work/fake/lib"
+mkdir -p "$work/src" "$work/fake/include/chorus_refresh_probe" "$work/fake/lib"
 cat >"$work/src/meson.build" <<'MESON'
 project('refresh-probe', 'c')
 cc = meson.get_compiler('c')
 fake = get_option('fake')
-zk = cc.find_library('zookeeper_mt', required: false, dirs: [fake / 'lib'],
-  has_headers: ['zookeeper/zookeeper.h'],
+zk = cc.find_library('chorus_refresh_probe', required: false, dirs: [fake / 'lib'],
+  has_headers: ['chorus_refresh_probe/probe.h'],
   header_include_directories: include_directories(fake / 'include'))
 message('probe: zookeeper client ' + (zk.found() ? 'found' : 'missing'))
 MESON
@@ -34,9 +35,9 @@ meson setup "$work/build" "$work/src" -Dfake="$work/fake" >"$work/first.log" 2>&
     echo "FAIL: the probe found a library that is not there yet"; cat "$work/first.log"; exit 1; }
 
 # "Install" the client: a header and a shared library with one symbol.
-echo 'int zoo_probe(void);' >"$work/fake/include/zookeeper/zookeeper.h"
+echo 'int zoo_probe(void);' >"$work/fake/include/chorus_refresh_probe/probe.h"
 echo 'int zoo_probe(void) { return 0; }' >"$work/z.c"
-cc -shared -fPIC -o "$work/fake/lib/libzookeeper_mt.so" "$work/z.c"
+cc -shared -fPIC -o "$work/fake/lib/libchorus_refresh_probe.so" "$work/z.c"
 
 # shellcheck source=/dev/null
 source "$root/chorus.sh"
