@@ -130,7 +130,8 @@ TXT
 # a build directory of their own. Any report fails the step (UBSan is told
 # to halt on the first).
 SANITIZED_TESTS=(storage-unit-tests storage-corruption-tests linearizability-tests zab-core-tests
-    runtime-tests session-tests groupd-routes-tests zab-sim session-server-tests node-signals-tests)
+    runtime-tests session-tests groupd-routes-tests zab-sim session-server-tests node-signals-tests
+    zookeeper-jute-tests)
 run_sanitized() {
     install_missing
     local werror=false
