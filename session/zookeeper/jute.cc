@@ -106,6 +106,13 @@ bool JuteReader::read_string(const char* what, std::string* out) {
     return true;
 }
 
+bool JuteReader::expect_end(const char* record) {
+    if (!ok()) return false;
+    if (remaining() == 0) return true;
+    return fail(std::string(record) + ": " + std::to_string(remaining()) +
+                " byte(s) after its last field, at byte " + std::to_string(pos_));
+}
+
 bool JuteReader::read_vector_size(const char* what, int32_t* out, int32_t max_count) {
     const size_t at = pos_;
     int32_t n = 0;

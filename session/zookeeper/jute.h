@@ -72,6 +72,10 @@ class JuteReader {
     // most one element per byte left: an element takes at least one).
     bool read_vector_size(const char* what, int32_t* out, int32_t max_count = 1 << 20);
 
+    // True if everything was read; otherwise (bytes left over) sets the
+    // error "<record>: N byte(s) after its last field, at byte P".
+    bool expect_end(const char* record);
+
     bool ok() const { return error_.empty(); }
     // What was wrong, e.g. "path: a length of 9 at byte 12, but 3 bytes are left".
     const std::string& error() const { return error_; }

@@ -5,11 +5,13 @@
 // ZooKeeper driver.
 #include <gtest/gtest.h>
 #include <zookeeper/recordio.h>
+#include <zookeeper/zookeeper.h>
 #include <zookeeper/zookeeper.jute.h>
 
 #include <string>
 
 #include "session/zookeeper/jute.h"
+#include "session/zookeeper/records.h"
 
 namespace chorus::zookeeper {
 namespace {
@@ -26,7 +28,7 @@ std::string c_client_bytes(int (*serialize)(struct oarchive*, const char*, T*), 
 
 TEST(JuteAgainstTheCClient, AConnectRequestComesOutTheSame) {
     char password[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    ConnectRequest c{};
+    ::ConnectRequest c{};
     c.protocolVersion = 0;
     c.lastZxidSeen = 0x300000007;
     c.timeOut = 30000;
@@ -44,11 +46,11 @@ TEST(JuteAgainstTheCClient, AConnectRequestComesOutTheSame) {
 
 TEST(JuteAgainstTheCClient, ACreateRequestWithAnAclComesOutTheSame) {
     char scheme[] = "world", id[] = "anyone", path[] = "/app/node", data[] = "value";
-    ACL acl{};
+    ::ACL acl{};
     acl.perms = 31;
     acl.id.scheme = scheme;
     acl.id.id = id;
-    CreateRequest c{};
+    ::CreateRequest c{};
     c.path = path;
     c.data.len = 5;
     c.data.buff = data;
@@ -75,7 +77,7 @@ TEST(JuteAgainstTheCClient, TheCClientReadsAConnectResponseWeWrite) {
     w.write_buffer(std::string(16, '\x7f'));
     std::string bytes = w.take();
     struct iarchive* ia = create_buffer_iarchive(bytes.data(), static_cast<int>(bytes.size()));
-    ConnectResponse r{};
+    ::ConnectResponse r{};
     ASSERT_EQ(deserialize_ConnectResponse(ia, "connect", &r), 0);
     EXPECT_EQ(r.protocolVersion, 0);
     EXPECT_EQ(r.timeOut, 12000);
@@ -89,7 +91,7 @@ TEST(JuteAgainstTheCClient, TheCClientReadsAConnectResponseWeWrite) {
 // A null buffer from the C client (len -1) reads as null here.
 TEST(JuteAgainstTheCClient, ANullBufferReadsAsNull) {
     char path[] = "/n";
-    CreateRequest c{};
+    ::CreateRequest c{};
     c.path = path;
     c.data.len = -1;
     c.data.buff = nullptr;
@@ -110,6 +112,65 @@ TEST(JuteAgainstTheCClient, ANullBufferReadsAsNull) {
     EXPECT_EQ(count, 0);
     EXPECT_EQ(flags, 0);
     EXPECT_TRUE(r.at_end());
+}
+
+// The C client reads the ConnectResponse and ReplyHeader we write, and we
+// read the RequestHeader and ConnectRequest it writes.
+TEST(JuteAgainstTheCClient, TheHandshakeAndHeadersAgree) {
+    ConnectResponse ours;
+    ours.timeout_ms = 9000;
+    ours.session_id = 0x1000000000077;
+    ours.password = std::string(16, '\x01');
+    ours.has_read_only = false;  // the C client's ConnectResponse has no readOnly
+    JuteWriter w;
+    write_connect_response(w, ours);
+    write_reply_header(w, ReplyHeader{5, 0x200000009, kNodeExists});
+    std::string bytes = w.take();
+    struct iarchive* ia = create_buffer_iarchive(bytes.data(), static_cast<int>(bytes.size()));
+    struct ::ConnectResponse c {};
+    struct ::ReplyHeader h {};
+    ASSERT_EQ(deserialize_ConnectResponse(ia, "connect", &c), 0);
+    ASSERT_EQ(deserialize_ReplyHeader(ia, "header", &h), 0);
+    EXPECT_EQ(c.timeOut, 9000);
+    EXPECT_EQ(c.sessionId, 0x1000000000077);
+    EXPECT_EQ(h.xid, 5);
+    EXPECT_EQ(h.zxid, 0x200000009);
+    EXPECT_EQ(h.err, ZNODEEXISTS);
+    deallocate_ConnectResponse(&c);
+    close_buffer_iarchive(&ia);
+
+    struct ::RequestHeader rh {};
+    rh.xid = 12;
+    rh.type = kOpGetData;
+    const std::string header = c_client_bytes(serialize_RequestHeader, &rh);
+    JuteReader r(header);
+    RequestHeader back;
+    ASSERT_TRUE(read_request_header(r, &back));
+    EXPECT_EQ(back.xid, 12);
+    EXPECT_EQ(back.type, kOpGetData);
+    EXPECT_TRUE(r.at_end());
+}
+
+// Our error codes are the C client's (a client compares them by value).
+TEST(JuteAgainstTheCClient, ErrorCodesAreTheCClients) {
+    EXPECT_EQ(kOk, ZOK);
+    EXPECT_EQ(kSystemError, ZSYSTEMERROR);
+    EXPECT_EQ(kMarshallingError, ZMARSHALLINGERROR);
+    EXPECT_EQ(kUnimplemented, ZUNIMPLEMENTED);
+    EXPECT_EQ(kOperationTimeout, ZOPERATIONTIMEOUT);
+    EXPECT_EQ(kBadArguments, ZBADARGUMENTS);
+    EXPECT_EQ(kApiError, ZAPIERROR);
+    EXPECT_EQ(kNoNode, ZNONODE);
+    EXPECT_EQ(kNoAuth, ZNOAUTH);
+    EXPECT_EQ(kBadVersion, ZBADVERSION);
+    EXPECT_EQ(kNoChildrenForEphemerals, ZNOCHILDRENFOREPHEMERALS);
+    EXPECT_EQ(kNodeExists, ZNODEEXISTS);
+    EXPECT_EQ(kNotEmpty, ZNOTEMPTY);
+    EXPECT_EQ(kSessionExpired, ZSESSIONEXPIRED);
+    EXPECT_EQ(kInvalidAcl, ZINVALIDACL);
+    EXPECT_EQ(kAuthFailed, ZAUTHFAILED);
+    EXPECT_EQ(kSessionMoved, ZSESSIONMOVED);
+    EXPECT_EQ(kNotReadOnly, ZNOTREADONLY);
 }
 
 }  // namespace
