@@ -11,6 +11,7 @@
 #include <string>
 
 #include "session/zookeeper/jute.h"
+#include "session/zookeeper/operations.h"
 #include "session/zookeeper/records.h"
 
 namespace chorus::zookeeper {
@@ -171,6 +172,79 @@ TEST(JuteAgainstTheCClient, ErrorCodesAreTheCClients) {
     EXPECT_EQ(kAuthFailed, ZAUTHFAILED);
     EXPECT_EQ(kSessionMoved, ZSESSIONMOVED);
     EXPECT_EQ(kNotReadOnly, ZNOTREADONLY);
+}
+
+// Requests the C client writes, read here.
+TEST(JuteAgainstTheCClient, WeReadItsDataRequests) {
+    char path[] = "/cfg", data[] = "v2";
+    ::SetDataRequest set{};
+    set.path = path;
+    set.data.len = 2;
+    set.data.buff = data;
+    set.version = 7;
+    std::string bytes = c_client_bytes(serialize_SetDataRequest, &set);
+    JuteReader r1(bytes);
+    SetDataRequest s;
+    ASSERT_TRUE(read_set_data_request(r1, &s)) << r1.error();
+    EXPECT_EQ(s.path, "/cfg");
+    EXPECT_EQ(s.data, "v2");
+    EXPECT_EQ(s.version, 7);
+
+    ::GetDataRequest get{};
+    get.path = path;
+    get.watch = 1;
+    bytes = c_client_bytes(serialize_GetDataRequest, &get);
+    JuteReader r2(bytes);
+    PathWatchRequest g;
+    ASSERT_TRUE(read_path_watch_request(r2, &g)) << r2.error();
+    EXPECT_EQ(g.path, "/cfg");
+    EXPECT_TRUE(g.watch);
+
+    ::DeleteRequest del{};
+    del.path = path;
+    del.version = -1;
+    bytes = c_client_bytes(serialize_DeleteRequest, &del);
+    JuteReader r3(bytes);
+    DeleteRequest d;
+    ASSERT_TRUE(read_delete_request(r3, &d)) << r3.error();
+    EXPECT_EQ(d.version, -1);
+}
+
+// Answers we write, read by the C client.
+TEST(JuteAgainstTheCClient, ItReadsOurAnswers) {
+    Stat stat;
+    stat.czxid = 0x100000001;
+    stat.mzxid = 0x100000004;
+    stat.version = 2;
+    stat.ephemeral_owner = 0x55;
+    stat.data_length = 3;
+    stat.num_children = 2;
+    stat.pzxid = 0x100000006;
+    JuteWriter w;
+    write_get_data_response(w, "abc", stat);
+    write_get_children2_response(w, {"x", "y"}, stat);
+    write_create2_response(w, "/q/n-0000000001", stat);
+    std::string bytes = w.take();
+    struct iarchive* ia = create_buffer_iarchive(bytes.data(), static_cast<int>(bytes.size()));
+    ::GetDataResponse data{};
+    ::GetChildren2Response children{};
+    ::Create2Response created{};
+    ASSERT_EQ(deserialize_GetDataResponse(ia, "data", &data), 0);
+    ASSERT_EQ(deserialize_GetChildren2Response(ia, "children", &children), 0);
+    ASSERT_EQ(deserialize_Create2Response(ia, "create", &created), 0);
+    EXPECT_EQ(std::string(data.data.buff, static_cast<size_t>(data.data.len)), "abc");
+    EXPECT_EQ(data.stat.mzxid, 0x100000004);
+    EXPECT_EQ(data.stat.ephemeralOwner, 0x55);
+    EXPECT_EQ(data.stat.pzxid, 0x100000006);
+    ASSERT_EQ(children.children.count, 2);
+    EXPECT_STREQ(children.children.data[1], "y");
+    EXPECT_EQ(children.stat.numChildren, 2);
+    EXPECT_STREQ(created.path, "/q/n-0000000001");
+    EXPECT_EQ(created.stat.version, 2);
+    deallocate_GetDataResponse(&data);
+    deallocate_GetChildren2Response(&children);
+    deallocate_Create2Response(&created);
+    close_buffer_iarchive(&ia);
 }
 
 }  // namespace

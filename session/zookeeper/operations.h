@@ -1,0 +1,92 @@
+// The records of ZooKeeper's data operations: what follows the
+// RequestHeader of create, create2, delete, exists, getData, setData,
+// getChildren, getChildren2 and sync, and what follows the ReplyHeader of
+// their answers. Encoded with jute (jute.h); pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "session/zookeeper/jute.h"
+
+namespace chorus::zookeeper {
+
+// A znode's metadata, as every reply that describes a node carries it.
+struct Stat {
+    int64_t czxid = 0;  // the zxid that created it
+    int64_t mzxid = 0;  // the zxid that last changed its data
+    int64_t ctime = 0;  // milliseconds since the epoch, as the leader saw them
+    int64_t mtime = 0;
+    int32_t version = 0;          // changes of its data
+    int32_t cversion = 0;         // changes of its children
+    int32_t aversion = 0;         // changes of its ACL
+    int64_t ephemeral_owner = 0;  // the owning session, 0 for a persistent node
+    int32_t data_length = 0;
+    int32_t num_children = 0;
+    int64_t pzxid = 0;  // the zxid that last changed its children
+};
+
+struct Acl {
+    int32_t perms = 0;   // READ 1, WRITE 2, CREATE 4, DELETE 8, ADMIN 16
+    std::string scheme;  // "world", "digest", ...
+    std::string id;      // "anyone", "user:hash", ...
+};
+
+// create (opcode 1) and create2 (15).
+struct CreateRequest {
+    std::string path;
+    std::optional<std::string> data;  // null is allowed, and stored as empty
+    std::vector<Acl> acl;
+    int32_t flags = 0;  // 1 ephemeral, 2 sequential, 4 container, ...
+};
+
+// delete (2): version -1 matches any.
+struct DeleteRequest {
+    std::string path;
+    int32_t version = -1;
+};
+
+// exists (3), getData (4), getChildren (8), getChildren2 (12).
+struct PathWatchRequest {
+    std::string path;
+    bool watch = false;
+};
+
+// setData (5): version -1 matches any.
+struct SetDataRequest {
+    std::string path;
+    std::optional<std::string> data;
+    int32_t version = -1;
+};
+
+// sync (9).
+struct SyncRequest {
+    std::string path;
+};
+
+// Each read takes the whole rest of the frame: bytes after the record are
+// an error (a client of another protocol, or a bug), as are malformed ones.
+bool read_create_request(JuteReader& in, CreateRequest* out);
+bool read_delete_request(JuteReader& in, DeleteRequest* out);
+bool read_path_watch_request(JuteReader& in, PathWatchRequest* out);
+bool read_set_data_request(JuteReader& in, SetDataRequest* out);
+bool read_sync_request(JuteReader& in, SyncRequest* out);
+
+void write_stat(JuteWriter& out, const Stat& stat);
+bool read_stat(JuteReader& in, Stat* out);
+// create: the created path (a sequential node's has its suffix); create2:
+// and its Stat.
+void write_create_response(JuteWriter& out, const std::string& path);
+void write_create2_response(JuteWriter& out, const std::string& path, const Stat& stat);
+// exists and setData: the node's Stat.
+inline void write_stat_response(JuteWriter& out, const Stat& stat) { write_stat(out, stat); }
+void write_get_data_response(JuteWriter& out, const std::string& data, const Stat& stat);
+void write_get_children_response(JuteWriter& out, const std::vector<std::string>& children);
+void write_get_children2_response(JuteWriter& out, const std::vector<std::string>& children,
+                                  const Stat& stat);
+// sync: the path it was asked for.
+void write_sync_response(JuteWriter& out, const std::string& path);
+
+}  // namespace chorus::zookeeper
