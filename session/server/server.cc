@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <future>
-
 #include "base/assert.h"
 
 namespace chorus::session {
@@ -86,17 +83,13 @@ Status Server::start() {
 void Server::stop() {
     if (!started_ || stopped_) return;
     stopped_ = true;
-    service_.stop();
-    // No more ticks for the front ends, and none half way through one (a
-    // tick that began before runs on the core thread before the barrier
-    // does), then stop them, last first.
+    // No more ticks for the front ends. service_.stop() then waits for the
+    // core thread to end the waiting watches, so a tick that began before
+    // has finished too when it returns: no front end stops half way
+    // through one. (If the node is not running there are no ticks.)
     ticking_front_ends_ = 0;
-    if (node_.running()) {
-        auto passed = std::make_shared<std::promise<void>>();
-        node_.post([passed] { passed->set_value(); });
-        if (passed->get_future().wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-            spdlog::warn("the core thread did not answer within 2 s at stop");
-    }
+    service_.stop();
+    // Then the front ends, last first, while the node still runs.
     while (started_front_ends_ > 0) front_ends_[--started_front_ends_]->stop();
     node_.stop();
 }
