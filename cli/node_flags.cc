@@ -113,6 +113,16 @@ void read_key(const toml::value& file, const char* key, T* out) {
 
 }  // namespace
 
+std::string config_string(const std::string& file, const std::string& key) {
+    if (file.empty()) return "";
+    try {
+        const toml::value v = toml::parse(file);
+        return v.contains(key) ? toml::find<std::string>(v, key) : "";
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
 Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& flags) {
     NodeOptions o;
     std::string peers_text;

@@ -40,6 +40,11 @@ void add_node_flags(CLI::App& app, NodeFlags& flags);
 // timeouts that make no sense.
 Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& flags);
 
+// A string key the program reads itself (one of flags.extra_config_keys)
+// from the config file `file`: "" if there is no file, no such key, or the
+// file does not parse (finish_node_options reports a broken file).
+std::string config_string(const std::string& file, const std::string& key);
+
 // "1=127.0.0.1:7001,2=..." -> peers.
 Result<std::map<ServerId, net::Endpoint>> parse_peers(const std::string& text);
 Result<net::Endpoint> parse_endpoint(const std::string& text);

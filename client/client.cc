@@ -117,6 +117,7 @@ ClientCode code_of(cpb::Code code) {
         case cpb::BAD_VERSION:
             return ClientCode::kBadVersion;
         case cpb::NO_PARENT:
+        case cpb::EPHEMERAL_PARENT:
             return ClientCode::kNoParent;
         case cpb::NOT_EMPTY:
             return ClientCode::kNotEmpty;

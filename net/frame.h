@@ -11,6 +11,18 @@ namespace chorus::net {
 
 inline constexpr size_t kFrameHeaderBytes = 4;
 
+// `body` with its 4-byte big-endian length in front (ZooKeeper's frames
+// are the same shape, with a jute record inside).
+inline std::string frame_of_bytes(const std::string& body) {
+    const auto size = static_cast<uint32_t>(body.size());
+    std::string frame(kFrameHeaderBytes, '\0');
+    frame[0] = static_cast<char>((size >> 24) & 0xFF);
+    frame[1] = static_cast<char>((size >> 16) & 0xFF);
+    frame[2] = static_cast<char>((size >> 8) & 0xFF);
+    frame[3] = static_cast<char>(size & 0xFF);
+    return frame + body;
+}
+
 inline std::string frame_of(const google::protobuf::MessageLite& message) {
     const size_t size = message.ByteSizeLong();
     std::string frame(kFrameHeaderBytes + size, '\0');

@@ -1,6 +1,7 @@
 #include "session/tracker.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/assert.h"
 #include "session/groups.h"
@@ -58,6 +59,8 @@ const char* node_result_name(NodeResult result) {
             return "node has children";
         case NodeResult::kBadPath:
             return "bad path";
+        case NodeResult::kEphemeralParent:
+            return "an ephemeral node cannot have children";
     }
     return "?";
 }
@@ -128,6 +131,7 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
         }
         case pb::TrackerRequest::kNodes:
             *change.mutable_nodes() = r.nodes();
+            change.mutable_nodes()->set_time_ms(wall_ms_);
             break;
         default:
             return std::nullopt;
@@ -135,42 +139,78 @@ std::optional<zab::Txn> Tracker::preprocess(const zab::Request& request) {
     return make_txn(change);
 }
 
-void Tracker::drop_session(uint64_t id) {
+void Tracker::drop_session(uint64_t id, Zxid zxid) {
     clear_deadline(id);
     sessions_.erase(id);
     auto owned = ephemerals_.find(id);
     if (owned == ephemerals_.end()) return;
     for (const std::string& path : owned->second) {
         if (nodes_.erase(path)) {
+            // An ephemeral has no children, and its parent is persistent.
+            const std::string parent_path = parent_of(path);
+            if (TreeNode* parent = find_node(parent_path)) count_child(*parent, -1, zxid);
             ++counters_.ephemerals_deleted;
             touched(path);
+            if (listener_.children_changed) listener_.children_changed(parent_path);
         }
     }
     ephemerals_.erase(owned);
 }
 
-NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
+void Tracker::count_child(TreeNode& parent, int delta, Zxid zxid) {
+    parent.num_children += delta;
+    parent.cversion += 1;
+    parent.pzxid = zxid;
+}
+
+TreeNode* Tracker::find_node(const std::string& path) {
+    if (path == "/") return &root_;
+    auto it = nodes_.find(path);
+    return it == nodes_.end() ? nullptr : &it->second;
+}
+
+NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
+    const int64_t time_ms = view.ops.time_ms();
     // Check every op against the state as it would be after the ones before
     // it, then apply all of them, or none.
     std::map<std::string, std::optional<TreeNode>> overlay;
+    // What watchers see change: the ops' nodes and the parents they made —
+    // not a parent whose children alone changed.
+    std::set<std::string> changed;
+    std::set<std::string> parents_changed;  // their children did
+    NodeOutcome outcome;
     auto lookup = [&](const std::string& path) -> std::optional<TreeNode> {
         auto o = overlay.find(path);
         if (o != overlay.end()) return o->second;
-        auto n = nodes_.find(path);
-        if (n == nodes_.end()) return std::nullopt;
-        return n->second;
+        if (const TreeNode* n = find_node(path)) return *n;
+        return std::nullopt;
     };
-    auto has_children = [&](const std::string& path) {
-        const std::string prefix = path + "/";
-        for (auto it = nodes_.lower_bound(prefix);
-             it != nodes_.end() && it->first.starts_with(prefix); ++it) {
-            auto o = overlay.find(it->first);
-            if (o == overlay.end() || o->second) return true;
-        }
-        for (const auto& [p, n] : overlay) {
-            if (n && p.starts_with(prefix)) return true;
-        }
-        return false;
+    // The parent exists (checked before): count the child in it.
+    auto count_in_parent = [&](const std::string& path, int delta) {
+        const std::string parent = parent_of(path);
+        std::optional<TreeNode> p = lookup(parent);
+        CHORUS_ASSERT(p.has_value(), "a node's parent must exist");
+        count_child(*p, delta, zxid);
+        overlay[parent] = std::move(p);
+        parents_changed.insert(parent);
+    };
+    auto create = [&](const std::string& path, const std::string& data, uint64_t owner) {
+        TreeNode n;
+        n.data = data;
+        n.ephemeral_owner = owner;
+        n.czxid = n.mzxid = n.pzxid = zxid;
+        n.ctime_ms = n.mtime_ms = time_ms;
+        overlay[path] = std::move(n);
+        changed.insert(path);
+        count_in_parent(path, +1);
+    };
+    auto set = [&](const std::string& path, TreeNode& node, const std::string& data) {
+        node.data = data;
+        node.version += 1;
+        node.mzxid = zxid;
+        node.mtime_ms = time_ms;
+        overlay[path] = node;
+        changed.insert(path);
     };
     // Creates the missing ancestors of `path` (make_parents), or checks
     // that its parent exists. Ephemeral nodes have no children.
@@ -179,18 +219,36 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
         for (std::string parent = parent_of(path); parent != "/"; parent = parent_of(parent)) {
             std::optional<TreeNode> p = lookup(parent);
             if (p) {
-                if (p->ephemeral_owner != 0) return NodeResult::kNoParent;
+                if (p->ephemeral_owner != 0) return NodeResult::kEphemeralParent;
                 break;
             }
             if (!make_parents) return NodeResult::kNoParent;
             missing.push_back(parent);
         }
-        for (const std::string& parent : missing) overlay[parent] = TreeNode{};
+        // From the top down, so that each one's parent exists.
+        for (auto it = missing.rbegin(); it != missing.rend(); ++it) create(*it, {}, 0);
         return NodeResult::kOk;
     };
-    for (const pb::NodeOp& op : view.ops.ops()) {
-        if (!valid_path(op.path())) return NodeResult::kBadPath;
-        std::optional<TreeNode> current = lookup(op.path());
+    auto failed = [&](NodeResult result, int index) {
+        outcome.result = result;
+        outcome.failed_op = index;
+        outcome.ops.clear();
+        return outcome;
+    };
+    for (int index = 0; index < view.ops.ops_size(); ++index) {
+        const pb::NodeOp& op = view.ops.ops(index);
+        std::string path = op.path();
+        const bool sequential = op.sequential() && op.kind() == pb::NodeOp::CREATE;
+        // A sequential create's path may end in '/': the suffix is its name.
+        if (!valid_path(sequential ? path + "0" : path)) return failed(NodeResult::kBadPath, index);
+        if (sequential) {
+            if (NodeResult r = parents_ok(path + "0", op.make_parents()); r != NodeResult::kOk)
+                return failed(r, index);
+            char suffix[16];
+            std::snprintf(suffix, sizeof suffix, "%010d", lookup(parent_of(path + "0"))->cversion);
+            path += suffix;
+        }
+        std::optional<TreeNode> current = lookup(path);
         const bool version_ok =
             op.expected_version() < 0 || (current && current->version == op.expected_version());
         switch (op.kind()) {
@@ -199,47 +257,52 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
                 if (current && op.kind() == pb::NodeOp::PUT) {
                     // Set: only a node of the same kind and owner.
                     if (current->ephemeral_owner != op.ephemeral_owner())
-                        return NodeResult::kNodeExists;
-                    if (!version_ok) return NodeResult::kBadVersion;
-                    current->data = op.data();
-                    current->version += 1;
-                    overlay[op.path()] = *current;
+                        return failed(NodeResult::kNodeExists, index);
+                    if (!version_ok) return failed(NodeResult::kBadVersion, index);
+                    set(path, *current, op.data());
                     break;
                 }
-                if (current) return NodeResult::kNodeExists;
+                if (current) return failed(NodeResult::kNodeExists, index);
                 // A PUT that expects a version expects the node to exist.
                 if (op.kind() == pb::NodeOp::PUT && op.expected_version() >= 0)
-                    return NodeResult::kNoNode;
-                if (op.ephemeral_owner() != 0 && !sessions_.count(op.ephemeral_owner())) {
-                    return NodeResult::kNoSession;
+                    return failed(NodeResult::kNoNode, index);
+                if (op.ephemeral_owner() != 0 && !sessions_.count(op.ephemeral_owner()))
+                    return failed(NodeResult::kNoSession, index);
+                if (!sequential) {
+                    if (NodeResult r = parents_ok(path, op.make_parents()); r != NodeResult::kOk)
+                        return failed(r, index);
                 }
-                if (NodeResult r = parents_ok(op.path(), op.make_parents()); r != NodeResult::kOk)
-                    return r;
-                overlay[op.path()] = TreeNode{op.data(), 0, op.ephemeral_owner()};
+                create(path, op.data(), op.ephemeral_owner());
                 break;
             }
             case pb::NodeOp::DELETE:
-                if (!current) return NodeResult::kNoNode;
-                if (!version_ok) return NodeResult::kBadVersion;
-                if (has_children(op.path())) return NodeResult::kNotEmpty;
-                overlay[op.path()] = std::nullopt;
+                if (!current) return failed(NodeResult::kNoNode, index);
+                if (!version_ok) return failed(NodeResult::kBadVersion, index);
+                if (current->num_children > 0) return failed(NodeResult::kNotEmpty, index);
+                overlay[path] = std::nullopt;
+                changed.insert(path);
+                count_in_parent(path, -1);
                 break;
             case pb::NodeOp::SET:
-                if (!current) return NodeResult::kNoNode;
-                if (!version_ok) return NodeResult::kBadVersion;
-                current->data = op.data();
-                current->version += 1;
-                overlay[op.path()] = *current;
+                if (!current) return failed(NodeResult::kNoNode, index);
+                if (!version_ok) return failed(NodeResult::kBadVersion, index);
+                set(path, *current, op.data());
                 break;
             case pb::NodeOp::CHECK:
-                if (!current) return NodeResult::kNoNode;
-                if (!version_ok) return NodeResult::kBadVersion;
+                if (!current) return failed(NodeResult::kNoNode, index);
+                if (!version_ok) return failed(NodeResult::kBadVersion, index);
                 break;
             default:
-                return NodeResult::kBadPath;
+                return failed(NodeResult::kBadPath, index);
         }
+        const std::optional<TreeNode> after = lookup(path);
+        outcome.ops.push_back({std::move(path), after ? after->stat() : NodeStat{}});
     }
     for (auto& [path, node] : overlay) {
+        if (path == "/") {
+            root_ = std::move(*node);
+            continue;
+        }
         auto old = nodes_.find(path);
         if (old != nodes_.end() && old->second.ephemeral_owner != 0) {
             ephemerals_[old->second.ephemeral_owner].erase(path);
@@ -252,8 +315,11 @@ NodeResult Tracker::apply_node_ops(const NodeOpsView& view) {
         }
     }
     // Only now, with every change applied, may watchers look.
-    for (const auto& [path, node] : overlay) touched(path);
-    return NodeResult::kOk;
+    for (const std::string& path : changed) touched(path);
+    if (listener_.children_changed) {
+        for (const std::string& path : parents_changed) listener_.children_changed(path);
+    }
+    return outcome;
 }
 
 void Tracker::touched(const std::string& path) {
@@ -304,7 +370,7 @@ void Tracker::deliver(const zab::Txn& txn) {
         }
         case pb::TrackerTxn::kClosed:
             if (sessions_.count(change.closed().session_id())) ++counters_.sessions_closed;
-            drop_session(change.closed().session_id());
+            drop_session(change.closed().session_id(), txn.zxid);
             break;
         case pb::TrackerTxn::kRevalidated: {
             auto s = sessions_.find(change.revalidated().session_id());
@@ -316,12 +382,11 @@ void Tracker::deliver(const zab::Txn& txn) {
         case pb::TrackerTxn::kExpired:
             for (uint64_t id : change.expired().session_ids()) {
                 if (sessions_.count(id)) ++counters_.sessions_expired;
-                drop_session(id);
+                drop_session(id, txn.zxid);
             }
             break;
         case pb::TrackerTxn::kNodes: {
-            const NodeResult result = apply_node_ops(NodeOpsView(change.nodes()));
-            recent_results_[txn.zxid] = result;
+            recent_results_[txn.zxid] = apply_node_ops(NodeOpsView(change.nodes()), txn.zxid);
             while (recent_results_.size() > kRememberedResults)
                 recent_results_.erase(recent_results_.begin());
             break;
@@ -382,7 +447,23 @@ void Tracker::clear_deadlines() {
     by_deadline_.clear();
 }
 
+NodeStat TreeNode::stat() const {
+    NodeStat s;
+    s.czxid = czxid;
+    s.mzxid = mzxid;
+    s.pzxid = pzxid;
+    s.ctime_ms = ctime_ms;
+    s.mtime_ms = mtime_ms;
+    s.version = version;
+    s.cversion = cversion;
+    s.ephemeral_owner = ephemeral_owner;
+    s.data_length = static_cast<int32_t>(data.size());
+    s.num_children = num_children;
+    return s;
+}
+
 const TreeNode* Tracker::node(const std::string& path) const {
+    if (path == "/") return &root_;
     auto it = nodes_.find(path);
     return it == nodes_.end() ? nullptr : &it->second;
 }
@@ -418,9 +499,14 @@ std::optional<uint64_t> Tracker::deadline_ms(uint64_t session_id) const {
 }
 
 std::optional<NodeResult> Tracker::node_result(Zxid zxid) const {
+    const NodeOutcome* outcome = node_outcome(zxid);
+    if (!outcome) return std::nullopt;
+    return outcome->result;
+}
+
+const NodeOutcome* Tracker::node_outcome(Zxid zxid) const {
     auto it = recent_results_.find(zxid);
-    if (it == recent_results_.end()) return std::nullopt;
-    return it->second;
+    return it == recent_results_.end() ? nullptr : &it->second;
 }
 
 // The state, copied flat: what a snapshot serialises.
@@ -440,7 +526,11 @@ Tracker::Image Tracker::image() const {
         image.owners.push_back(s.owner);
         image.timeouts.push_back(s.timeout_ms);
     }
-    image.nodes.assign(nodes_.begin(), nodes_.end());
+    image.nodes.reserve(nodes_.size() + 1);
+    // The root only once it has a Stat worth keeping: an empty tracker's
+    // snapshot stays empty.
+    if (!(root_ == TreeNode{})) image.nodes.emplace_back("/", root_);
+    image.nodes.insert(image.nodes.end(), nodes_.begin(), nodes_.end());
     image.groups.assign(group_versions_.begin(), group_versions_.end());
     return image;
 }
@@ -456,6 +546,15 @@ std::string Tracker::encode(const Image& image) {
         out->set_data(n.data.str());
         out->set_version(n.version);
         out->set_ephemeral_owner(n.ephemeral_owner);
+        out->set_czxid_epoch(n.czxid.epoch);
+        out->set_czxid_counter(n.czxid.counter);
+        out->set_mzxid_epoch(n.mzxid.epoch);
+        out->set_mzxid_counter(n.mzxid.counter);
+        out->set_pzxid_epoch(n.pzxid.epoch);
+        out->set_pzxid_counter(n.pzxid.counter);
+        out->set_ctime_ms(n.ctime_ms);
+        out->set_mtime_ms(n.mtime_ms);
+        out->set_cversion(n.cversion);
     }
     for (const auto& [name, version] : image.groups) {
         auto* out = snap.add_groups();
@@ -476,6 +575,7 @@ void Tracker::restore(const std::string& snapshot) {
     clear_deadlines();
     sessions_.clear();
     nodes_.clear();
+    root_ = TreeNode{};
     ephemerals_.clear();
     recent_results_.clear();
     group_versions_.clear();
@@ -497,8 +597,26 @@ void Tracker::restore(const std::string& snapshot) {
     for (int i = 0; i < snap.session_ids_size(); ++i)
         add_session(snap.session_ids(i), snap.session_owners(i), snap.session_timeouts_ms(i));
     for (const auto& n : snap.nodes()) {
-        nodes_[n.path()] = TreeNode{n.data(), n.version(), n.ephemeral_owner()};
+        TreeNode node;
+        node.data = n.data();
+        node.version = n.version();
+        node.ephemeral_owner = n.ephemeral_owner();
+        node.czxid = Zxid{n.czxid_epoch(), n.czxid_counter()};
+        node.mzxid = Zxid{n.mzxid_epoch(), n.mzxid_counter()};
+        node.pzxid = Zxid{n.pzxid_epoch(), n.pzxid_counter()};
+        node.ctime_ms = n.ctime_ms();
+        node.mtime_ms = n.mtime_ms();
+        node.cversion = n.cversion();
+        if (n.path() == "/") {
+            root_ = std::move(node);
+            continue;
+        }
+        nodes_[n.path()] = std::move(node);
         if (n.ephemeral_owner() != 0) ephemerals_[n.ephemeral_owner()].insert(n.path());
+    }
+    // Children are counted, not stored.
+    for (const auto& [path, n] : nodes_) {
+        if (TreeNode* parent = find_node(parent_of(path))) parent->num_children += 1;
     }
     for (const auto& g : snap.groups()) group_versions_[g.name()] = g.version();
     if (listener_.restored) listener_.restored();

@@ -2,8 +2,10 @@
 //
 // Replicated state: sessions (id, owner server, timeout) and a small tree of
 // named nodes, persistent or ephemeral (owned by a session), each with data
-// and a version. Every change is a logged transaction (session/session.proto)
-// and every transaction is idempotent.
+// and ZooKeeper's Stat (versions, zxids, times, children; NodeStat). Every
+// change is a logged transaction (session/session.proto). The times are the
+// leader's wall clock, stamped on the transaction by its preprocess, so
+// replicas agree on them.
 //
 // What is NOT replicated, by design: heartbeats. A session's owner batches
 // the heartbeats it receives and submits them once per tick; the leader's
@@ -82,12 +84,35 @@ class SharedValue {
     std::shared_ptr<const std::string> value_;
 };
 
-// A node of the replicated tree (a path's value, version and owner) — not
-// to be confused with chorus::Node, a replica.
+// What ZooKeeper calls a node's Stat: everything about it but its data.
+// Replicated (each field is set from the transaction's zxid and the time
+// the leader stamped on it), so every replica gives the same answer.
+struct NodeStat {
+    Zxid czxid;                    // the transaction that created it
+    Zxid mzxid;                    // the transaction that last set its data (czxid at first)
+    Zxid pzxid;                    // the transaction that last created or deleted a child
+    int64_t ctime_ms = 0;          // the leader's wall clock (ms since 1970) at create
+    int64_t mtime_ms = 0;          // ... and at the last set
+    int64_t version = 0;           // sets of its data since it was created
+    int32_t cversion = 0;          // children created or deleted since then
+    uint64_t ephemeral_owner = 0;  // 0: persistent
+    int32_t data_length = 0;
+    int32_t num_children = 0;
+    friend bool operator==(const NodeStat&, const NodeStat&) = default;
+};
+
+// A node of the replicated tree (a path's value, version, owner and the
+// rest of its Stat) — not to be confused with chorus::Node, a replica. The
+// root "/" is one too (tracker.node("/")), never created nor deleted.
 struct TreeNode {
     SharedValue data;
     int64_t version = 0;
     uint64_t ephemeral_owner = 0;  // 0: persistent
+    Zxid czxid, mzxid, pzxid;
+    int64_t ctime_ms = 0, mtime_ms = 0;
+    int32_t cversion = 0;
+    int32_t num_children = 0;
+    NodeStat stat() const;
     friend bool operator==(const TreeNode&, const TreeNode&) = default;
 };
 
@@ -101,6 +126,8 @@ const char* txn_kind_name(TxnKind kind);
 // watchers). Each may be empty.
 struct ChangeListener {
     std::function<void(const std::string& path)> node_changed;  // created, set or deleted
+    // A child of `path` was created or deleted (its cversion moved).
+    std::function<void(const std::string& path)> children_changed;
     std::function<void(const std::string& group, int64_t version)> group_changed;
     std::function<void()> restored;  // the whole state was replaced
 };
@@ -114,9 +141,24 @@ enum class NodeResult : uint8_t {
     kNoParent,
     kNoSession,
     kNotEmpty,
-    kBadPath
+    kBadPath,
+    kEphemeralParent  // a create under an ephemeral node
 };
 const char* node_result_name(NodeResult result);
+
+// What a node transaction did, kept a while for the client that sent it.
+struct NodeOutcome {
+    NodeResult result = NodeResult::kOk;
+    int32_t failed_op = -1;  // the op that failed (its index), -1 if none did
+    // On success, one per op, in order: the path it acted on (for a
+    // sequential create, with its suffix) and the node's Stat right after
+    // the op (empty for a delete).
+    struct Op {
+        std::string path;
+        NodeStat stat;
+    };
+    std::vector<Op> ops;
+};
 
 class Tracker final : public StateMachine {
  public:
@@ -133,6 +175,9 @@ class Tracker final : public StateMachine {
 
     // The leader's clock, in milliseconds (monotonic), set by the driver.
     void set_now_ms(uint64_t now_ms) { now_ms_ = now_ms; }
+    // The wall clock (ms since 1970), set by the driver: the leader stamps
+    // it on each node transaction, as the nodes' ctime and mtime.
+    void set_wall_ms(int64_t wall_ms) { wall_ms_ = wall_ms; }
     // Leader only: sessions whose deadline has passed, earliest first, at
     // most `limit` (the driver spreads expiry: a budget per tick, so a
     // failover never causes an expiry storm). Submit them as an
@@ -141,7 +186,9 @@ class Tracker final : public StateMachine {
 
     // Reads of the replicated state (any replica, as of its last delivery).
     const std::map<uint64_t, SessionInfo>& sessions() const { return sessions_; }
+    // Every node but the root.
     const std::map<std::string, TreeNode>& nodes() const { return nodes_; }
+    // Null if there is none; "/" always exists.
     const TreeNode* node(const std::string& path) const;
     // The direct children of `path` ("/" for the top), names only, sorted.
     std::vector<std::string> children(const std::string& path) const;
@@ -153,6 +200,8 @@ class Tracker final : public StateMachine {
     // The outcome of the node transaction at `zxid`, while it is remembered
     // (the last 4096), for answering the client that sent it.
     std::optional<NodeResult> node_result(Zxid zxid) const;
+    // The same with each op's path and Stat; null once forgotten.
+    const NodeOutcome* node_outcome(Zxid zxid) const;
 
     struct Counters {
         uint64_t heartbeats_absorbed = 0;  // leader only
@@ -173,8 +222,11 @@ class Tracker final : public StateMachine {
     struct Image;
     Image image() const;
     static std::string encode(const Image& image);
-    NodeResult apply_node_ops(const class NodeOpsView& ops);
-    void drop_session(uint64_t id);
+    NodeOutcome apply_node_ops(const class NodeOpsView& ops, Zxid zxid);
+    void drop_session(uint64_t id, Zxid zxid);
+    // A child of `parent` was created (+1) or deleted (-1) by `zxid`.
+    static void count_child(TreeNode& parent, int delta, Zxid zxid);
+    TreeNode* find_node(const std::string& path);
     void set_deadline(uint64_t id, uint64_t deadline);
     void clear_deadline(uint64_t id);
     void clear_deadlines();
@@ -183,15 +235,17 @@ class Tracker final : public StateMachine {
     void finish_delivery();
 
     std::map<uint64_t, SessionInfo> sessions_;
-    std::map<std::string, TreeNode> nodes_;
+    std::map<std::string, TreeNode> nodes_;  // all but the root
+    TreeNode root_;
     std::map<uint64_t, std::set<std::string>> ephemerals_;  // session -> its nodes
     // Leader only.
     bool leading_ = false;
     uint64_t now_ms_ = 0;
+    int64_t wall_ms_ = 0;
     // (deadline, session), earliest first: the leader's sessions that have a
     // deadline (SessionInfo::deadline_ms).
     std::set<std::pair<uint64_t, uint64_t>> by_deadline_;
-    std::map<Zxid, NodeResult> recent_results_;
+    std::map<Zxid, NodeOutcome> recent_results_;
     std::map<std::string, int64_t> group_versions_;
     std::set<std::string> touched_groups_;  // during one delivery
     ChangeListener listener_;

@@ -9,7 +9,6 @@
 #include <sys/resource.h>
 
 #include <cstdio>
-#include <toml.hpp>
 
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
@@ -22,17 +21,6 @@ namespace {
 int fail(const std::string& message, int status = 2) {
     std::fprintf(stderr, "groupd: %s\n", message.c_str());
     return status;
-}
-
-// `http = "HOST:PORT"` from the config file, when --http is not given.
-std::string http_from_file(const std::string& file) {
-    if (file.empty()) return "";
-    try {
-        const toml::value v = toml::parse(file);
-        return v.contains("http") ? toml::find<std::string>(v, "http") : "";
-    } catch (const std::exception&) {
-        return "";  // finish_node_options reports a broken file
-    }
 }
 
 // As many connections as the file-descriptor limit leaves room for (the
@@ -59,7 +47,7 @@ int main(int argc, char** argv) {
     chorus::block_stop_signals();  // before any thread starts (cli/stop_signals.h)
     CLI::App app{"groupd: group membership over HTTP (join, heartbeat, leave, watch), replicated"};
     chorus::NodeFlags flags;
-    flags.extra_config_keys = {"http"};  // read by http_from_file
+    flags.extra_config_keys = {"http"};  // read with config_string
     chorus::add_node_flags(app, flags);
     std::string http, advertise, client;
     chorus::session::ServerOptions options;
@@ -105,7 +93,7 @@ int main(int argc, char** argv) {
     auto node_options = chorus::finish_node_options(app, flags);
     if (!node_options.is_ok()) return fail(node_options.status().message());
     options.node = std::move(node_options).value();
-    if (http.empty()) http = http_from_file(flags.config_file);
+    if (http.empty()) http = chorus::config_string(flags.config_file, "http");
     if (http.empty()) return fail("--http is missing (HOST:PORT for the HTTP API)");
     auto http_endpoint = chorus::parse_endpoint(http);
     if (!http_endpoint.is_ok()) return fail("--http: " + http_endpoint.status().message());

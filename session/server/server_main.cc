@@ -1,8 +1,11 @@
 // chorus-server: one server of a session-tracker ensemble, serving the
-// client protocol (session/client.proto) to chorus::Client.
+// client protocol (session/client.proto) to chorus::Client, and with
+// --zookeeper ZooKeeper's client protocol (docs/zookeeper.md) over the same
+// tree.
 //
 //   chorus-server --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
-//                 --data-dir /var/lib/chorus/1 --client 127.0.0.1:9001 [--bootstrap]
+//                 --data-dir /var/lib/chorus/1 --client 127.0.0.1:9001
+//                 [--zookeeper 127.0.0.1:2181] [--bootstrap]
 //
 // SIGTERM/SIGINT stop it cleanly. See docs/sessions.md.
 #include <spdlog/spdlog.h>
@@ -13,6 +16,7 @@
 #include "cli/stop_signals.h"
 #include "session/server/client_listener.h"
 #include "session/server/server.h"
+#include "session/zookeeper/front_end.h"
 
 namespace {
 
@@ -27,11 +31,20 @@ int main(int argc, char** argv) {
     chorus::block_stop_signals();  // before any thread starts (cli/stop_signals.h)
     CLI::App app{"chorus-server: a session tracker server (sessions, ephemeral nodes, groups)"};
     chorus::NodeFlags flags;
+    flags.extra_config_keys = {"zookeeper"};  // read with config_string
     chorus::add_node_flags(app, flags);
-    std::string client;
+    std::string client, zookeeper;
+    chorus::zookeeper::FrontEndOptions zookeeper_options;
     chorus::session::ServerOptions options;
     chorus::session::ServiceOptions& service = options.service;
     app.add_option("--client", client, "HOST:PORT to serve the client protocol on")->required();
+    app.add_option("--zookeeper", zookeeper,
+                   "HOST:PORT to serve ZooKeeper's client protocol on (or zookeeper = \"...\" "
+                   "in --config)");
+    app.add_option("--jute-maxbuffer", zookeeper_options.max_frame_bytes,
+                   "largest ZooKeeper request frame, as ZooKeeper's jute.maxbuffer")
+        ->capture_default_str()
+        ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
     app.add_option("--min-session-timeout-ms", service.min_session_timeout_ms,
                    "shortest session timeout granted")
         ->capture_default_str();
@@ -50,6 +63,12 @@ int main(int argc, char** argv) {
     options.node = std::move(node_options).value();
     auto endpoint = chorus::parse_endpoint(client);
     if (!endpoint.is_ok()) return fail(2, "--client: " + endpoint.status().message());
+    if (zookeeper.empty()) zookeeper = chorus::config_string(flags.config_file, "zookeeper");
+    if (!zookeeper.empty()) {
+        auto zk = chorus::parse_endpoint(zookeeper);
+        if (!zk.is_ok()) return fail(2, "--zookeeper: " + zk.status().message());
+        zookeeper_options.endpoint = zk.value();
+    }
     if (chorus::Status s = chorus::session::check_server_options(options); !s.is_ok())
         return fail(2, s.message());
     spdlog::set_pattern("[%H:%M:%S.%e] [server " + std::to_string(options.node.id) + "] %v");
@@ -57,6 +76,10 @@ int main(int argc, char** argv) {
     chorus::session::Server server(options);
     server.add_front_end(std::make_unique<chorus::session::ClientListener>(
         chorus::session::ListenerOptions{.endpoint = endpoint.value()}, server.service()));
+    if (!zookeeper.empty()) {
+        server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
+            zookeeper_options, server.service()));
+    }
     if (chorus::Status s = server.start(); !s.is_ok()) return fail(1, s.str());
     return chorus::wait_for_stop_signal([&] { server.stop(); });
 }

@@ -32,6 +32,7 @@ constexpr size_t kHeartbeatsPerRequest = 10000;
 // An answer with no result: `code` and a message for people.
 cpb::Response error_response(uint64_t id, cpb::Code code, std::string message);
 void set_zxid(cpb::Zxid* out, Zxid z);
+void set_stat(cpb::Stat* out, const NodeStat& s);
 // A tracker request, ready for Node::submit.
 Request tracker_request(const pb::TrackerRequest& r);
 
@@ -60,7 +61,7 @@ struct SessionService::Impl {
     double expiry_credit = 0;
     uint64_t expiring_since_log = 0;
     uint64_t last_expiry_log_ms = 0;
-    // Watches by key ("n" + path or "g" + group).
+    // Watches by key ("n" + path, "c" + path for its children, "g" + group).
     using WatchMap = std::multimap<std::string, Watcher>;
     using WatchIt = WatchMap::iterator;
     WatchMap watchers;

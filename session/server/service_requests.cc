@@ -27,6 +27,8 @@ cpb::Code code_of(NodeResult result) {
             return cpb::NOT_EMPTY;
         case NodeResult::kBadPath:
             return cpb::BAD_PATH;
+        case NodeResult::kEphemeralParent:
+            return cpb::EPHEMERAL_PARENT;
     }
     return cpb::BAD_REQUEST;
 }
@@ -178,18 +180,31 @@ void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
         out->set_expected_version(op.has_expected_version() ? op.expected_version() : -1);
         out->set_ephemeral_owner(op.ephemeral() ? w.session_id() : 0);
         out->set_make_parents(op.make_parents());
+        out->set_sequential(op.sequential());
     }
     node->submit(tracker_request(r),
                  [this, id = request.id(), reply = std::move(reply)](Status s, Completion c) {
                      if (!s.is_ok())
                          return reply(error_response(id, failed_change(s), s.message()));
-                     std::optional<NodeResult> result = tracker.node_result(c.zxid);
+                     const NodeOutcome* outcome = tracker.node_outcome(c.zxid);
                      cpb::Response r;
                      r.set_id(id);
                      set_zxid(r.mutable_zxid(), c.zxid);
-                     r.set_code(result ? code_of(*result) : cpb::UNCERTAIN);
-                     if (result && *result != NodeResult::kOk)
-                         r.set_message(node_result_name(*result));
+                     if (!outcome) {
+                         r.set_code(cpb::UNCERTAIN);
+                         r.set_message("the write's outcome was forgotten before its answer");
+                         return reply(std::move(r));
+                     }
+                     r.set_code(code_of(outcome->result));
+                     if (outcome->result != NodeResult::kOk) {
+                         r.set_message(node_result_name(outcome->result));
+                         if (outcome->failed_op >= 0) r.set_failed_op(outcome->failed_op);
+                     }
+                     for (const NodeOutcome::Op& op : outcome->ops) {
+                         cpb::OpResult* out = r.add_results();
+                         out->set_path(op.path);
+                         if (op.stat.czxid != Zxid{}) set_stat(out->mutable_stat(), op.stat);
+                     }
                      reply(std::move(r));
                  });
 }
@@ -217,12 +232,17 @@ void SessionService::Impl::read(const cpb::Request& request, Reply reply) {
                     out->set_data(n->data.str());
                     out->set_version(n->version);
                     out->set_ephemeral_owner(n->ephemeral_owner);
+                    set_stat(out->mutable_stat(), n->stat());
                 } else {
                     out->set_version(-1);
                 }
                 break;
             }
             case cpb::Request::kList:
+                if (const TreeNode* n = tracker.node(request.list().path())) {
+                    r.mutable_list()->set_exists(true);
+                    set_stat(r.mutable_list()->mutable_stat(), n->stat());
+                }
                 for (std::string& name : tracker.children(request.list().path()))
                     r.mutable_list()->add_names(std::move(name));
                 break;

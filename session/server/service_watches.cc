@@ -1,6 +1,7 @@
-// Watches: a request that waits until a node's or a group's version passes
-// N (or the node goes away), answered when this replica delivers the
-// change, or with TIMEOUT at its deadline, or NOT_SERVING at stop.
+// Watches: a request that waits until a node's or a group's version (or a
+// node's cversion) passes N (or the node goes away), answered when this
+// replica delivers the change, or with TIMEOUT at its deadline, or
+// NOT_SERVING at stop.
 #include "session/groups.h"
 #include "session/server/service_impl.h"
 
@@ -12,14 +13,15 @@ std::pair<int64_t, bool> SessionService::Impl::watched_state(const std::string& 
         return {tracker.group_version(group), tracker.node(group_path(group)) != nullptr};
     }
     const TreeNode* n = tracker.node(key.substr(1));
-    return n ? std::pair<int64_t, bool>{n->version, true} : std::pair<int64_t, bool>{-1, false};
+    if (!n) return {-1, false};
+    return {key[0] == 'c' ? n->cversion : n->version, true};
 }
 
 void SessionService::Impl::wake_watchers(const std::string& key) {
     auto [begin, end] = watchers.equal_range(key);
     if (begin == end) return;
     const auto [version, exists] = watched_state(key);
-    const bool is_node = key[0] == 'n';
+    const bool is_node = key[0] != 'g';
     for (auto it = begin; it != end;) {
         // A node's watch also ends when the node goes away.
         if (version > it->second.version || (is_node && !exists && it->second.version >= 0)) {
@@ -78,9 +80,11 @@ void SessionService::Impl::watch(const cpb::Request& request, Reply reply) {
         key = "g" + w.group();
     } else if (w.target_case() == cpb::Watch::kPath) {
         key = "n" + w.path();
+    } else if (w.target_case() == cpb::Watch::kChildren) {
+        key = "c" + w.children();
     } else {
-        return reply(
-            error_response(request.id(), cpb::BAD_REQUEST, "a watch needs a path or a group"));
+        return reply(error_response(request.id(), cpb::BAD_REQUEST,
+                                    "a watch needs a path, a node's children or a group"));
     }
     if (stopped)
         return reply(

@@ -27,6 +27,19 @@ void set_zxid(cpb::Zxid* out, Zxid z) {
     out->set_counter(z.counter);
 }
 
+void set_stat(cpb::Stat* out, const NodeStat& s) {
+    set_zxid(out->mutable_czxid(), s.czxid);
+    set_zxid(out->mutable_mzxid(), s.mzxid);
+    set_zxid(out->mutable_pzxid(), s.pzxid);
+    out->set_ctime_ms(s.ctime_ms);
+    out->set_mtime_ms(s.mtime_ms);
+    out->set_version(s.version);
+    out->set_cversion(s.cversion);
+    out->set_ephemeral_owner(s.ephemeral_owner);
+    out->set_data_length(s.data_length);
+    out->set_num_children(s.num_children);
+}
+
 Request tracker_request(const pb::TrackerRequest& r) {
     Request request;
     request.type = kTrackerType;
@@ -44,6 +57,7 @@ SessionService::SessionService(ServiceOptions options) : impl_(std::make_unique<
     impl_->options = options;
     impl_->tracker.set_listener(ChangeListener{
         .node_changed = [this](const std::string& path) { impl_->wake_watchers("n" + path); },
+        .children_changed = [this](const std::string& path) { impl_->wake_watchers("c" + path); },
         .group_changed = [this](const std::string& group,
                                 int64_t) { impl_->wake_watchers("g" + group); },
         .restored = [this] { impl_->wake_all_watchers(); },
@@ -86,6 +100,11 @@ void SessionService::detach() {
 const Tracker& SessionService::tracker() const { return impl_->tracker; }
 
 std::optional<Txn> SessionService::preprocess(const Request& request) {
+    // The wall clock, read here (the tracker reads none): what the leader
+    // stamps on a node transaction as its nodes' ctime/mtime.
+    impl_->tracker.set_wall_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
     return impl_->tracker.preprocess(request);
 }
 void SessionService::deliver(const Txn& txn) { impl_->tracker.deliver(txn); }

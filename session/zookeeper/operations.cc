@@ -118,6 +118,16 @@ void write_get_children2_response(JuteWriter& out, const std::vector<std::string
     write_stat(out, stat);
 }
 
+void write_get_acl_response(JuteWriter& out, const std::vector<Acl>& acl, const Stat& stat) {
+    out.write_vector_size(static_cast<int32_t>(acl.size()));
+    for (const Acl& a : acl) {
+        out.write_int(a.perms);
+        out.write_string(a.scheme);
+        out.write_string(a.id);
+    }
+    write_stat(out, stat);
+}
+
 void write_sync_response(JuteWriter& out, const std::string& path) { out.write_string(path); }
 
 }  // namespace chorus::zookeeper

@@ -86,6 +86,8 @@ void write_get_data_response(JuteWriter& out, const std::string& data, const Sta
 void write_get_children_response(JuteWriter& out, const std::vector<std::string>& children);
 void write_get_children2_response(JuteWriter& out, const std::vector<std::string>& children,
                                   const Stat& stat);
+// getACL: the node's ACL and its Stat.
+void write_get_acl_response(JuteWriter& out, const std::vector<Acl>& acl, const Stat& stat);
 // sync: the path it was asked for.
 void write_sync_response(JuteWriter& out, const std::string& path);
 

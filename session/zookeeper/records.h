@@ -63,6 +63,7 @@ enum SpecialXid : int32_t {
 enum ErrorCode : int32_t {
     kOk = 0,
     kSystemError = -1,
+    kConnectionLoss = -4,  // clients report it; a server closes the connection instead
     kMarshallingError = -5,
     kUnimplemented = -6,
     kOperationTimeout = -7,
@@ -79,6 +80,7 @@ enum ErrorCode : int32_t {
     kAuthFailed = -115,
     kSessionMoved = -118,
     kNotReadOnly = -119,
+    kThrottledOp = -127,
 };
 
 struct ConnectRequest {

@@ -57,6 +57,126 @@ struct Ensemble {
     }
 };
 
+// A write of several ops; the leader's outcome of it.
+NodeOutcome write(Ensemble& e, const std::vector<pb::NodeOp>& ops) {
+    pb::TrackerRequest r;
+    for (const pb::NodeOp& op : ops) *r.mutable_nodes()->add_ops() = op;
+    return *e.leader.node_outcome(*e.submit(r));
+}
+pb::NodeOp op(pb::NodeOp::Kind kind, const std::string& path, bool sequential = false,
+              int64_t expected = -1) {
+    pb::NodeOp o;
+    o.set_kind(kind);
+    o.set_path(path);
+    o.set_sequential(sequential);
+    o.set_expected_version(expected);
+    return o;
+}
+
+TEST(Tracker, EveryNodeKeepsZooKeepersStatFromTheTransactions) {
+    Ensemble e;
+    e.leader.set_wall_ms(1000);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a", "x"), NodeResult::kOk);  // 1:1
+    const Zxid created = e.last;
+    e.leader.set_wall_ms(2000);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/b"), NodeResult::kOk);  // 1:2
+    const Zxid child = e.last;
+    e.leader.set_wall_ms(3000);
+    ASSERT_EQ(e.node_op(pb::NodeOp::SET, "/a", "yy"), NodeResult::kOk);  // 1:3
+    const Zxid set = e.last;
+    for (const Tracker* t : {&e.leader, &e.follower}) {
+        const NodeStat a = t->node("/a")->stat();
+        EXPECT_EQ(a.czxid, created);
+        EXPECT_EQ(a.mzxid, set);
+        EXPECT_EQ(a.pzxid, child) << "pzxid: the last child created or deleted";
+        EXPECT_EQ(a.ctime_ms, 1000) << "the leader's clock, carried in the transaction";
+        EXPECT_EQ(a.mtime_ms, 3000);
+        EXPECT_EQ(a.version, 1);
+        EXPECT_EQ(a.cversion, 1);
+        EXPECT_EQ(a.num_children, 1);
+        EXPECT_EQ(a.data_length, 2);
+        const NodeStat b = t->node("/a/b")->stat();
+        EXPECT_EQ(b.czxid, child);
+        EXPECT_EQ(b.mzxid, child);
+        EXPECT_EQ(b.pzxid, child);
+        EXPECT_EQ(b.ctime_ms, 2000);
+    }
+    ASSERT_EQ(e.node_op(pb::NodeOp::DELETE, "/a/b"), NodeResult::kOk);
+    const NodeStat a = e.follower.node("/a")->stat();
+    EXPECT_EQ(a.cversion, 2) << "a delete counts as a change to the children";
+    EXPECT_EQ(a.num_children, 0);
+    EXPECT_EQ(a.pzxid, e.last);
+    EXPECT_EQ(a.mzxid, set) << "children do not change the parent's data";
+    // The root has a Stat too.
+    EXPECT_EQ(e.follower.node("/")->stat().num_children, 1);
+    EXPECT_EQ(e.follower.node("/")->stat().cversion, 1);
+}
+
+TEST(Tracker, SequentialNamesComeFromTheParentsCversion) {
+    Ensemble e;
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/q"), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/q/plain"), NodeResult::kOk);  // cversion 1
+    NodeOutcome one = write(e, {op(pb::NodeOp::CREATE, "/q/job-", true)});
+    ASSERT_EQ(one.result, NodeResult::kOk);
+    ASSERT_EQ(one.ops.size(), 1u);
+    EXPECT_EQ(one.ops[0].path, "/q/job-0000000001");
+    // Two in one write: each sees the cversion the one before left.
+    NodeOutcome two =
+        write(e, {op(pb::NodeOp::CREATE, "/q/job-", true), op(pb::NodeOp::CREATE, "/q/", true)});
+    ASSERT_EQ(two.result, NodeResult::kOk);
+    EXPECT_EQ(two.ops[0].path, "/q/job-0000000002");
+    EXPECT_EQ(two.ops[1].path, "/q/0000000003") << "a path ending in / names the node by number";
+    EXPECT_TRUE(e.follower.node("/q/0000000003"));
+    EXPECT_EQ(two.ops[1].stat.czxid, e.last);
+    // A failed write names the op that failed and consumes no number.
+    NodeOutcome bad =
+        write(e, {op(pb::NodeOp::CREATE, "/q/job-", true), op(pb::NodeOp::SET, "/q/missing")});
+    EXPECT_EQ(bad.result, NodeResult::kNoNode);
+    EXPECT_EQ(bad.failed_op, 1);
+    EXPECT_TRUE(bad.ops.empty());
+    EXPECT_EQ(write(e, {op(pb::NodeOp::CREATE, "/q/job-", true)}).ops[0].path, "/q/job-0000000004");
+    EXPECT_EQ(e.leader.children("/q"), e.follower.children("/q"));
+}
+
+TEST(Tracker, EphemeralsEndingWithTheirSessionCountAsChildChanges) {
+    Ensemble e;
+    const uint64_t id = e.open(1, 1000);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/m"), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/m/e", "", -1, id), NodeResult::kOk);
+    EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "/m/e/x"), NodeResult::kEphemeralParent);
+    std::vector<std::string> parents;
+    e.follower.set_listener(ChangeListener{
+        .node_changed = {},
+        .children_changed = [&](const std::string& path) { parents.push_back(path); },
+        .group_changed = {},
+        .restored = {}});
+    pb::TrackerRequest close;
+    close.mutable_close()->set_session_id(id);
+    e.submit(close);
+    EXPECT_EQ(parents, std::vector<std::string>{"/m"}) << "child watchers of /m must hear of it";
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/m/n"), NodeResult::kOk);
+    EXPECT_EQ(parents, (std::vector<std::string>{"/m", "/m"}));
+    const NodeStat m = e.follower.node("/m")->stat();
+    EXPECT_EQ(m.num_children, 1);
+    EXPECT_EQ(m.cversion, 3);
+    EXPECT_EQ(m.pzxid, e.last);
+}
+
+TEST(Tracker, AStatSurvivesASnapshotAndChildrenAreRecounted) {
+    Ensemble e;
+    e.leader.set_wall_ms(77);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/b/c", "v", -1, 0, true), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::SET, "/a/b/c", "w"), NodeResult::kOk);
+    Tracker fresh;
+    fresh.restore(e.follower.save());
+    for (const char* path : {"/", "/a", "/a/b", "/a/b/c"})
+        EXPECT_EQ(fresh.node(path)->stat(), e.follower.node(path)->stat()) << path;
+    EXPECT_EQ(fresh.node("/a/b")->stat().num_children, 1);
+    EXPECT_EQ(fresh.node("/a")->stat().ctime_ms, 77) << "made parents get the time too";
+    EXPECT_EQ(fresh.save(), e.follower.save());
+    EXPECT_EQ(Tracker().save(), "") << "an empty tracker's snapshot stays empty";
+}
+
 TEST(Tracker, SessionIdsComeFromTheZxidSoTheyAreUniqueWithoutAClock) {
     Ensemble e;
     const uint64_t a = e.open(1, 1000);
@@ -262,7 +382,8 @@ TEST(Tracker, PutCreatesOrSetsAndMakesParents) {
     EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/e", "z", -1, id), NodeResult::kOk);
     EXPECT_EQ(e.follower.nodes().at("/a/e").data, "z");
     // Ephemeral nodes have no children, even made ones.
-    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/e/x/y", "", -1, 0, true), NodeResult::kNoParent);
+    EXPECT_EQ(e.node_op(pb::NodeOp::PUT, "/a/e/x/y", "", -1, 0, true),
+              NodeResult::kEphemeralParent);
     EXPECT_EQ(e.follower.children("/a"), (std::vector<std::string>{"b", "e"}));
     EXPECT_EQ(e.leader.nodes(), e.follower.nodes());
 }
@@ -272,6 +393,7 @@ TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
     int64_t notified = -1;
     std::string notified_group;
     e.follower.set_listener(ChangeListener{.node_changed = {},
+                                           .children_changed = {},
                                            .group_changed =
                                                [&](const std::string& g, int64_t v) {
                                                    notified_group = g;
@@ -335,7 +457,7 @@ TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
     // Versions survive a snapshot.
     Tracker fresh;
     bool restored = false;
-    fresh.set_listener(ChangeListener{{}, {}, [&] { restored = true; }});
+    fresh.set_listener(ChangeListener{{}, {}, {}, [&] { restored = true; }});
     fresh.restore(e.follower.save());
     EXPECT_TRUE(restored);
     EXPECT_EQ(fresh.group_version("g"), 6);

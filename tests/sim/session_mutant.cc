@@ -122,6 +122,9 @@ void MutantTracker::role_changed(zab::Role role, zab::ServerId leader, uint64_t 
 void MutantTracker::set_now_ms(uint64_t now_ms) {
     // The tick is 100 ms in the simulator.
     tracker_.set_now_ms(mutation_ == SessionMutation::kClockInTicks ? now_ms / 100 : now_ms);
+    // The wall clock the leader stamps on node transactions: the simulated
+    // time, since 2026, so that replicas must carry it to agree.
+    tracker_.set_wall_ms(1'767'225'600'000 + static_cast<int64_t>(now_ms));
 }
 
 }  // namespace chorus::sim

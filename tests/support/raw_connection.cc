@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "net/frame.h"
 
 namespace chorus::testing {
 
@@ -36,15 +37,7 @@ void RawConnection::send_bytes(const std::string& bytes) {
     }
 }
 
-void RawConnection::send_frame(const std::string& body) {
-    const uint32_t size = static_cast<uint32_t>(body.size());
-    std::string frame(4, '\0');
-    frame[0] = static_cast<char>(size >> 24);
-    frame[1] = static_cast<char>(size >> 16);
-    frame[2] = static_cast<char>(size >> 8);
-    frame[3] = static_cast<char>(size);
-    send_bytes(frame + body);
-}
+void RawConnection::send_frame(const std::string& body) { send_bytes(net::frame_of_bytes(body)); }
 
 bool RawConnection::read_exactly(char* out, size_t n) {
     size_t got = 0;

@@ -172,6 +172,8 @@ TEST(JuteAgainstTheCClient, ErrorCodesAreTheCClients) {
     EXPECT_EQ(kAuthFailed, ZAUTHFAILED);
     EXPECT_EQ(kSessionMoved, ZSESSIONMOVED);
     EXPECT_EQ(kNotReadOnly, ZNOTREADONLY);
+    EXPECT_EQ(kConnectionLoss, ZCONNECTIONLOSS);
+    EXPECT_EQ(kThrottledOp, ZTHROTTLEDOP);
 }
 
 // Requests the C client writes, read here.

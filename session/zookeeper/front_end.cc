@@ -1,0 +1,420 @@
+#include "session/zookeeper/front_end.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <deque>
+#include <string_view>
+
+#include "net/frame.h"
+#include "net/frame_io.h"
+#include "net/listener.h"
+#include "session/server/session_service.h"
+#include "session/zookeeper/translate.h"
+
+namespace chorus::zookeeper {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+uint64_t steady_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
+
+// The answer to a refused handshake: ZooKeeper's "this session has
+// expired" (timeout 0, no session).
+ConnectResponse expired_response(const ConnectRequest& request) {
+    ConnectResponse r;
+    r.password = std::string(16, '\0');
+    r.has_read_only = request.has_read_only;
+    return r;
+}
+
+}  // namespace
+
+struct ZooKeeperFrontEnd::Impl : std::enable_shared_from_this<ZooKeeperFrontEnd::Impl> {
+    FrontEndOptions options;
+    session::SessionService& service;
+    net::Listener listener;
+
+    class Connection;
+
+    Impl(FrontEndOptions o, session::SessionService& s)
+        : options(std::move(o)),
+          service(s),
+          listener("ZooKeeper clients", options.endpoint, options.max_connections) {}
+};
+
+class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
+                                            public std::enable_shared_from_this<Connection> {
+ public:
+    Connection(std::shared_ptr<Impl> front_end, tcp::socket socket)
+        : impl_(std::move(front_end)), socket_(std::move(socket)) {
+        error_code ec;
+        const auto remote = socket_.remote_endpoint(ec);
+        peer_ = ec ? std::string("?")
+                   : remote.address().to_string() + ":" + std::to_string(remote.port());
+    }
+    ~Connection() override { impl_->listener.connection_closed(); }
+
+    void start() { read_more(); }
+    void close() override {
+        if (closed_) return;
+        closed_ = true;
+        paused_self_.reset();
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+    }
+
+ private:
+    enum class State { kHandshake, kConnecting, kServing };
+
+    // A reply's place in the connection's order.
+    struct Slot {
+        bool ready = false;
+        std::string frame;
+        bool close_after = false;
+    };
+    // A request that must wait for the writes before it.
+    struct Held {
+        uint64_t seq;
+        Call call;
+    };
+
+    void read_more() {
+        if (closed_ || reading_ || closing_) return;
+        if (!take_frames()) return;
+        reading_ = true;
+        socket_.async_read_some(reader_.prepare(),
+                                [self = shared_from_this()](error_code ec, size_t n) {
+                                    self->reading_ = false;
+                                    if (self->closed_) return;
+                                    if (ec) return self->close();
+                                    self->reader_.commit(n);
+                                    self->read_more();
+                                });
+    }
+
+    // Handles the whole frames held; false when reading must wait.
+    bool take_frames() {
+        uint32_t size = 0;
+        while (!closed_ && !closing_) {
+            // Nothing is read while the handshake is answered, nor past the
+            // limit of unanswered requests.
+            if (state_ == State::kConnecting ||
+                slots_.size() >= impl_->options.max_inflight_per_connection) {
+                paused_self_ = shared_from_this();
+                return false;
+            }
+            paused_self_.reset();
+            if (!reader_.next_length(&size)) return true;
+            if (size > impl_->options.max_frame_bytes) {
+                spdlog::warn(
+                    "ZooKeeper client {}: a frame of {} bytes is over jute.maxbuffer ({}); "
+                    "closing",
+                    peer_, size, impl_->options.max_frame_bytes);
+                close();
+                return false;
+            }
+            std::string_view body;
+            if (!reader_.next(&body)) return true;
+            if (state_ == State::kHandshake) {
+                handshake(body);
+            } else {
+                on_request(read_call(body, session_id_));
+            }
+        }
+        return false;
+    }
+
+    void resume() {
+        if (paused_self_) {
+            paused_self_.reset();
+            read_more();
+        }
+    }
+
+    // Runs `then(response)` on the I/O thread with the service's answer, if
+    // the connection is still open then.
+    template <typename Then>
+    void ask(cpb::Request request, Then then) {
+        std::weak_ptr<Connection> weak = shared_from_this();
+        std::weak_ptr<Impl> weak_impl = impl_;
+        impl_->service.handle(std::move(request), [weak, weak_impl, then = std::move(then)](
+                                                      cpb::Response response) mutable {
+            auto impl = weak_impl.lock();
+            if (!impl) return;
+            asio::post(impl->listener.io(),
+                       [weak, response = std::move(response), then = std::move(then)]() mutable {
+                           auto self = weak.lock();
+                           if (!self || self->closed_) return;
+                           then(*self, std::move(response));
+                       });
+        });
+    }
+
+    // --- The handshake ---
+
+    void handshake(std::string_view body) {
+        JuteReader in(body);
+        ConnectRequest request;
+        if (!read_connect_request(in, &request)) {
+            spdlog::warn(
+                "ZooKeeper client {}: the first frame is not a ConnectRequest ({}); "
+                "closing",
+                peer_, in.error());
+            return close();
+        }
+        state_ = State::kConnecting;
+        if (request.last_zxid_seen <= 0) return open_or_resume(request);
+        // Has this server seen what the client has? Only a read barrier
+        // tells: the server may simply not have heard of it yet.
+        cpb::Request sync;
+        sync.mutable_sync();
+        ask(std::move(sync), [request](Connection& self, cpb::Response r) {
+            if (closes_connection(r.code())) return self.refuse_not_serving();
+            const int64_t here = r.has_zxid() ? zk_zxid(r.zxid()) : 0;
+            if (here < request.last_zxid_seen) {
+                spdlog::warn(
+                    "ZooKeeper client {}: it has seen zxid {:#x}, this server only "
+                    "{:#x}; refused, so that it tries another server",
+                    self.peer_, request.last_zxid_seen, here);
+                return self.close();
+            }
+            self.open_or_resume(request);
+        });
+    }
+
+    void open_or_resume(const ConnectRequest& request) {
+        cpb::Request r;
+        if (request.session_id == 0) {
+            r.mutable_open()->set_timeout_ms(
+                static_cast<uint64_t>(std::max(0, request.timeout_ms)));
+        } else {
+            if (request.password != password_of(static_cast<uint64_t>(request.session_id))) {
+                spdlog::info(
+                    "ZooKeeper client {}: a wrong password for session {:#x}; "
+                    "answered as expired",
+                    peer_, request.session_id);
+                return answer_handshake(expired_response(request), /*then_close=*/true);
+            }
+            r.mutable_revalidate()->set_session_id(static_cast<uint64_t>(request.session_id));
+        }
+        ask(std::move(r), [request](Connection& self, cpb::Response response) {
+            if (response.code() == cpb::NO_SESSION) {
+                return self.answer_handshake(expired_response(request), true);
+            }
+            if (response.code() != cpb::OK) return self.refuse_not_serving();
+            ConnectResponse answer;
+            answer.protocol_version = 0;
+            answer.timeout_ms = static_cast<int32_t>(response.session().timeout_ms());
+            answer.session_id = static_cast<int64_t>(response.session().session_id());
+            answer.password = password_of(response.session().session_id());
+            answer.read_only = false;
+            answer.has_read_only = request.has_read_only;
+            self.session_id_ = response.session().session_id();
+            self.timeout_ms_ = response.session().timeout_ms();
+            self.last_heartbeat_ms_ = steady_ms();
+            self.state_ = State::kServing;
+            self.answer_handshake(answer, false);
+            self.resume();
+        });
+    }
+
+    void answer_handshake(const ConnectResponse& response, bool then_close) {
+        JuteWriter out;
+        write_connect_response(out, response);
+        send(net::frame_of_bytes(out.bytes()), then_close);
+    }
+
+    void refuse_not_serving() {
+        spdlog::debug("ZooKeeper client {}: this server is not serving; closing", peer_);
+        close();
+    }
+
+    // --- Requests ---
+
+    void on_request(Call call) {
+        if (call.malformed) {
+            spdlog::warn("ZooKeeper client {}: a request that does not parse ({}); closing", peer_,
+                         call.why);
+            return close();
+        }
+        if (call.header.type == kOpPing) return ping(std::move(call));
+        keep_alive();
+        if (!call.request && !call.why.empty()) {
+            spdlog::debug("ZooKeeper client {}: xid {} refused: {}", peer_, call.header.xid,
+                          call.why);
+        }
+        const uint64_t seq = next_seq_++;
+        slots_.emplace_back();
+        if (!held_.empty() || (!call.orders_reads && writes_inflight_ > 0)) {
+            held_.push_back(Held{seq, std::move(call)});
+            return;
+        }
+        dispatch(seq, std::move(call));
+    }
+
+    void dispatch(uint64_t seq, Call call) {
+        if (!call.request) {
+            return fill(seq, header_reply(call.header.xid, 0, call.error), false);
+        }
+        if (call.orders_reads) ++writes_inflight_;
+        cpb::Request request = std::move(*call.request);
+        call.request.reset();
+        request.set_id(seq);
+        ask(std::move(request),
+            [seq, call = std::move(call)](Connection& self, cpb::Response response) {
+                if (call.orders_reads) --self.writes_inflight_;
+                if (closes_connection(response.code())) {
+                    spdlog::info("ZooKeeper client {}: closing: {}", self.peer_,
+                                 response.code() == cpb::UNCERTAIN
+                                     ? "a write's outcome is unknown (the leader changed)"
+                                     : "this server stopped serving");
+                    return self.close();
+                }
+                self.fill(seq, reply_of(call, response), call.header.type == kOpCloseSession);
+                self.release_held();
+            });
+    }
+
+    void release_held() {
+        while (!held_.empty()) {
+            if (!held_.front().call.orders_reads && writes_inflight_ > 0) return;
+            Held h = std::move(held_.front());
+            held_.pop_front();
+            dispatch(h.seq, std::move(h.call));
+        }
+    }
+
+    // The reply of request `seq` is ready: send every ready one in order.
+    void fill(uint64_t seq, std::string body, bool close_after) {
+        Slot& slot = slots_.at(seq - first_seq_);
+        slot.ready = true;
+        slot.frame = net::frame_of_bytes(body);
+        slot.close_after = close_after;
+        while (!slots_.empty() && slots_.front().ready) {
+            Slot front = std::move(slots_.front());
+            slots_.pop_front();
+            ++first_seq_;
+            send(std::move(front.frame), front.close_after);
+            if (front.close_after) return;
+        }
+        resume();
+    }
+
+    // A ping is a heartbeat; its answer needs no place in the order (the
+    // clients match it by its xid, -2).
+    void ping(Call call) {
+        last_heartbeat_ms_ = steady_ms();
+        const int32_t xid = call.header.xid;
+        ask(std::move(*call.request), [xid](Connection& self, cpb::Response response) {
+            if (!self.heartbeat_ok(response)) return;
+            self.send(net::frame_of_bytes(header_reply(xid, 0, kOk)), false);
+        });
+    }
+
+    // Any request counts as the session being alive (a busy client sends
+    // no pings): a heartbeat at most every third of the timeout.
+    void keep_alive() {
+        const uint64_t now = steady_ms();
+        if (now - last_heartbeat_ms_ < timeout_ms_ / 3) return;
+        last_heartbeat_ms_ = now;
+        cpb::Request hb;
+        hb.mutable_heartbeat()->add_session_ids(session_id_);
+        ask(std::move(hb), [](Connection& self, cpb::Response r) { self.heartbeat_ok(r); });
+    }
+
+    // False (and the connection closed) if the session is gone or owned
+    // elsewhere: the client reconnects and learns which.
+    bool heartbeat_ok(const cpb::Response& r) {
+        if (closes_connection(r.code())) {
+            close();
+            return false;
+        }
+        if (r.heartbeat().unknown_size() > 0 || r.heartbeat().not_owned_size() > 0) {
+            spdlog::info(
+                "ZooKeeper client {}: session {:#x} {}; closing", peer_, session_id_,
+                r.heartbeat().unknown_size() > 0 ? "has ended" : "moved to another server");
+            close();
+            return false;
+        }
+        return true;
+    }
+
+    void send(std::string frame, bool then_close) {
+        if (closing_) return;
+        writer_.push(std::move(frame));
+        if (writer_.queued_bytes() > impl_->options.max_queued_bytes) {
+            spdlog::warn("ZooKeeper client {}: {} bytes of replies unread; closing", peer_,
+                         writer_.queued_bytes());
+            return close();
+        }
+        closing_ = then_close;
+        if (!writer_.writing()) write_next();
+    }
+
+    void write_next() {
+        if (closed_) return;
+        if (writer_.empty()) {
+            if (closing_) close();
+            return;
+        }
+        asio::async_write(socket_, writer_.start_write(),
+                          [self = shared_from_this()](error_code ec, size_t) {
+                              self->writer_.finish_write();
+                              if (self->closed_) return;
+                              if (ec) return self->close();
+                              self->write_next();
+                          });
+    }
+
+    std::shared_ptr<Impl> impl_;
+    tcp::socket socket_;
+    std::string peer_;
+    net::FrameReader reader_;
+    net::FrameWriter writer_;
+    State state_ = State::kHandshake;
+    uint64_t session_id_ = 0;
+    uint64_t timeout_ms_ = 0;
+    uint64_t last_heartbeat_ms_ = 0;
+    std::deque<Slot> slots_;  // replies owed, in request order
+    uint64_t first_seq_ = 0;  // the request of slots_.front()
+    uint64_t next_seq_ = 0;
+    std::deque<Held> held_;
+    int writes_inflight_ = 0;
+    bool reading_ = false;
+    bool closing_ = false;
+    bool closed_ = false;
+    std::shared_ptr<Connection> paused_self_;
+};
+
+ZooKeeperFrontEnd::ZooKeeperFrontEnd(FrontEndOptions options, session::SessionService& service)
+    : impl_(std::make_shared<Impl>(std::move(options), service)) {}
+
+ZooKeeperFrontEnd::~ZooKeeperFrontEnd() { stop(); }
+
+Status ZooKeeperFrontEnd::start() {
+    return impl_->listener.start(net::Listener::making<Impl::Connection>(impl_));
+}
+
+void ZooKeeperFrontEnd::stop() { impl_->listener.stop(); }
+
+std::string ZooKeeperFrontEnd::describe() const {
+    const uint16_t bound = port();
+    return "the ZooKeeper protocol on " + impl_->options.endpoint.host + ":" +
+           std::to_string(bound != 0 ? bound : impl_->options.endpoint.port);
+}
+
+uint16_t ZooKeeperFrontEnd::port() const { return impl_->listener.port(); }
+
+}  // namespace chorus::zookeeper

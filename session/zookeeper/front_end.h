@@ -1,0 +1,70 @@
+// ZooKeeperFrontEnd: serves ZooKeeper's client protocol (3.4–3.8 clients:
+// the Java client, the C client, kazoo, Curator) on a TCP port of a
+// session::Server, over the same replicated tree and sessions as chorus's
+// own protocol. docs/zookeeper.md says what is served and what differs.
+//
+// A connection starts with a ConnectRequest:
+// - session id 0 opens a session (timeout bounded by the server's min/max);
+// - any other id with its password revalidates the session here (the
+//   client moved, or reconnected); a wrong password, or a session that has
+//   ended, gets ZooKeeper's "expired" answer (timeout 0) and the connection
+//   closes;
+// - a client that has seen a later zxid than this server (lastZxidSeen) is
+//   refused, after a read barrier, so that it never sees time go backwards:
+//   it moves on to another server.
+// Then requests, answered in the order they came (as ZooKeeper's clients
+// require), each read seeing the connection's earlier writes. Pings and
+// every other request keep the session alive: pings are heartbeats, which
+// the leader absorbs (nothing is logged). A connection whose server stops
+// serving, or whose write's outcome became unknown in a leader change, is
+// closed, as ZooKeeper closes it: the client reports CONNECTIONLOSS and
+// reconnects elsewhere with its session.
+//
+// Bad input never takes the server down: a frame over max_frame_bytes, a
+// record that does not parse, or a request before the handshake closes
+// that connection, with a log line.
+//
+// Threads: one I/O thread of its own; the service answers on the node's
+// core thread and the answer is handed back to the I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/endpoint.h"
+#include "session/server/front_end.h"
+
+namespace chorus::session {
+class SessionService;
+}
+
+namespace chorus::zookeeper {
+
+struct FrontEndOptions {
+    net::Endpoint endpoint;
+    // ZooKeeper's jute.maxbuffer: the largest request frame.
+    size_t max_frame_bytes = 0xfffff;
+    size_t max_inflight_per_connection = 1000;
+    size_t max_queued_bytes = 64 << 20;
+    size_t max_connections = 10000;
+};
+
+class ZooKeeperFrontEnd final : public session::FrontEnd {
+ public:
+    // `service` must outlive the front end.
+    ZooKeeperFrontEnd(FrontEndOptions options, session::SessionService& service);
+    ~ZooKeeperFrontEnd() override;  // stops
+
+    // "the ZooKeeper protocol on HOST:PORT".
+    std::string describe() const override;
+    Status start() override;
+    void stop() override;
+    uint16_t port() const;  // the one bound (useful with port 0)
+
+ private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace chorus::zookeeper

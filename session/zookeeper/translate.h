@@ -1,0 +1,86 @@
+// The mapping between ZooKeeper's client protocol and chorus's own
+// (session/client.proto), which the session service answers: a ZooKeeper
+// request becomes a chorus request, and the chorus answer becomes
+// ZooKeeper's reply, with ZooKeeper's error codes and Stat. Pure: no
+// sockets, no clocks; the front end (front_end.h) carries the bytes.
+//
+// What ZooKeeper's fields become:
+// - zxids: chorus's (epoch, counter) packs as epoch << 32 | counter, as in
+//   ZooKeeper (a counter past 2^32 - 1 is clamped there; chorus's own
+//   counter does not wrap);
+// - times: the leader's wall clock in ms, stamped on each transaction;
+// - aversion: 0 (ACLs are not kept yet: every node is world:anyone, all
+//   permissions);
+// - session passwords: 16 bytes derived from the session id, so any server
+//   can check one (as ZooKeeper derives them from a fixed secret).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/zxid.h"
+#include "session/client.pb.h"
+#include "session/zookeeper/operations.h"
+#include "session/zookeeper/records.h"
+
+namespace chorus::zookeeper {
+
+namespace cpb = chorus::client::pb;
+
+int64_t zk_zxid(Zxid zxid);
+int64_t zk_zxid(const cpb::Zxid& zxid);
+Zxid chorus_zxid(int64_t zk);
+Stat stat_of(const cpb::Stat& stat);
+// ZooKeeper's error code for a chorus answer's code.
+int32_t error_of(cpb::Code code);
+// The password a session's ConnectResponse carries, and a reconnect must
+// send back.
+std::string password_of(uint64_t session_id);
+
+// ZooKeeper's rules for a path: absolute, no empty, "." or ".." name, no
+// trailing '/' (except before a sequential suffix), none of the characters
+// it refuses (controls, U+007F–U+009F, U+D800–U+F8FF, U+FFF0–U+FFFF), and
+// valid UTF-8. On failure, `why` says which rule.
+bool valid_path(std::string_view path, bool sequential, std::string* why);
+
+// A request read from its frame: what to ask the service, or what to
+// answer at once.
+struct Call {
+    RequestHeader header;
+    // The service's request, when there is one to make; its id is left for
+    // the caller to set.
+    std::optional<cpb::Request> request;
+    // Otherwise the error to answer with at once (ZooKeeper's code), and
+    // for a log line what was wrong.
+    int32_t error = kOk;
+    std::string why;
+    // The frame did not parse: ZooKeeper closes the connection.
+    bool malformed = false;
+    // A write (or a sync): reads that follow wait until it is answered, so
+    // that a connection sees its own writes, in order.
+    bool orders_reads = false;
+    // The path asked for (a sync's answer names it).
+    std::string path;
+};
+
+// Reads one request frame (header and record) of the session `session_id`.
+// (A value over the service's limit comes back from it as TOO_LARGE, and is
+// answered BADARGUMENTS.)
+Call read_call(std::string_view frame, uint64_t session_id);
+
+// The service's answers that ZooKeeper gives as a closed connection, never
+// as a reply: this server is not serving (the client tries the next one),
+// or a write's outcome is unknown (ZooKeeper's clients then report
+// CONNECTIONLOSS, which means exactly that).
+bool closes_connection(cpb::Code code);
+
+// The reply frame's body for the service's answer to `call`: the
+// ReplyHeader (the call's xid, the answer's zxid, the error) and, on
+// success, the operation's record.
+std::string reply_of(const Call& call, const cpb::Response& response);
+// A reply that is only a header.
+std::string header_reply(int32_t xid, int64_t zxid, int32_t error);
+
+}  // namespace chorus::zookeeper
