@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <string_view>
 
 #include "net/frame.h"
@@ -257,24 +258,36 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         }
         const uint64_t seq = next_seq_++;
         slots_.emplace_back();
-        if (!held_.empty() || (!call.orders_reads && writes_inflight_ > 0)) {
+        if (!held_.empty() || must_wait(call)) {
             held_.push_back(Held{seq, std::move(call)});
             return;
         }
         dispatch(seq, std::move(call));
     }
 
+    // Reads wait for the writes before them; everything waits for a read
+    // that sets a watch.
+    bool must_wait(const Call& call) const {
+        return watch_reads_inflight_ > 0 || (!call.orders_reads && writes_inflight_ > 0);
+    }
+
     void dispatch(uint64_t seq, Call call) {
+        if (call.set_watches) {
+            restore_watches(*call.set_watches);
+            return fill(seq, header_reply(call.header.xid, 0, kOk), false);
+        }
         if (!call.request) {
             return fill(seq, header_reply(call.header.xid, 0, call.error), false);
         }
         if (call.orders_reads) ++writes_inflight_;
+        if (call.watch) ++watch_reads_inflight_;
         cpb::Request request = std::move(*call.request);
         call.request.reset();
         request.set_id(seq);
         ask(std::move(request),
             [seq, call = std::move(call)](Connection& self, cpb::Response response) {
                 if (call.orders_reads) --self.writes_inflight_;
+                if (call.watch) --self.watch_reads_inflight_;
                 if (closes_connection(response.code())) {
                     spdlog::info("ZooKeeper client {}: closing: {}", self.peer_,
                                  response.code() == cpb::UNCERTAIN
@@ -283,13 +296,17 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                     return self.close();
                 }
                 self.fill(seq, reply_of(call, response), call.header.type == kOpCloseSession);
+                // Set before anything held is sent on: the service sees the
+                // watch before any later write.
+                if (call.watch && response.code() == cpb::OK)
+                    self.watch_after_read(call, response);
                 self.release_held();
             });
     }
 
     void release_held() {
         while (!held_.empty()) {
-            if (!held_.front().call.orders_reads && writes_inflight_ > 0) return;
+            if (must_wait(held_.front().call)) return;
             Held h = std::move(held_.front());
             held_.pop_front();
             dispatch(h.seq, std::move(h.call));
@@ -310,6 +327,148 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             if (front.close_after) return;
         }
         resume();
+    }
+
+    // --- Watches ---
+    //
+    // Each is a service watch (cpb::Watch) on a node's version, or on its
+    // cversion for a child watch, from the version the client's read saw:
+    // it answers at the first change after that read, and the front end
+    // turns the answer into ZooKeeper's event. One per path and kind, as
+    // ZooKeeper keeps them; one-shot; set again after a service timeout.
+
+    struct Armed {
+        uint64_t token;   // tells this arming's answer from an earlier one's
+        int64_t version;  // -1: an exists watch on a missing node
+    };
+
+    void watch_after_read(const Call& call, const cpb::Response& response) {
+        switch (call.header.type) {
+            case kOpExists:
+            case kOpGetData:
+                if (response.node().exists()) {
+                    arm(false, call.path, response.node().version());
+                } else if (call.header.type == kOpExists) {
+                    arm(false, call.path, -1);  // fires when it is created
+                }
+                break;
+            case kOpGetChildren:
+            case kOpGetChildren2:
+                if (response.list().exists())
+                    arm(true, call.path, response.list().stat().cversion());
+                break;
+            default:
+                break;
+        }
+    }
+
+    void arm(bool children, const std::string& path, int64_t version) {
+        auto& armed = children ? child_watches_ : data_watches_;
+        auto it = armed.find(path);
+        if (it != armed.end() && it->second.version == version) return;  // already set
+        if (it == armed.end() && armed.size() >= kMaxWatchesPerConnection) {
+            spdlog::warn("ZooKeeper client {}: over {} watches of one kind; closing", peer_,
+                         kMaxWatchesPerConnection);
+            return close();
+        }
+        const uint64_t token = next_token_++;
+        armed[path] = Armed{token, version};
+        send_watch(children, path, token, version);
+    }
+
+    void send_watch(bool children, const std::string& path, uint64_t token, int64_t version) {
+        cpb::Request w;
+        if (children) {
+            w.mutable_watch()->set_children(path);
+        } else {
+            w.mutable_watch()->set_path(path);
+        }
+        w.mutable_watch()->set_version(version);
+        ask(std::move(w), [children, path, token, version](Connection& self, cpb::Response r) {
+            self.watch_answered(children, path, token, version, r);
+        });
+    }
+
+    void watch_answered(bool children, const std::string& path, uint64_t token, int64_t version,
+                        const cpb::Response& r) {
+        auto& armed = children ? child_watches_ : data_watches_;
+        auto it = armed.find(path);
+        if (it == armed.end() || it->second.token != token) return;  // ended or set again
+        if (r.code() == cpb::TIMEOUT) return send_watch(children, path, token, version);
+        if (r.code() != cpb::OK) {
+            spdlog::info("ZooKeeper client {}: a watch on {} ended ({}); closing", peer_, path,
+                         cpb::Code_Name(r.code()));
+            return close();
+        }
+        armed.erase(it);
+        int32_t type = kEventNodeDataChanged;
+        if (!r.watch().exists()) {
+            type = kEventNodeDeleted;
+            // One NodeDeleted for the path, as ZooKeeper sends: it ends
+            // both kinds of watch on it.
+            (children ? data_watches_ : child_watches_).erase(path);
+        } else if (children) {
+            type = kEventNodeChildrenChanged;
+        } else if (version == -1) {
+            type = kEventNodeCreated;
+        }
+        send_event(type, path, r.has_zxid() ? zk_zxid(r.zxid()) : -1);
+    }
+
+    void send_event(int32_t type, const std::string& path, int64_t zxid) {
+        JuteWriter out;
+        write_reply_header(out, ReplyHeader{kXidNotification, zxid, kOk});
+        write_watcher_event(out, type, kStateSyncConnected, path);
+        send(net::frame_of_bytes(out.bytes()), false);
+    }
+
+    // setWatches after a reconnect: each watch fires at once if its node
+    // changed after relative_zxid (the last zxid the client saw), and is
+    // set again otherwise. (The reads it takes are not ordered before the
+    // connection's next writes: a change made in between fires the watch
+    // it sets, at worst an event the client did not need.)
+    void restore_watches(const SetWatchesRequest& set) {
+        const int64_t seen = set.relative_zxid;
+        auto read = [this](const std::string& path, bool children, auto then) {
+            cpb::Request r;
+            if (children) {
+                r.mutable_list()->set_path(path);
+            } else {
+                r.mutable_read()->set_path(path);
+            }
+            ask(std::move(r), std::move(then));
+        };
+        for (const std::string& path : set.data) {
+            read(path, false, [path, seen](Connection& self, cpb::Response r) {
+                if (r.code() != cpb::OK) return;
+                const cpb::NodeReply& node = r.node();
+                if (!node.exists()) return self.send_event(kEventNodeDeleted, path, -1);
+                if (zk_zxid(node.stat().mzxid()) > seen)
+                    return self.send_event(kEventNodeDataChanged, path, -1);
+                self.arm(false, path, node.version());
+            });
+        }
+        for (const std::string& path : set.exist) {
+            read(path, false, [path](Connection& self, cpb::Response r) {
+                if (r.code() != cpb::OK) return;
+                if (r.node().exists()) return self.send_event(kEventNodeCreated, path, -1);
+                self.arm(false, path, -1);
+            });
+        }
+        for (const std::string& path : set.child) {
+            read(path, true, [path, seen](Connection& self, cpb::Response r) {
+                if (r.code() != cpb::OK) return;
+                const cpb::ListReply& list = r.list();
+                if (!list.exists()) return self.send_event(kEventNodeDeleted, path, -1);
+                if (zk_zxid(list.stat().pzxid()) > seen)
+                    return self.send_event(kEventNodeChildrenChanged, path, -1);
+                self.arm(true, path, list.stat().cversion());
+            });
+        }
+        if (!set.persistent.empty() || !set.persistent_recursive.empty()) {
+            spdlog::warn("ZooKeeper client {}: persistent watches are not served yet; {} dropped",
+                         peer_, set.persistent.size() + set.persistent_recursive.size());
+        }
     }
 
     // A ping is a heartbeat; its answer needs no place in the order (the
@@ -392,6 +551,11 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     uint64_t next_seq_ = 0;
     std::deque<Held> held_;
     int writes_inflight_ = 0;
+    int watch_reads_inflight_ = 0;
+    static constexpr size_t kMaxWatchesPerConnection = 100000;
+    std::map<std::string, Armed> data_watches_;   // exists and getData watches
+    std::map<std::string, Armed> child_watches_;  // getChildren watches
+    uint64_t next_token_ = 1;
     bool reading_ = false;
     bool closing_ = false;
     bool closed_ = false;

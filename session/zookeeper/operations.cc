@@ -67,6 +67,37 @@ bool read_sync_request(JuteReader& in, SyncRequest* out) {
     return true;
 }
 
+bool read_set_watches_request(JuteReader& in, bool version2, SetWatchesRequest* out) {
+    SetWatchesRequest r;
+    if (!in.read_long("relativeZxid", &r.relative_zxid)) return false;
+    auto strings = [&](const char* what, std::vector<std::string>* to) {
+        int32_t count = 0;
+        if (!in.read_vector_size(what, &count)) return false;
+        to->resize(static_cast<size_t>(count));
+        for (std::string& s : *to) {
+            if (!in.read_string(what, &s)) return false;
+        }
+        return true;
+    };
+    if (!strings("dataWatches", &r.data) || !strings("existWatches", &r.exist) ||
+        !strings("childWatches", &r.child)) {
+        return false;
+    }
+    if (version2 && (!strings("persistentWatches", &r.persistent) ||
+                     !strings("persistentRecursiveWatches", &r.persistent_recursive))) {
+        return false;
+    }
+    if (!in.expect_end(version2 ? "SetWatches2" : "SetWatches")) return false;
+    *out = std::move(r);
+    return true;
+}
+
+void write_watcher_event(JuteWriter& out, int32_t type, int32_t state, const std::string& path) {
+    out.write_int(type);
+    out.write_int(state);
+    out.write_string(path);
+}
+
 void write_stat(JuteWriter& out, const Stat& s) {
     out.write_long(s.czxid);
     out.write_long(s.mzxid);

@@ -66,6 +66,24 @@ struct SyncRequest {
     std::string path;
 };
 
+// setWatches (101) and setWatches2 (105): the watches a client held when
+// its connection ended, to be set again on the new one. Changes after
+// relative_zxid fire at once.
+struct SetWatchesRequest {
+    int64_t relative_zxid = 0;
+    std::vector<std::string> data, exist, child;
+    std::vector<std::string> persistent, persistent_recursive;  // setWatches2 only
+};
+
+// The event types and the state a WatcherEvent carries.
+enum EventType : int32_t {
+    kEventNodeCreated = 1,
+    kEventNodeDeleted = 2,
+    kEventNodeDataChanged = 3,
+    kEventNodeChildrenChanged = 4,
+};
+constexpr int32_t kStateSyncConnected = 3;
+
 // Each read takes the whole rest of the frame: bytes after the record are
 // an error (a client of another protocol, or a bug), as are malformed ones.
 bool read_create_request(JuteReader& in, CreateRequest* out);
@@ -73,6 +91,11 @@ bool read_delete_request(JuteReader& in, DeleteRequest* out);
 bool read_path_watch_request(JuteReader& in, PathWatchRequest* out);
 bool read_set_data_request(JuteReader& in, SetDataRequest* out);
 bool read_sync_request(JuteReader& in, SyncRequest* out);
+// `version2`: a setWatches2, with the persistent watches.
+bool read_set_watches_request(JuteReader& in, bool version2, SetWatchesRequest* out);
+
+// A watch event: it follows a ReplyHeader whose xid is -1.
+void write_watcher_event(JuteWriter& out, int32_t type, int32_t state, const std::string& path);
 
 void write_stat(JuteWriter& out, const Stat& stat);
 bool read_stat(JuteReader& in, Stat* out);

@@ -259,6 +259,7 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             if (!read_path_watch_request(in, &read)) break;
             call.path = read.path;
             if (!check_path(&call, read.path, false)) return call;
+            call.watch = read.watch;
             if (call.header.type == kOpGetChildren || call.header.type == kOpGetChildren2) {
                 call.request.emplace().mutable_list()->set_path(read.path);
             } else {
@@ -279,6 +280,13 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             } else {
                 call.request.emplace().mutable_read()->set_path(sync.path);
             }
+            return call;
+        }
+        case kOpSetWatches:
+        case kOpSetWatches2: {
+            SetWatchesRequest set;
+            if (!read_set_watches_request(in, call.header.type == kOpSetWatches2, &set)) break;
+            call.set_watches = std::move(set);
             return call;
         }
         case kOpCloseSession:

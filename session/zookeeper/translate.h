@@ -61,6 +61,12 @@ struct Call {
     // A write (or a sync): reads that follow wait until it is answered, so
     // that a connection sees its own writes, in order.
     bool orders_reads = false;
+    // A read that sets a watch (exists, getData, getChildren with watch):
+    // everything that follows waits until it is answered and its watch is
+    // set, so that a change made after it is never missed.
+    bool watch = false;
+    // setWatches(2): the front end sets them again.
+    std::optional<SetWatchesRequest> set_watches;
     // The path asked for (a sync's answer names it).
     std::string path;
 };
