@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
                    "largest ZooKeeper request frame, as ZooKeeper's jute.maxbuffer")
         ->capture_default_str()
         ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
+    app.add_option("--4lw-whitelist", zookeeper_options.four_letter_words,
+                   "ZooKeeper four-letter words answered on the ZooKeeper port, comma-separated, "
+                   "or * for all (4lw.commands.whitelist)")
+        ->capture_default_str();
     app.add_option("--min-session-timeout-ms", service.min_session_timeout_ms,
                    "shortest session timeout granted")
         ->capture_default_str();

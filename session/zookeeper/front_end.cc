@@ -14,6 +14,7 @@
 #include "net/frame_io.h"
 #include "net/listener.h"
 #include "session/server/session_service.h"
+#include "session/zookeeper/four_letter.h"
 #include "session/zookeeper/translate.h"
 
 namespace chorus::zookeeper {
@@ -118,6 +119,12 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             }
             paused_self_.reset();
             if (!reader_.next_length(&size)) return true;
+            if (state_ == State::kHandshake) {
+                if (std::optional<std::string> word = four_letter_word(size)) {
+                    four_letter(*word);
+                    return false;
+                }
+            }
             if (size > impl_->options.max_frame_bytes) {
                 spdlog::warn(
                     "ZooKeeper client {}: a frame of {} bytes is over jute.maxbuffer ({}); "
@@ -164,6 +171,21 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     }
 
     // --- The handshake ---
+
+    // Answered from the service's figures; nothing more is read.
+    void four_letter(const std::string& word) {
+        closing_ = true;                    // no more reading
+        paused_self_ = shared_from_this();  // alive until the answer is written
+        cpb::Request stats;
+        stats.mutable_stats();
+        ask(std::move(stats), [word](Connection& self, cpb::Response r) {
+            self.closing_ = false;
+            self.paused_self_.reset();  // the write holds it now
+            self.send(four_letter_answer(word, self.impl_->options.four_letter_words, r.stats(),
+                                         self.impl_->listener.connections()),
+                      /*then_close=*/true);
+        });
+    }
 
     void handshake(std::string_view body) {
         JuteReader in(body);
@@ -298,8 +320,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                 self.fill(seq, reply_of(call, response), call.header.type == kOpCloseSession);
                 // Set before anything held is sent on: the service sees the
                 // watch before any later write.
-                if (call.watch && response.code() == cpb::OK)
-                    self.watch_after_read(call, response);
+                if (call.watch && response.code() == cpb::OK) self.watch_after_read(call, response);
                 self.release_held();
             });
     }

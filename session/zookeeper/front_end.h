@@ -20,6 +20,9 @@
 // closed, as ZooKeeper closes it: the client reports CONNECTIONLOSS and
 // reconnects elsewhere with its session.
 //
+// A connection that starts with a four-letter word (four_letter.h) gets
+// its answer and is closed.
+//
 // Bad input never takes the server down: a frame over max_frame_bytes, a
 // record that does not parse, or a request before the handshake closes
 // that connection, with a log line.
@@ -48,6 +51,9 @@ struct FrontEndOptions {
     size_t max_inflight_per_connection = 1000;
     size_t max_queued_bytes = 64 << 20;
     size_t max_connections = 10000;
+    // The four-letter words answered (ZooKeeper's 4lw.commands.whitelist):
+    // a comma-separated list, or "*" for all.
+    std::string four_letter_words = "ruok,srvr,isro,mntr";
 };
 
 class ZooKeeperFrontEnd final : public session::FrontEnd {

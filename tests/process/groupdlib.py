@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from kvlib import free_ports
+from kvlib import ServerProcesses, free_ports
 
 
 def port_free(port):
@@ -53,7 +53,7 @@ def call(port, method, path, body=None, timeout=5.0):
         conn.close()
 
 
-class Ensemble:
+class Ensemble(ServerProcesses):
     """Three (or n) groupd servers. `preferred_http` and `preferred_peers`
     are used when all of them are free (so printed commands are the ones in
     docs/groupd.md); otherwise free ports are picked."""
@@ -89,24 +89,6 @@ class Ensemble:
     def start_all(self):
         for i in range(1, self.n + 1):
             self.start(i)
-
-    def alive(self, i):
-        p = self.procs.get(i)
-        return p is not None and p.poll() is None
-
-    def kill(self, i, sig=signal.SIGKILL):
-        p = self.procs.get(i)
-        if p and p.poll() is None:
-            p.send_signal(sig)
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-    def stop_all(self):
-        for i in list(self.procs):
-            self.kill(i, signal.SIGTERM)
 
     def status(self, i):
         return call(self.http_ports[i], "GET", "/", timeout=1.0).json()

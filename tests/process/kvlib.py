@@ -31,6 +31,31 @@ def free_ports(n):
     return ports
 
 
+class ServerProcesses:
+    """The servers an ensemble helper started, by id in self.procs: whether
+    each is alive, and stopping them (only these, by PID)."""
+
+    procs = None  # id -> subprocess.Popen, set by the subclass
+
+    def alive(self, i):
+        p = self.procs.get(i)
+        return p is not None and p.poll() is None
+
+    def kill(self, i, sig=signal.SIGKILL):
+        p = self.procs.get(i)
+        if p and p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def stop_all(self):
+        for i in list(self.procs):
+            self.kill(i, signal.SIGTERM)
+
+
 class Conn:
     """One line-protocol connection to a kv server."""
 

@@ -1,0 +1,458 @@
+"""chorus's ZooKeeper front end against a real ZooKeeper client, kazoo
+(python3-kazoo), and against hand-written jute where a real client would
+never send it: a three-server chorus-server ensemble on 127.0.0.1.
+
+    kazoo_test.py CHORUS_SERVER MEMBERSHIP_EXAMPLE
+
+Covers: every operation served, ZooKeeper's error codes, sequential and
+ephemeral nodes and their Stat, watches (one-shot, ordered before the reply
+of the write that fired them), sessions (close, expiry on every server, a
+wrong password, moving between servers, lastZxidSeen), pings absorbed with
+zero log bytes, bad input, chorus's own client seeing the same tree, and
+kazoo's Lock and counter staying correct across a leader SIGKILL. Each check
+prints a line; the exit status is the number that failed."""
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import (BadArgumentsError, BadVersionError, NoChildrenForEphemeralsError,
+                              NodeExistsError, NoNodeError, NotEmptyError)
+
+from zklib import (OP_CLOSE, OP_CREATE, OP_GET_DATA, OP_PING, OP_SET_DATA, OP_SET_WATCHES,
+                   ZBADARGUMENTS, ZOK,
+                   ZUNIMPLEMENTED, Ensemble, Raw, create_body, frame, jbuf, jint, path_watch,
+                   set_data_body)
+
+SERVER, MEMBERSHIP = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(name, fn, *args):
+    start = time.time()
+    try:
+        fn(*args)
+        print(f"ok   {name} ({time.time() - start:.1f} s)", flush=True)
+    except Exception:  # noqa: BLE001 - any failure is reported and counted
+        failures.append(name)
+        print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
+
+
+def until(condition, timeout=15.0, what="the condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def client(ens, order=None, timeout=10.0):
+    zk = KazooClient(hosts=ens.hosts(order), timeout=timeout, randomize_hosts=False)
+    zk.start(timeout=15)
+    return zk
+
+
+def test_pings_are_absorbed_and_never_logged(ens, leader):
+    raw = Raw(ens.zk_ports[1 if leader != 1 else 2])
+    assert raw.connect(timeout_ms=4000) is not None
+    time.sleep(0.5)  # the open's transaction settles everywhere
+    before = {i: ens.mntr(i) for i in range(1, 4)}
+    for _ in range(200):
+        raw.request(OP_PING, xid=-2)
+        r = raw.reply()
+        assert r is not None and r[0] == -2 and r[2] == ZOK, r
+    time.sleep(0.3)  # the last heartbeat batch reaches the leader
+    after = {i: ens.mntr(i) for i in range(1, 4)}
+    for i in range(1, 4):
+        assert before[i]["chorus_log_records_appended"] == after[i]["chorus_log_records_appended"], \
+            f"server {i} appended log records for pings: {before[i]} -> {after[i]}"
+        assert after[i]["chorus_log_bytes_heartbeat"] == "0"
+    absorbed = int(after[leader]["chorus_heartbeats_absorbed"]) - \
+        int(before[leader]["chorus_heartbeats_absorbed"])
+    assert absorbed > 0, "the leader absorbed no heartbeats"
+    raw.call(OP_CLOSE)
+    raw.close()
+    print(f"     200 pings: 0 log records on every server, {absorbed} heartbeats absorbed by "
+          f"the leader")
+
+
+def test_operations_and_errors(ens):
+    zk = client(ens)
+    try:
+        assert zk.create("/ops", b"v0") == "/ops"
+        data, stat = zk.get("/ops")
+        assert data == b"v0" and stat.version == 0 and stat.dataLength == 2
+        assert stat.czxid == stat.mzxid == stat.pzxid and stat.ctime == stat.mtime > 0
+        assert abs(stat.ctime / 1000 - time.time()) < 60, "ctime is the leader's wall clock"
+        stat = zk.set("/ops", b"v1", version=0)
+        assert stat.version == 1 and stat.mzxid > stat.czxid
+        try:
+            zk.set("/ops", b"v2", version=0)
+            raise AssertionError("a stale version was accepted")
+        except BadVersionError:
+            pass
+        assert zk.exists("/ops/none") is None
+        try:
+            zk.get("/ops/none")
+            raise AssertionError("no NoNodeError")
+        except NoNodeError:
+            pass
+        try:
+            zk.create("/missing/child")
+            raise AssertionError("created under a missing parent")
+        except NoNodeError:
+            pass
+        try:
+            zk.create("/ops", b"")
+            raise AssertionError("created twice")
+        except NodeExistsError:
+            pass
+        seq = [zk.create("/ops/job-", sequence=True) for _ in range(3)]
+        assert seq == ["/ops/job-0000000000", "/ops/job-0000000001", "/ops/job-0000000002"], seq
+        eph = zk.create("/ops/eph", b"e", ephemeral=True)
+        assert zk.exists(eph).ephemeralOwner == zk.client_id[0]
+        es = zk.create("/ops/eseq-", ephemeral=True, sequence=True)
+        assert es == "/ops/eseq-0000000004", es
+        try:
+            zk.create("/ops/eph/child")
+            raise AssertionError("a child under an ephemeral")
+        except NoChildrenForEphemeralsError:
+            pass
+        path, stat = zk.create("/ops/c2", b"xyz", include_data=True)  # create2
+        assert path == "/ops/c2" and stat.dataLength == 3
+        children, parent = zk.get_children("/ops", include_data=True)  # getChildren2
+        assert sorted(children) == sorted(
+            ["job-0000000000", "job-0000000001", "job-0000000002", "eph", "eseq-0000000004",
+             "c2"]), children
+        assert parent.numChildren == 6 and parent.cversion == 6
+        try:
+            zk.delete("/ops")
+            raise AssertionError("deleted a node with children")
+        except NotEmptyError:
+            pass
+        try:
+            zk.delete("/ops/c2", version=5)
+            raise AssertionError("deleted with a wrong version")
+        except BadVersionError:
+            pass
+        zk.delete("/ops/c2", version=0)
+        assert zk.exists("/ops/c2") is None
+        after = zk.exists("/ops")
+        assert after.cversion == 7 and after.pzxid > parent.pzxid
+        zk.ensure_path("/ops/deep/er/path")
+        assert zk.exists("/ops/deep/er/path") is not None
+        zk.sync("/ops")
+        acls, _ = zk.get_acls("/ops")
+        assert len(acls) == 1 and acls[0].id.scheme == "world" and acls[0].perms == 31
+        assert zk.exists("/").numChildren >= 1
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_invalid_paths_and_unknown_opcodes(ens):
+    raw = Raw(ens.zk_ports[2])
+    assert raw.connect() is not None
+    for bad in ["relative", "/a//b", "/a/", "/a/./b", "/a/../b", "/a\x01b", "/\x7f"]:
+        r = raw.call(OP_CREATE, create_body(bad))
+        assert r is not None and r[2] == ZBADARGUMENTS, (bad, r)
+    r = raw.call(9999)
+    assert r is not None and r[2] == ZUNIMPLEMENTED, r
+    r = raw.call(OP_CREATE, create_body("/still-served"))
+    assert r is not None and r[2] == ZOK, "the connection must carry on after refusals"
+    raw.call(OP_CLOSE)
+    raw.close()
+
+
+def test_bad_input_closes_only_that_connection(ens):
+    # Not a ConnectRequest.
+    raw = Raw(ens.zk_ports[1])
+    raw.send(frame(b"\x01\x02\x03"))
+    assert raw.closed(), "a broken handshake must close the connection"
+    # Over jute.maxbuffer.
+    raw = Raw(ens.zk_ports[1])
+    raw.send(struct.pack(">I", 0x7fffff00) + b"x" * 100)
+    assert raw.closed()
+    # A record that runs past its frame: a path length of 1000 in 10 bytes.
+    raw = Raw(ens.zk_ports[1])
+    assert raw.connect() is not None
+    raw.send(frame(jint(1) + jint(OP_GET_DATA) + jint(1000) + b"abc"))
+    assert raw.closed()
+    # Everyone else is unaffected.
+    assert ens.four(1, "ruok") == "imok"
+    zk = client(ens, [1])
+    try:
+        zk.ensure_path("/after-bad-input")
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_watches(ens):
+    a = client(ens, [1])
+    b = client(ens, [2])
+    try:
+        events = []
+        lock = threading.Lock()
+
+        def watcher(ev):
+            with lock:
+                events.append((ev.type, ev.path))
+
+        a.create("/w", b"1")
+        a.get("/w", watch=watcher)
+        b.set("/w", b"2")
+        a.exists("/w-new", watch=watcher)
+        b.create("/w-new")
+        a.get_children("/w", watch=watcher)
+        b.create("/w/c")
+        a.get("/w/c", watch=watcher)
+        b.delete("/w/c")
+        b.set("/w", b"3")  # no watch left on /w's data: one-shot
+        until(lambda: len(events) >= 4, what="four events")
+        time.sleep(0.3)
+        with lock:
+            got = sorted(events)
+        assert got == sorted([("CHANGED", "/w"), ("CREATED", "/w-new"), ("CHILD", "/w"),
+                              ("DELETED", "/w/c")]), got
+    finally:
+        a.stop()
+        b.stop()
+        a.close()
+        b.close()
+
+
+def test_event_comes_before_the_reply_of_the_write_that_fired_it(ens):
+    raw = Raw(ens.zk_ports[3])
+    assert raw.connect() is not None
+    assert raw.call(OP_CREATE, create_body("/order", b"a"))[2] == ZOK
+    get = raw.request(OP_GET_DATA, path_watch("/order", watch=True))
+    setx = raw.request(OP_SET_DATA, set_data_body("/order", b"b"))
+    seen = [raw.reply() for _ in range(3)]
+    assert all(s is not None for s in seen), seen
+    assert [s[0] for s in seen] == [get, -1, setx], \
+        f"expected getData's reply, the event, then setData's reply: xids {[s[0] for s in seen]}"
+    raw.call(OP_CLOSE)
+    raw.close()
+
+
+def set_watches_body(relative_zxid, data=(), exist=(), child=()):
+    def strings(items):
+        return jint(len(items)) + b"".join(jbuf(x) for x in items)
+    return struct.pack(">q", relative_zxid) + strings(data) + strings(exist) + strings(child)
+
+
+def test_set_watches_after_a_reconnect(ens):
+    zk = client(ens, [2])
+    raw = Raw(ens.zk_ports[1])
+    try:
+        timeout, sid, password = raw.connect(timeout_ms=10000)
+        zk.create("/sw-changed", b"0")
+        zk.create("/sw-quiet", b"0")
+        r = raw.call(OP_GET_DATA, path_watch("/sw-changed"))
+        seen = r[1]  # the last zxid this client saw
+        raw.close()
+        # While the client is away, one node changes.
+        zk.set("/sw-changed", b"1")
+        back = Raw(ens.zk_ports[3])
+        assert back.connect(session_id=sid, password=password, timeout_ms=10000)[1] == sid
+        xid = back.request(OP_SET_WATCHES, set_watches_body(
+            seen, data=["/sw-changed", "/sw-quiet"], exist=["/sw-born"], child=["/sw-quiet"]),
+            xid=-8)
+        frames = [back.reply() for _ in range(2)]
+        got = sorted((f[0], f[3]) for f in frames)
+        assert (xid, b"") in got, f"no reply to setWatches: {frames}"
+        event = [f for f in frames if f[0] == -1]
+        assert event and struct.unpack(">ii", event[0][3][:8]) == (3, 3) and \
+            event[0][3].endswith(b"/sw-changed"), f"no NodeDataChanged for the missed change: {frames}"
+        # The others were set again, and fire on the next change.
+        zk.create("/sw-born")
+        r = back.reply()
+        assert r[0] == -1 and struct.unpack(">i", r[3][:4])[0] == 1 and r[3].endswith(b"/sw-born")
+        zk.create("/sw-quiet/kid")
+        r = back.reply()
+        assert r[0] == -1 and struct.unpack(">i", r[3][:4])[0] == 4, "no NodeChildrenChanged"
+        back.call(OP_CLOSE)
+        back.close()
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_sessions(ens):
+    # A wrong password: ZooKeeper's expired answer, and the connection ends.
+    raw = Raw(ens.zk_ports[1])
+    timeout, sid, password = raw.connect(timeout_ms=3000)
+    assert timeout == 3000 and sid != 0 and len(password) == 16
+    assert raw.call(OP_CREATE, create_body("/sess-eph", b"", flags=1))[2] == ZOK
+    raw.close()
+    bad = Raw(ens.zk_ports[2])
+    answer = bad.connect(session_id=sid, password=b"x" * 16)
+    assert answer is not None and answer[0] == 0 and answer[1] == 0, answer
+    assert bad.closed()
+    # The right password, on another server: the same session, its node kept.
+    moved = Raw(ens.zk_ports[2])
+    answer = moved.connect(session_id=sid, password=password, timeout_ms=3000)
+    assert answer is not None and answer[1] == sid and answer[0] == 3000, answer
+    r = moved.call(OP_GET_DATA, path_watch("/sess-eph"))
+    assert r[2] == ZOK, "the session's ephemeral must survive the move"
+    # A client that has seen the future is refused (it would see time go back).
+    ahead = Raw(ens.zk_ports[3])
+    assert ahead.connect(last_zxid=(1 << 62)) is None, "a client ahead of the server was accepted"
+    # Expiry: the client goes silent; its ephemeral goes on every server.
+    moved.close()
+    zks = [client(ens, [i]) for i in (1, 2, 3)]
+    try:
+        start = time.time()
+        for zk in zks:
+            until(lambda zk=zk: (zk.sync("/"), zk.exists("/sess-eph"))[1] is None, timeout=20,
+                  what="the ephemeral of the silent session to expire")
+        took = time.time() - start
+        assert took > 1.0, "expired too soon for a 3 s session"
+        again = Raw(ens.zk_ports[1])
+        answer = again.connect(session_id=sid, password=password)
+        assert answer is not None and answer[0] == 0, "an expired session was revalidated"
+        # closeSession: the ephemeral goes at once.
+        zks[0].create("/closing", b"", ephemeral=True)
+        zks[0].stop()
+        zks[1].sync("/")
+        assert zks[1].exists("/closing") is None, "closeSession left the ephemeral behind"
+        print(f"     the silent session's ephemeral was gone everywhere {took:.1f} s after")
+    finally:
+        for zk in zks:
+            zk.stop()
+            zk.close()
+
+
+def test_the_same_tree_as_chorus_clients(ens, workdir):
+    log = open(os.path.join(workdir, "membership.log"), "wb")
+    member = subprocess.Popen([MEMBERSHIP, "--servers", ens.client_servers(), "--group", "web",
+                               "--name", "host-1", "--metadata", "from-chorus"],
+                              stdout=log, stderr=subprocess.STDOUT)
+    zk = client(ens)
+    try:
+        until(lambda: zk.exists("/groups/web/members/host-1") is not None,
+              what="chorus::Client's member seen through ZooKeeper")
+        data, stat = zk.get("/groups/web/members/host-1")
+        assert data == b"from-chorus" and stat.ephemeralOwner != 0
+        zk.create("/groups/web/members/zk-1", b"from-zookeeper", ephemeral=True)
+
+        def member_saw_it():
+            with open(os.path.join(workdir, "membership.log")) as f:
+                return "zk-1=from-zookeeper" in f.read()
+
+        until(member_saw_it, what="the ZooKeeper client's member seen by chorus::Client")
+        member.send_signal(signal.SIGTERM)
+        member.wait(timeout=20)
+        zk.sync("/")
+        assert zk.exists("/groups/web/members/host-1") is None
+    finally:
+        if member.poll() is None:
+            member.kill()
+            member.wait()
+        zk.stop()
+        zk.close()
+        log.close()
+
+
+def test_lock_and_counter_across_a_leader_kill(ens):
+    leader = ens.wait_serving()
+    others = [i for i in (1, 2, 3) if i != leader]
+    # a starts on the leader, so the kill moves it.
+    a = client(ens, [leader] + others, timeout=10)
+    b = client(ens, others + [leader], timeout=10)
+    a_session = a.client_id[0]
+    a.create("/held-by-a", b"", ephemeral=True)
+    # kazoo ends its watches at a connection loss (each gets a NONE event);
+    # its DataWatch recipe sets them again on the new connection.
+    seen = []
+    a.create("/watched", b"0")
+    a.DataWatch("/watched", lambda data, stat: seen.append(data))
+    stop = threading.Event()
+    done = {"a": 0, "b": 0}
+
+    def worker(zk, name):
+        lock = zk.Lock("/counter-lock", name)
+        while not stop.is_set():
+            try:
+                with lock:
+                    value, stat = zk.get("/counter")
+                    zk.set("/counter", str(int(value) + 1).encode(), version=stat.version)
+                done[name] += 1
+            except Exception:  # noqa: BLE001 - connection loss during the kill: retry
+                time.sleep(0.1)
+
+    a.create("/counter", b"0")
+    threads = [threading.Thread(target=worker, args=(a, "a")),
+               threading.Thread(target=worker, args=(b, "b"))]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    ens.kill(leader)
+    new_leader = ens.wait_serving(timeout=30)
+    assert new_leader is not None and new_leader != leader, "no new leader"
+    time.sleep(2.0)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    try:
+        assert a.client_id[0] == a_session, "a lost its session in the failover"
+        assert b.exists("/held-by-a") is not None, "a's ephemeral vanished in the failover"
+        b.set("/watched", b"1")
+        until(lambda: seen and seen[-1] == b"1",
+              what="a's DataWatch, set before the kill, to see a change made after it")
+        total = done["a"] + done["b"]
+        value = int(b.get("/counter")[0])
+        # An increment whose answer was lost may have applied: never fewer.
+        assert value >= total and value - total <= 2, (value, done)
+        print(f"     {total} locked increments by two clients across the kill of leader "
+              f"{leader}; counter {value}; a kept session {a_session:#x}")
+    finally:
+        a.stop()
+        b.stop()
+        a.close()
+        b.close()
+        ens.start(leader)
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="chorus-zk-test-")
+    ens = Ensemble(SERVER, workdir)
+    ens.start_all()
+    try:
+        leader = ens.wait_serving()
+        if leader is None:
+            print("FAIL the ensemble did not start serving\n" + ens.tail_logs())
+            return 1
+        check("pings are absorbed and never logged", test_pings_are_absorbed_and_never_logged,
+              ens, leader)
+        check("operations and ZooKeeper's error codes", test_operations_and_errors, ens)
+        check("invalid paths and unknown opcodes", test_invalid_paths_and_unknown_opcodes, ens)
+        check("bad input closes only that connection", test_bad_input_closes_only_that_connection,
+              ens)
+        check("watches", test_watches, ens)
+        check("an event comes before the reply of the write that fired it",
+              test_event_comes_before_the_reply_of_the_write_that_fired_it, ens)
+        check("sessions", test_sessions, ens)
+        check("setWatches after a reconnect", test_set_watches_after_a_reconnect, ens)
+        check("the same tree as chorus's own clients", test_the_same_tree_as_chorus_clients, ens,
+              workdir)
+        check("kazoo's Lock and a counter across a leader SIGKILL",
+              test_lock_and_counter_across_a_leader_kill, ens)
+    finally:
+        ens.stop_all()
+    if failures:
+        print(ens.tail_logs())
+    print(f"{len(failures)} failed" if failures else "all passed")
+    return len(failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
