@@ -149,6 +149,7 @@ void Tracker::drop_session(uint64_t id, Zxid zxid) {
             // An ephemeral has no children, and its parent is persistent.
             const std::string parent_path = parent_of(path);
             if (TreeNode* parent = find_node(parent_path)) count_child(*parent, -1, zxid);
+            check_container(parent_path);
             ++counters_.ephemerals_deleted;
             touched(path);
             if (listener_.children_changed) listener_.children_changed(parent_path);
@@ -194,10 +195,12 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
         overlay[parent] = std::move(p);
         parents_changed.insert(parent);
     };
-    auto create = [&](const std::string& path, const std::string& data, uint64_t owner) {
+    auto create = [&](const std::string& path, const std::string& data, uint64_t owner,
+                      bool container) {
         TreeNode n;
         n.data = data;
         n.ephemeral_owner = owner;
+        n.container = container;
         n.czxid = n.mzxid = n.pzxid = zxid;
         n.ctime_ms = n.mtime_ms = time_ms;
         overlay[path] = std::move(n);
@@ -226,7 +229,7 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
             missing.push_back(parent);
         }
         // From the top down, so that each one's parent exists.
-        for (auto it = missing.rbegin(); it != missing.rend(); ++it) create(*it, {}, 0);
+        for (auto it = missing.rbegin(); it != missing.rend(); ++it) create(*it, {}, 0, false);
         return NodeResult::kOk;
     };
     auto failed = [&](NodeResult result, int index) {
@@ -272,7 +275,8 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
                     if (NodeResult r = parents_ok(path, op.make_parents()); r != NodeResult::kOk)
                         return failed(r, index);
                 }
-                create(path, op.data(), op.ephemeral_owner());
+                create(path, op.data(), op.ephemeral_owner(),
+                       op.container() && op.ephemeral_owner() == 0);
                 break;
             }
             case pb::NodeOp::DELETE:
@@ -314,12 +318,23 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
             nodes_.erase(path);
         }
     }
+    for (const std::string& path : changed) check_container(path);
+    for (const std::string& path : parents_changed) check_container(path);
     // Only now, with every change applied, may watchers look.
     for (const std::string& path : changed) touched(path);
     if (listener_.children_changed) {
         for (const std::string& path : parents_changed) listener_.children_changed(path);
     }
     return outcome;
+}
+
+void Tracker::check_container(const std::string& path) {
+    const TreeNode* n = node(path);
+    if (n && n->container && n->num_children == 0 && n->cversion > 0) {
+        empty_containers_.insert(path);
+    } else {
+        empty_containers_.erase(path);
+    }
 }
 
 void Tracker::touched(const std::string& path) {
@@ -459,6 +474,7 @@ NodeStat TreeNode::stat() const {
     s.ephemeral_owner = ephemeral_owner;
     s.data_length = static_cast<int32_t>(data.size());
     s.num_children = num_children;
+    s.container = container;
     return s;
 }
 
@@ -485,6 +501,23 @@ std::vector<std::string> Tracker::children(const std::string& path) const {
         }
     }
     return names;
+}
+
+size_t Tracker::descendants(const std::string& path) const {
+    if (path == "/") return nodes_.size();
+    const std::string prefix = path + "/";
+    size_t n = 0;
+    for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix);
+         ++it) {
+        ++n;
+    }
+    return n;
+}
+
+std::vector<std::string> Tracker::ephemerals_of(uint64_t session_id) const {
+    auto it = ephemerals_.find(session_id);
+    if (it == ephemerals_.end()) return {};
+    return {it->second.begin(), it->second.end()};
 }
 
 int64_t Tracker::group_version(const std::string& group) const {
@@ -555,6 +588,7 @@ std::string Tracker::encode(const Image& image) {
         out->set_ctime_ms(n.ctime_ms);
         out->set_mtime_ms(n.mtime_ms);
         out->set_cversion(n.cversion);
+        out->set_container(n.container);
     }
     for (const auto& [name, version] : image.groups) {
         auto* out = snap.add_groups();
@@ -577,6 +611,7 @@ void Tracker::restore(const std::string& snapshot) {
     nodes_.clear();
     root_ = TreeNode{};
     ephemerals_.clear();
+    empty_containers_.clear();
     recent_results_.clear();
     group_versions_.clear();
     clear_deadlines();
@@ -607,6 +642,7 @@ void Tracker::restore(const std::string& snapshot) {
         node.ctime_ms = n.ctime_ms();
         node.mtime_ms = n.mtime_ms();
         node.cversion = n.cversion();
+        node.container = n.container();
         if (n.path() == "/") {
             root_ = std::move(node);
             continue;
@@ -617,6 +653,9 @@ void Tracker::restore(const std::string& snapshot) {
     // Children are counted, not stored.
     for (const auto& [path, n] : nodes_) {
         if (TreeNode* parent = find_node(parent_of(path))) parent->num_children += 1;
+    }
+    for (const auto& [path, n] : nodes_) {
+        if (n.container) check_container(path);
     }
     for (const auto& g : snap.groups()) group_versions_[g.name()] = g.version();
     if (listener_.restored) listener_.restored();

@@ -98,6 +98,7 @@ struct NodeStat {
     uint64_t ephemeral_owner = 0;  // 0: persistent
     int32_t data_length = 0;
     int32_t num_children = 0;
+    bool container = false;
     friend bool operator==(const NodeStat&, const NodeStat&) = default;
 };
 
@@ -112,6 +113,7 @@ struct TreeNode {
     int64_t ctime_ms = 0, mtime_ms = 0;
     int32_t cversion = 0;
     int32_t num_children = 0;
+    bool container = false;  // deleted by the leader once emptied of children
     NodeStat stat() const;
     friend bool operator==(const TreeNode&, const TreeNode&) = default;
 };
@@ -192,11 +194,18 @@ class Tracker final : public StateMachine {
     const TreeNode* node(const std::string& path) const;
     // The direct children of `path` ("/" for the top), names only, sorted.
     std::vector<std::string> children(const std::string& path) const;
+    // The nodes under `path` at any depth (the whole subtree but itself).
+    size_t descendants(const std::string& path) const;
+    // The ephemeral nodes of a session, by path.
+    std::vector<std::string> ephemerals_of(uint64_t session_id) const;
     // A group's version: up by one with every transaction that changes
     // anything under /groups/<group> (see session/groups.h); 0 if never.
     int64_t group_version(const std::string& group) const;
     const std::map<std::string, int64_t>& group_versions() const { return group_versions_; }
     std::optional<uint64_t> deadline_ms(uint64_t session_id) const;
+    // Containers that have had children and have none left, for the leader
+    // to delete (ZooKeeper's ContainerManager does the same).
+    const std::set<std::string>& empty_containers() const { return empty_containers_; }
     // The outcome of the node transaction at `zxid`, while it is remembered
     // (the last 4096), for answering the client that sent it.
     std::optional<NodeResult> node_result(Zxid zxid) const;
@@ -247,6 +256,9 @@ class Tracker final : public StateMachine {
     std::set<std::pair<uint64_t, uint64_t>> by_deadline_;
     std::map<Zxid, NodeOutcome> recent_results_;
     std::map<std::string, int64_t> group_versions_;
+    std::set<std::string> empty_containers_;
+    // Whether `path` (a node, or one gone) belongs in empty_containers_.
+    void check_container(const std::string& path);
     std::set<std::string> touched_groups_;  // during one delivery
     ChangeListener listener_;
     Counters counters_;

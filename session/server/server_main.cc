@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
         auto zk = chorus::parse_endpoint(zookeeper);
         if (!zk.is_ok()) return fail(2, "--zookeeper: " + zk.status().message());
         zookeeper_options.endpoint = zk.value();
+        service.zookeeper_system_nodes = true;
     }
     if (chorus::Status s = chorus::session::check_server_options(options); !s.is_ok())
         return fail(2, s.message());

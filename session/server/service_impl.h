@@ -5,6 +5,7 @@
 //   service_heartbeats.cc heartbeats: checked here, batched to the leader
 //   service_expiry.cc    the expiry driver (leader only, rate-limited)
 //   service_watches.cc   watches: wait for a version, answered on delivery
+//   service_housekeeping.cc the leader's: the container sweeper, system nodes
 // Everything here runs on the node's core thread.
 #pragma once
 
@@ -89,6 +90,14 @@ struct SessionService::Impl {
 
     // Expiry (service_expiry.cc).
     void drive_expiry(uint64_t elapsed_ms);
+
+    // Housekeeping (service_housekeeping.cc).
+    void housekeeping(uint64_t elapsed_ms);
+    void sweep_containers();
+    void create_system_nodes();
+    uint64_t housekeeping_ms = 0;
+    std::set<std::string> containers_deleting;  // deletes submitted, not yet answered
+    std::set<std::string> system_nodes_asked;   // creates submitted, not yet answered
 
     // Watches (service_watches.cc).
     void watch(const cpb::Request& request, Reply reply);

@@ -181,6 +181,7 @@ void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
         out->set_ephemeral_owner(op.ephemeral() ? w.session_id() : 0);
         out->set_make_parents(op.make_parents());
         out->set_sequential(op.sequential());
+        out->set_container(op.container());
     }
     node->submit(tracker_request(r),
                  [this, id = request.id(), reply = std::move(reply)](Status s, Completion c) {
@@ -238,14 +239,26 @@ void SessionService::Impl::read(const cpb::Request& request, Reply reply) {
                 }
                 break;
             }
-            case cpb::Request::kList:
-                if (const TreeNode* n = tracker.node(request.list().path())) {
+            case cpb::Request::kList: {
+                const cpb::List& list = request.list();
+                if (const TreeNode* n = tracker.node(list.path())) {
                     r.mutable_list()->set_exists(true);
                     set_stat(r.mutable_list()->mutable_stat(), n->stat());
                 }
-                for (std::string& name : tracker.children(request.list().path()))
-                    r.mutable_list()->add_names(std::move(name));
+                if (list.ephemerals_of() != 0) {
+                    const std::string prefix = list.path();
+                    for (std::string& path : tracker.ephemerals_of(list.ephemerals_of())) {
+                        if (path.starts_with(prefix)) r.mutable_list()->add_names(std::move(path));
+                    }
+                } else if (list.count_all()) {
+                    r.mutable_list()->set_all_children(
+                        static_cast<int64_t>(tracker.descendants(list.path())));
+                } else {
+                    for (std::string& name : tracker.children(list.path()))
+                        r.mutable_list()->add_names(std::move(name));
+                }
                 break;
+            }
             case cpb::Request::kGetGroup: {
                 if (!valid_name(request.get_group().group())) {
                     return reply(

@@ -38,6 +38,7 @@ void set_stat(cpb::Stat* out, const NodeStat& s) {
     out->set_ephemeral_owner(s.ephemeral_owner);
     out->set_data_length(s.data_length);
     out->set_num_children(s.num_children);
+    out->set_container(s.container);
 }
 
 Request tracker_request(const pb::TrackerRequest& r) {
@@ -136,6 +137,7 @@ void SessionService::Impl::tick(uint64_t now) {
     flush_heartbeats();
     expire_watches();
     drive_expiry(elapsed);
+    housekeeping(elapsed);
 }
 
 void SessionService::Impl::execute(cpb::Request request, Reply reply) {

@@ -53,6 +53,9 @@ struct ServiceOptions {
     size_t max_ops_per_write = 1000;
     uint64_t max_watch_ms = 60000;
     size_t max_watches = 100000;
+    // The leader keeps /zookeeper, /zookeeper/config and /zookeeper/quota,
+    // as ZooKeeper's clients expect (set when the ZooKeeper front end runs).
+    bool zookeeper_system_nodes = false;
 };
 
 class SessionService final : public StateMachine {

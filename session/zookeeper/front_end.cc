@@ -64,6 +64,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         const auto remote = socket_.remote_endpoint(ec);
         peer_ = ec ? std::string("?")
                    : remote.address().to_string() + ":" + std::to_string(remote.port());
+        peer_ip_ = ec ? std::string("?") : remote.address().to_string();
     }
     ~Connection() override { impl_->listener.connection_closed(); }
 
@@ -298,9 +299,9 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             restore_watches(*call.set_watches);
             return fill(seq, header_reply(call.header.xid, 0, kOk), false);
         }
-        if (!call.request) {
-            return fill(seq, header_reply(call.header.xid, 0, call.error), false);
-        }
+        if (call.multi_read) return dispatch_multi_read(seq, std::move(call));
+        if (call.who_am_i) return fill(seq, who_am_i_reply(call.header.xid, peer_ip_), false);
+        if (!call.request) return fill(seq, immediate_reply(call), call.close_after);
         if (call.orders_reads) ++writes_inflight_;
         if (call.watch) ++watch_reads_inflight_;
         cpb::Request request = std::move(*call.request);
@@ -323,6 +324,26 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                 if (call.watch && response.code() == cpb::OK) self.watch_after_read(call, response);
                 self.release_held();
             });
+    }
+
+    // multiRead: each read asked on its own; one reply once all are in.
+    void dispatch_multi_read(uint64_t seq, Call call) {
+        auto shared = std::make_shared<Call>(std::move(call));
+        auto answers = std::make_shared<std::vector<cpb::Response>>(shared->reads.size());
+        auto left = std::make_shared<size_t>(0);
+        for (const Call& read : shared->reads) *left += read.request ? 1 : 0;
+        if (*left == 0) return fill(seq, multi_read_reply_of(*shared, *answers), false);
+        for (size_t i = 0; i < shared->reads.size(); ++i) {
+            Call& read = shared->reads[i];
+            if (!read.request) continue;
+            cpb::Request request = std::move(*read.request);
+            ask(std::move(request),
+                [seq, i, shared, answers, left](Connection& self, cpb::Response r) {
+                    if (closes_connection(r.code())) return self.close();
+                    (*answers)[i] = std::move(r);
+                    if (--*left == 0) self.fill(seq, multi_read_reply_of(*shared, *answers), false);
+                });
+        }
     }
 
     void release_held() {
@@ -561,6 +582,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     std::shared_ptr<Impl> impl_;
     tcp::socket socket_;
     std::string peer_;
+    std::string peer_ip_;
     net::FrameReader reader_;
     net::FrameWriter writer_;
     State state_ = State::kHandshake;

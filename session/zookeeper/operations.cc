@@ -10,7 +10,7 @@ void write_strings(JuteWriter& out, const std::vector<std::string>& strings) {
 
 }  // namespace
 
-bool read_create_request(JuteReader& in, CreateRequest* out) {
+bool read_create_request(JuteReader& in, CreateRequest* out, bool whole_frame) {
     CreateRequest r;
     int32_t acls = 0;
     if (!in.read_string("path", &r.path) || !in.read_buffer("data", &r.data) ||
@@ -25,35 +25,36 @@ bool read_create_request(JuteReader& in, CreateRequest* out) {
         }
         r.acl.push_back(std::move(a));
     }
-    if (!in.read_int("flags", &r.flags) || !in.expect_end("CreateRequest")) return false;
+    if (!in.read_int("flags", &r.flags) || (whole_frame && !in.expect_end("CreateRequest")))
+        return false;
     *out = std::move(r);
     return true;
 }
 
-bool read_delete_request(JuteReader& in, DeleteRequest* out) {
+bool read_delete_request(JuteReader& in, DeleteRequest* out, bool whole_frame) {
     DeleteRequest r;
     if (!in.read_string("path", &r.path) || !in.read_int("version", &r.version) ||
-        !in.expect_end("DeleteRequest")) {
+        (whole_frame && !in.expect_end("DeleteRequest"))) {
         return false;
     }
     *out = std::move(r);
     return true;
 }
 
-bool read_path_watch_request(JuteReader& in, PathWatchRequest* out) {
+bool read_path_watch_request(JuteReader& in, PathWatchRequest* out, bool whole_frame) {
     PathWatchRequest r;
     if (!in.read_string("path", &r.path) || !in.read_bool("watch", &r.watch) ||
-        !in.expect_end("request")) {
+        (whole_frame && !in.expect_end("request"))) {
         return false;
     }
     *out = std::move(r);
     return true;
 }
 
-bool read_set_data_request(JuteReader& in, SetDataRequest* out) {
+bool read_set_data_request(JuteReader& in, SetDataRequest* out, bool whole_frame) {
     SetDataRequest r;
     if (!in.read_string("path", &r.path) || !in.read_buffer("data", &r.data) ||
-        !in.read_int("version", &r.version) || !in.expect_end("SetDataRequest")) {
+        !in.read_int("version", &r.version) || (whole_frame && !in.expect_end("SetDataRequest"))) {
         return false;
     }
     *out = std::move(r);
@@ -63,6 +64,29 @@ bool read_set_data_request(JuteReader& in, SetDataRequest* out) {
 bool read_sync_request(JuteReader& in, SyncRequest* out) {
     SyncRequest r;
     if (!in.read_string("path", &r.path) || !in.expect_end("SyncRequest")) return false;
+    *out = std::move(r);
+    return true;
+}
+
+bool read_multi_header(JuteReader& in, MultiHeader* out) {
+    MultiHeader h;
+    if (!in.read_int("multi type", &h.type) || !in.read_bool("multi done", &h.done) ||
+        !in.read_int("multi err", &h.err)) {
+        return false;
+    }
+    *out = h;
+    return true;
+}
+
+void write_multi_header(JuteWriter& out, const MultiHeader& header) {
+    out.write_int(header.type);
+    out.write_bool(header.done);
+    out.write_int(header.err);
+}
+
+bool read_check_version_request(JuteReader& in, CheckVersionRequest* out) {
+    CheckVersionRequest r;
+    if (!in.read_string("path", &r.path) || !in.read_int("version", &r.version)) return false;
     *out = std::move(r);
     return true;
 }

@@ -84,12 +84,32 @@ enum EventType : int32_t {
 };
 constexpr int32_t kStateSyncConnected = 3;
 
+// check (13), inside a multi: the node exists at `version` (-1: any).
+struct CheckVersionRequest {
+    std::string path;
+    int32_t version = -1;
+};
+
+// multi (14) and multiRead (22) are a run of (MultiHeader, op record)
+// pairs, ended by a MultiHeader with done set (type -1, err -1). Their
+// answers are the same shape: a MultiHeader per op (its type, or -1 with
+// the op's error) and the op's answer, then the end marker.
+struct MultiHeader {
+    int32_t type = -1;
+    bool done = true;
+    int32_t err = -1;
+};
+
 // Each read takes the whole rest of the frame: bytes after the record are
-// an error (a client of another protocol, or a bug), as are malformed ones.
-bool read_create_request(JuteReader& in, CreateRequest* out);
-bool read_delete_request(JuteReader& in, DeleteRequest* out);
-bool read_path_watch_request(JuteReader& in, PathWatchRequest* out);
-bool read_set_data_request(JuteReader& in, SetDataRequest* out);
+// an error (a client of another protocol, or a bug), as are malformed ones
+// — unless `whole_frame` is false, for a record inside a multi.
+bool read_create_request(JuteReader& in, CreateRequest* out, bool whole_frame = true);
+bool read_delete_request(JuteReader& in, DeleteRequest* out, bool whole_frame = true);
+bool read_path_watch_request(JuteReader& in, PathWatchRequest* out, bool whole_frame = true);
+bool read_set_data_request(JuteReader& in, SetDataRequest* out, bool whole_frame = true);
+bool read_check_version_request(JuteReader& in, CheckVersionRequest* out);
+bool read_multi_header(JuteReader& in, MultiHeader* out);
+void write_multi_header(JuteWriter& out, const MultiHeader& header);
 bool read_sync_request(JuteReader& in, SyncRequest* out);
 // `version2`: a setWatches2, with the persistent watches.
 bool read_set_watches_request(JuteReader& in, bool version2, SetWatchesRequest* out);

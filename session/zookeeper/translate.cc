@@ -1,6 +1,7 @@
 #include "session/zookeeper/translate.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace chorus::zookeeper {
 namespace {
@@ -79,24 +80,144 @@ bool check_path(Call* call, const std::string& path, bool sequential) {
     return false;
 }
 
-void read_create(JuteReader& in, uint64_t session_id, Call* call) {
+// A create's op (create, create2, createContainer), or false with the
+// call refused. `type` is the opcode.
+bool create_op(JuteReader& in, int32_t type, bool whole_frame, Call* call, cpb::Op* out) {
     CreateRequest create;
-    if (!read_create_request(in, &create)) return;
+    if (!read_create_request(in, &create, whole_frame)) return false;
     call->path = create.path;
-    if (create.flags & kFlagContainer || create.flags < 0 || create.flags > 3) {
-        // Containers and TTLs come with their own opcodes; a flag outside
-        // CreateMode's is refused as ZooKeeper refuses it.
-        return refuse(call, kBadArguments, "create flags " + std::to_string(create.flags));
+    const bool container = create.flags == kFlagContainer;
+    if (type == kOpCreateContainer && !container) {
+        refuse(call, kBadArguments, "createContainer without the container flag");
+        return false;
+    }
+    // TTL modes (5, 6) come by createTTL, which is not served (ZooKeeper's
+    // default too: its extended types are off unless configured).
+    if (!container && (create.flags < 0 || create.flags > 3)) {
+        refuse(call, kBadArguments, "create flags " + std::to_string(create.flags));
+        return false;
     }
     const bool sequential = create.flags & kFlagSequential;
-    if (!check_path(call, create.path, sequential)) return;
-    if (create.acl.empty()) return refuse(call, kInvalidAcl, "a create with an empty ACL");
+    if (!check_path(call, create.path, sequential)) return false;
+    if (create.acl.empty()) {
+        refuse(call, kInvalidAcl, "a create with an empty ACL");
+        return false;
+    }
     cpb::Op op = op_of(cpb::Op::CREATE, create.path, -1);
     if (create.data) op.set_data(std::move(*create.data));
-    op.set_ephemeral(create.flags & kFlagEphemeral);
-    op.set_sequential(sequential);
+    op.set_ephemeral(!container && (create.flags & kFlagEphemeral));
+    op.set_sequential(!container && sequential);
+    op.set_container(container);
+    *out = std::move(op);
+    return true;
+}
+
+void read_create(JuteReader& in, uint64_t session_id, Call* call) {
+    cpb::Op op;
+    if (!create_op(in, call->header.type, true, call, &op)) return;
     call->request = write_of(session_id, std::move(op));
     call->orders_reads = true;
+}
+
+// The ops of a multi, all or nothing. An op refused before it reaches the
+// tree (a bad path, say) refuses the whole multi, with that op's error in
+// its place among the results.
+void read_multi(JuteReader& in, uint64_t session_id, Call* call) {
+    cpb::Request request;
+    cpb::Write* write = request.mutable_write();
+    write->set_session_id(session_id);
+    for (;;) {
+        MultiHeader h;
+        if (!read_multi_header(in, &h)) return;
+        if (h.done) break;
+        if (call->multi_types.size() >= 10000) {
+            call->malformed = true;
+            call->why = "a multi of over 10000 ops";
+            return;
+        }
+        Call checked;  // this op's refusal, if any
+        cpb::Op op;
+        bool parsed = false;
+        switch (h.type) {
+            case kOpCreate:
+            case kOpCreate2:
+            case kOpCreateContainer:
+                parsed = create_op(in, h.type, false, &checked, &op) || in.ok();
+                break;
+            case kOpDelete: {
+                DeleteRequest d;
+                if (!(parsed = read_delete_request(in, &d, false))) break;
+                if (check_path(&checked, d.path, false) && d.path == "/")
+                    refuse(&checked, kBadArguments, "the root cannot be deleted");
+                op = op_of(cpb::Op::DELETE, d.path, d.version);
+                break;
+            }
+            case kOpSetData: {
+                SetDataRequest set;
+                if (!(parsed = read_set_data_request(in, &set, false))) break;
+                check_path(&checked, set.path, false);
+                op = op_of(cpb::Op::SET, set.path, set.version);
+                if (set.data) op.set_data(std::move(*set.data));
+                break;
+            }
+            case kOpCheck: {
+                CheckVersionRequest check;
+                if (!(parsed = read_check_version_request(in, &check))) break;
+                check_path(&checked, check.path, false);
+                op = op_of(cpb::Op::CHECK, check.path, check.version);
+                break;
+            }
+            default:
+                // An op a multi cannot hold: its record cannot be read, and
+                // ZooKeeper drops the connection too.
+                call->malformed = true;
+                call->why = "a multi holding opcode " + std::to_string(h.type);
+                return;
+        }
+        if (!parsed) return;
+        if (checked.error != kOk && call->failed_op < 0) {
+            call->failed_op = static_cast<int32_t>(call->multi_types.size());
+            call->error = checked.error;
+            call->why = checked.why;
+        }
+        call->multi_types.push_back(h.type);
+        *write->add_ops() = std::move(op);
+    }
+    if (!in.expect_end("MultiRequest")) return;
+    call->orders_reads = true;
+    // Refused, or empty (which applies nothing, and succeeds): no write.
+    if (call->failed_op >= 0 || call->multi_types.empty()) return;
+    call->request = std::move(request);
+}
+
+// multiRead's reads; each may fail on its own.
+void read_multi_read(JuteReader& in, uint64_t session_id, Call* call) {
+    for (;;) {
+        MultiHeader h;
+        if (!read_multi_header(in, &h)) return;
+        if (h.done) break;
+        if (call->reads.size() >= 10000 || (h.type != kOpGetData && h.type != kOpGetChildren)) {
+            call->malformed = true;
+            call->why =
+                "a multiRead of over 10000 ops, or holding opcode " + std::to_string(h.type);
+            return;
+        }
+        Call read;
+        read.header = RequestHeader{call->header.xid, h.type};
+        PathWatchRequest r;
+        if (!read_path_watch_request(in, &r, false)) return;
+        read.path = r.path;
+        if (check_path(&read, r.path, false)) {
+            if (h.type == kOpGetData) {
+                read.request.emplace().mutable_read()->set_path(r.path);
+            } else {
+                read.request.emplace().mutable_list()->set_path(r.path);
+            }
+        }
+        call->reads.push_back(std::move(read));
+    }
+    (void)session_id;
+    if (in.expect_end("MultiReadRequest")) call->multi_read = true;
 }
 
 }  // namespace
@@ -123,7 +244,9 @@ Stat stat_of(const cpb::Stat& s) {
     out.version = static_cast<int32_t>(s.version());
     out.cversion = s.cversion();
     out.aversion = 0;
-    out.ephemeral_owner = static_cast<int64_t>(s.ephemeral_owner());
+    // ZooKeeper marks a container by this owner, which no session has.
+    out.ephemeral_owner = s.container() ? std::numeric_limits<int64_t>::min()
+                                        : static_cast<int64_t>(s.ephemeral_owner());
     out.data_length = s.data_length();
     out.num_children = s.num_children();
     return out;
@@ -225,7 +348,17 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             return call;
         case kOpCreate:
         case kOpCreate2:
+        case kOpCreateContainer:
             read_create(in, session_id, &call);
+            break;
+        case kOpCreateTtl:
+            refuse(&call, kUnimplemented, "TTL nodes are not served");
+            return call;
+        case kOpMulti:
+            read_multi(in, session_id, &call);
+            break;
+        case kOpMultiRead:
+            read_multi_read(in, session_id, &call);
             break;
         case kOpDelete: {
             DeleteRequest d;
@@ -267,9 +400,11 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             }
             return call;
         }
+        case kOpGetEphemerals:
+        case kOpGetAllChildrenNumber:
         case kOpGetAcl:
         case kOpSync: {
-            // GetACLRequest and SyncRequest are both a path alone.
+            // These four requests are all a path alone.
             SyncRequest sync;
             if (!read_sync_request(in, &sync)) break;
             call.path = sync.path;
@@ -277,6 +412,14 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             if (call.header.type == kOpSync) {
                 call.request.emplace().mutable_sync();
                 call.orders_reads = true;
+            } else if (call.header.type == kOpGetEphemerals) {
+                cpb::List* list = call.request.emplace().mutable_list();
+                list->set_path(sync.path);
+                list->set_ephemerals_of(session_id);
+            } else if (call.header.type == kOpGetAllChildrenNumber) {
+                cpb::List* list = call.request.emplace().mutable_list();
+                list->set_path(sync.path);
+                list->set_count_all(true);
             } else {
                 call.request.emplace().mutable_read()->set_path(sync.path);
             }
@@ -289,13 +432,19 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             call.set_watches = std::move(set);
             return call;
         }
+        case kOpWhoAmI:
+            if (!in.expect_end("whoAmI")) break;
+            call.who_am_i = true;
+            return call;
         case kOpCloseSession:
             call.request.emplace().mutable_close()->set_session_id(session_id);
             call.orders_reads = true;
             return call;
         default:
+            // As ZooKeeper does: UNIMPLEMENTED, then the connection closes.
             refuse(&call, kUnimplemented,
-                   "operation " + std::to_string(call.header.type) + " is not served yet");
+                   "operation " + std::to_string(call.header.type) + " is not served");
+            call.close_after = true;
             return call;
     }
     if (!in.ok()) {
@@ -306,28 +455,142 @@ Call read_call(std::string_view frame, uint64_t session_id) {
     return call;
 }
 
+std::string who_am_i_reply(int32_t xid, const std::string& ip) {
+    JuteWriter out;
+    write_reply_header(out, ReplyHeader{xid, 0, kOk});
+    out.write_vector_size(1);  // ClientInfo: the scheme, and who by it
+    out.write_string("ip");
+    out.write_string(ip);
+    return out.take();
+}
+
 std::string header_reply(int32_t xid, int64_t zxid, int32_t error) {
     JuteWriter out;
     write_reply_header(out, ReplyHeader{xid, zxid, error});
     return out.take();
 }
 
+namespace {
+
+// A multi that failed: every op gets an error result — ZOK for those before
+// the one that failed, its error, then RUNTIMEINCONSISTENCY for the rest —
+// under a header that says ZOK, as ZooKeeper answers.
+std::string failed_multi_reply(int32_t xid, int64_t zxid, size_t ops, int32_t failed,
+                               int32_t error) {
+    constexpr int32_t kRuntimeInconsistency = -2;
+    JuteWriter out;
+    write_reply_header(out, ReplyHeader{xid, zxid, kOk});
+    for (size_t i = 0; i < ops; ++i) {
+        const auto index = static_cast<int32_t>(i);
+        const int32_t err = index < failed ? kOk : index == failed ? error : kRuntimeInconsistency;
+        write_multi_header(out, MultiHeader{-1, false, err});
+        out.write_int(err);
+    }
+    write_multi_header(out, MultiHeader{});
+    return out.take();
+}
+
+std::string multi_reply(const Call& call, const cpb::Response& response, int64_t zxid) {
+    const int32_t xid = call.header.xid;
+    if (response.code() != cpb::OK) {
+        if (!response.has_failed_op()) return header_reply(xid, zxid, error_of(response.code()));
+        return failed_multi_reply(xid, zxid, call.multi_types.size(), response.failed_op(),
+                                  error_of(response.code()));
+    }
+    if (static_cast<size_t>(response.results_size()) != call.multi_types.size())
+        return header_reply(xid, zxid, kSystemError);
+    JuteWriter out;
+    write_reply_header(out, ReplyHeader{xid, zxid, kOk});
+    for (size_t i = 0; i < call.multi_types.size(); ++i) {
+        const int32_t type = call.multi_types[i];
+        const cpb::OpResult& result = response.results(static_cast<int>(i));
+        write_multi_header(out, MultiHeader{type, false, kOk});
+        if (type == kOpCreate) {
+            write_create_response(out, result.path());
+        } else if (type == kOpCreate2 || type == kOpCreateContainer) {
+            write_create2_response(out, result.path(), stat_of(result.stat()));
+        } else if (type == kOpSetData) {
+            write_stat(out, stat_of(result.stat()));
+        }  // delete and check: nothing more
+    }
+    write_multi_header(out, MultiHeader{});
+    return out.take();
+}
+
+}  // namespace
+
+std::string immediate_reply(const Call& call) {
+    if (call.header.type == kOpMulti && (call.failed_op >= 0 || call.multi_types.empty())) {
+        if (call.failed_op < 0) {
+            JuteWriter out;
+            write_reply_header(out, ReplyHeader{call.header.xid, 0, kOk});
+            write_multi_header(out, MultiHeader{});
+            return out.take();
+        }
+        return failed_multi_reply(call.header.xid, 0, call.multi_types.size(), call.failed_op,
+                                  call.error);
+    }
+    return header_reply(call.header.xid, call.close_after ? -1 : 0, call.error);
+}
+
+std::string multi_read_reply_of(const Call& call, const std::vector<cpb::Response>& answers) {
+    int64_t zxid = 0;
+    for (const cpb::Response& a : answers) {
+        if (a.has_zxid()) zxid = std::max(zxid, zk_zxid(a.zxid()));
+    }
+    JuteWriter out;
+    write_reply_header(out, ReplyHeader{call.header.xid, zxid, kOk});
+    for (size_t i = 0; i < call.reads.size(); ++i) {
+        const Call& read = call.reads[i];
+        auto error = [&](int32_t err) {
+            write_multi_header(out, MultiHeader{-1, false, err});
+            out.write_int(err);
+        };
+        if (!read.request) {
+            error(read.error);
+            continue;
+        }
+        const cpb::Response& a = answers.at(i);
+        if (a.code() != cpb::OK) {
+            error(error_of(a.code()));
+        } else if (read.header.type == kOpGetData) {
+            if (!a.node().exists()) {
+                error(kNoNode);
+                continue;
+            }
+            write_multi_header(out, MultiHeader{kOpGetData, false, kOk});
+            write_get_data_response(out, a.node().data(), stat_of(a.node().stat()));
+        } else {
+            if (!a.list().exists()) {
+                error(kNoNode);
+                continue;
+            }
+            write_multi_header(out, MultiHeader{kOpGetChildren, false, kOk});
+            write_get_children_response(out, {a.list().names().begin(), a.list().names().end()});
+        }
+    }
+    write_multi_header(out, MultiHeader{});
+    return out.take();
+}
+
 std::string reply_of(const Call& call, const cpb::Response& response) {
     const int32_t xid = call.header.xid;
     const int64_t zxid = response.has_zxid() ? zk_zxid(response.zxid()) : 0;
+    if (call.header.type == kOpMulti) return multi_reply(call, response, zxid);
     if (response.code() != cpb::OK) return header_reply(xid, zxid, error_of(response.code()));
     JuteWriter out;
     auto header = [&](int32_t error) { write_reply_header(out, ReplyHeader{xid, zxid, error}); };
     switch (call.header.type) {
         case kOpCreate:
         case kOpCreate2:
+        case kOpCreateContainer:
         case kOpSetData: {
             if (response.results_size() != 1) return header_reply(xid, zxid, kSystemError);
             const cpb::OpResult& result = response.results(0);
             header(kOk);
             if (call.header.type == kOpCreate) {
                 write_create_response(out, result.path());
-            } else if (call.header.type == kOpCreate2) {
+            } else if (call.header.type != kOpSetData) {  // create2, createContainer
                 write_create2_response(out, result.path(), stat_of(result.stat()));
             } else {
                 write_stat_response(out, stat_of(result.stat()));
@@ -350,6 +613,18 @@ std::string reply_of(const Call& call, const cpb::Response& response) {
             }
             break;
         }
+        case kOpGetEphemerals: {
+            const cpb::ListReply& list = response.list();
+            header(kOk);
+            out.write_vector_size(list.names_size());
+            for (const std::string& path : list.names()) out.write_string(path);
+            break;
+        }
+        case kOpGetAllChildrenNumber:
+            if (!response.list().exists()) return header_reply(xid, zxid, kNoNode);
+            header(kOk);
+            out.write_int(static_cast<int32_t>(response.list().all_children()));
+            break;
         case kOpGetChildren:
         case kOpGetChildren2: {
             const cpb::ListReply& list = response.list();

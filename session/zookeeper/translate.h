@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/zxid.h"
 #include "session/client.pb.h"
@@ -56,6 +57,8 @@ struct Call {
     // for a log line what was wrong.
     int32_t error = kOk;
     std::string why;
+    // A multi refused before it reached the tree: which op was refused.
+    int32_t failed_op = -1;
     // The frame did not parse: ZooKeeper closes the connection.
     bool malformed = false;
     // A write (or a sync): reads that follow wait until it is answered, so
@@ -67,6 +70,17 @@ struct Call {
     bool watch = false;
     // setWatches(2): the front end sets them again.
     std::optional<SetWatchesRequest> set_watches;
+    // multi: each op's opcode, in order (the answer gives one result each).
+    std::vector<int32_t> multi_types;
+    // multiRead: its reads, each a Call of its own, answered one by one
+    // (as in ZooKeeper, they are not one atomic read).
+    std::vector<Call> reads;
+    bool multi_read = false;
+    // whoAmI: answered by the front end, which knows the client's address.
+    bool who_am_i = false;
+    // Close the connection once the reply is written (ZooKeeper does after
+    // an unknown opcode).
+    bool close_after = false;
     // The path asked for (a sync's answer names it).
     std::string path;
 };
@@ -86,6 +100,13 @@ bool closes_connection(cpb::Code code);
 // ReplyHeader (the call's xid, the answer's zxid, the error) and, on
 // success, the operation's record.
 std::string reply_of(const Call& call, const cpb::Response& response);
+// The reply to a call that asks the service nothing: its error alone, or a
+// multi's (empty, or refused op by op as ZooKeeper refuses one).
+std::string immediate_reply(const Call& call);
+// multiRead's reply, from each read's answer (in order).
+std::string multi_read_reply_of(const Call& call, const std::vector<cpb::Response>& answers);
+// whoAmI's reply for a client with no credentials: who it is by its address.
+std::string who_am_i_reply(int32_t xid, const std::string& ip);
 // A reply that is only a header.
 std::string header_reply(int32_t xid, int64_t zxid, int32_t error);
 

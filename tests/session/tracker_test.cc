@@ -162,6 +162,38 @@ TEST(Tracker, EphemeralsEndingWithTheirSessionCountAsChildChanges) {
     EXPECT_EQ(m.pzxid, e.last);
 }
 
+TEST(Tracker, AContainerIsDueForDeletionOnceItHadChildrenAndHasNone) {
+    Ensemble e;
+    pb::NodeOp box = op(pb::NodeOp::CREATE, "/box");
+    box.set_container(true);
+    ASSERT_EQ(write(e, {box}).result, NodeResult::kOk);
+    EXPECT_TRUE(e.follower.node("/box")->stat().container);
+    EXPECT_TRUE(e.follower.empty_containers().empty()) << "never had a child: kept";
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/box/a"), NodeResult::kOk);
+    EXPECT_TRUE(e.follower.empty_containers().empty());
+    ASSERT_EQ(e.node_op(pb::NodeOp::DELETE, "/box/a"), NodeResult::kOk);
+    EXPECT_EQ(e.follower.empty_containers(), std::set<std::string>{"/box"});
+    Tracker fresh;
+    fresh.restore(e.follower.save());
+    EXPECT_EQ(fresh.empty_containers(), std::set<std::string>{"/box"}) << "kept by a snapshot";
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/box/b"), NodeResult::kOk);
+    EXPECT_TRUE(e.follower.empty_containers().empty()) << "a new child keeps it";
+    ASSERT_EQ(e.node_op(pb::NodeOp::DELETE, "/box/b"), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::DELETE, "/box"), NodeResult::kOk);
+    EXPECT_TRUE(e.follower.empty_containers().empty()) << "deleted: no longer due";
+}
+
+TEST(Tracker, DescendantsAndASessionsEphemerals) {
+    Ensemble e;
+    const uint64_t id = e.open(1, 1000);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/b/c", "", -1, 0, true), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/e", "", -1, id), NodeResult::kOk);
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/ab"), NodeResult::kOk);
+    EXPECT_EQ(e.follower.descendants("/a"), 3u) << "not /ab, which only shares a prefix";
+    EXPECT_EQ(e.follower.descendants("/"), 5u);
+    EXPECT_EQ(e.follower.ephemerals_of(id), std::vector<std::string>{"/a/e"});
+}
+
 TEST(Tracker, AStatSurvivesASnapshotAndChildrenAreRecounted) {
     Ensemble e;
     e.leader.set_wall_ms(77);

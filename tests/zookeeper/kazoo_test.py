@@ -25,8 +25,9 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import (BadArgumentsError, BadVersionError, NoChildrenForEphemeralsError,
                               NodeExistsError, NoNodeError, NotEmptyError)
 
-from zklib import (OP_CLOSE, OP_CREATE, OP_GET_DATA, OP_PING, OP_SET_DATA, OP_SET_WATCHES,
-                   ZBADARGUMENTS, ZOK,
+from zklib import (OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_GET_ALL_CHILDREN_NUMBER,
+                   OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_MULTI_READ, OP_PING, OP_SET_DATA,
+                   OP_SET_WATCHES, OP_WHO_AM_I, ZBADARGUMENTS, ZOK, jlong,
                    ZUNIMPLEMENTED, Ensemble, Raw, create_body, frame, jbuf, jint, path_watch,
                    set_data_body)
 
@@ -157,17 +158,92 @@ def test_operations_and_errors(ens):
         zk.close()
 
 
+def test_transactions(ens):
+    from kazoo.exceptions import RolledBackError, RuntimeInconsistency
+    zk = client(ens)
+    try:
+        zk.create("/tx", b"0")
+        t = zk.transaction()
+        t.create("/tx/a", b"a")
+        t.set_data("/tx", b"1", version=0)
+        t.check("/tx", 1)
+        t.create("/tx/s-", b"", sequence=True)
+        t.delete("/tx/a")
+        results = t.commit()
+        assert results[0] == "/tx/a" and results[1].version == 1 and results[2] is True and \
+            results[3] == "/tx/s-0000000001" and results[4] is True, results
+        # All or nothing, with ZooKeeper's result for every op.
+        t = zk.transaction()
+        t.create("/tx/b", b"")
+        t.create("/tx", b"")  # exists
+        t.set_data("/tx", b"2")
+        results = t.commit()
+        assert [type(r) for r in results] == [RolledBackError, NodeExistsError,
+                                              RuntimeInconsistency], results
+        assert zk.exists("/tx/b") is None, "a failed transaction left a node behind"
+        assert zk.get("/tx")[0] == b"1"
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_containers_system_nodes_and_the_rest(ens):
+    zk = client(ens, [1])
+    raw = Raw(ens.zk_ports[1])
+    try:
+        assert sorted(zk.get_children("/zookeeper")) == ["config", "quota"]
+        raw.connect(timeout_ms=6000)
+        # A container (createContainer, flag 4): deleted by the leader once
+        # it has had a child and has none left.
+        assert raw.call(OP_CREATE_CONTAINER, create_body("/box", b"", flags=4))[2] == ZOK
+        stat = zk.exists("/box")
+        assert stat.ephemeralOwner == -(1 << 63), "ZooKeeper marks containers by this owner"
+        zk.create("/box/item")
+        zk.delete("/box/item")
+        until(lambda: zk.exists("/box") is None, timeout=10, what="the emptied container to go")
+        # TTL nodes are not served: ZooKeeper's own answer when they are off.
+        assert raw.call(OP_CREATE_TTL, create_body("/ttl", b"", flags=5) + jlong(1000))[2] == \
+            ZUNIMPLEMENTED
+        # getEphemerals and getAllChildrenNumber.
+        raw.call(OP_CREATE, create_body("/eph-a", b"", flags=1))
+        raw.call(OP_CREATE, create_body("/eph-b", b"", flags=1))
+        r = raw.call(OP_GET_EPHEMERALS, jbuf("/eph-"))
+        assert r[2] == ZOK and r[3] == jint(2) + jbuf("/eph-a") + jbuf("/eph-b"), r
+        zk.ensure_path("/count/a/b")
+        zk.create("/count/c")
+        r = raw.call(OP_GET_ALL_CHILDREN_NUMBER, jbuf("/count"))
+        assert r[2] == ZOK and r[3] == jint(3), r
+        # whoAmI: no credentials, so the address.
+        r = raw.call(OP_WHO_AM_I)
+        assert r[2] == ZOK and r[3] == jint(1) + jbuf("ip") + jbuf("127.0.0.1"), r
+        # An empty multi succeeds; multiRead answers op by op.
+        end = jint(-1) + b"\1" + jint(-1)
+        r = raw.call(OP_MULTI, end)
+        assert r[2] == ZOK and r[3] == end, r
+        mh = lambda t: jint(t) + b"\0" + jint(-1)  # noqa: E731
+        r = raw.call(OP_MULTI_READ, mh(OP_GET_DATA) + path_watch("/missing") + mh(8) +
+                     path_watch("/count/a") + end)
+        assert r[2] == ZOK and r[3] == (jint(-1) + b"\0" + jint(-101) + jint(-101) + jint(8) +
+                                        b"\0" + jint(0) + jint(1) + jbuf("b") + end), r
+        raw.call(OP_CLOSE)
+    finally:
+        raw.close()
+        zk.stop()
+        zk.close()
+
+
 def test_invalid_paths_and_unknown_opcodes(ens):
     raw = Raw(ens.zk_ports[2])
     assert raw.connect() is not None
     for bad in ["relative", "/a//b", "/a/", "/a/./b", "/a/../b", "/a\x01b", "/\x7f"]:
         r = raw.call(OP_CREATE, create_body(bad))
         assert r is not None and r[2] == ZBADARGUMENTS, (bad, r)
-    r = raw.call(9999)
-    assert r is not None and r[2] == ZUNIMPLEMENTED, r
     r = raw.call(OP_CREATE, create_body("/still-served"))
     assert r is not None and r[2] == ZOK, "the connection must carry on after refusals"
-    raw.call(OP_CLOSE)
+    # An unknown opcode: UNIMPLEMENTED, then ZooKeeper closes the connection.
+    r = raw.call(9999)
+    assert r is not None and r[2] == ZUNIMPLEMENTED, r
+    assert raw.closed()
     raw.close()
 
 
@@ -434,6 +510,9 @@ def main():
         check("pings are absorbed and never logged", test_pings_are_absorbed_and_never_logged,
               ens, leader)
         check("operations and ZooKeeper's error codes", test_operations_and_errors, ens)
+        check("transactions (multi)", test_transactions, ens)
+        check("containers, /zookeeper, getEphemerals, getAllChildrenNumber, whoAmI, multiRead",
+              test_containers_system_nodes_and_the_rest, ens)
         check("invalid paths and unknown opcodes", test_invalid_paths_and_unknown_opcodes, ens)
         check("bad input closes only that connection", test_bad_input_closes_only_that_connection,
               ens)

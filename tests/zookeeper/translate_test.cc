@@ -83,9 +83,15 @@ TEST(ZooKeeperTranslate, EachModeOfCreateBecomesAWriteOrZooKeepersError) {
         EXPECT_EQ(w.ops(0).data(), "data");
         EXPECT_TRUE(call.orders_reads);
     }
-    EXPECT_EQ(read_call(request_frame(5, kOpCreate, create_record("/n", 4)), 1).error,
+    for (int32_t type : {kOpCreate, kOpCreateContainer}) {
+        Call container = read_call(request_frame(5, type, create_record("/n", 4)), 1);
+        ASSERT_TRUE(container.request) << "ZooKeeper takes flag 4 by either opcode";
+        EXPECT_TRUE(container.request->write().ops(0).container());
+        EXPECT_FALSE(container.request->write().ops(0).ephemeral());
+    }
+    EXPECT_EQ(read_call(request_frame(5, kOpCreateContainer, create_record("/n", 0)), 1).error,
               kBadArguments)
-        << "a container comes by its own opcode";
+        << "createContainer needs the container flag";
     EXPECT_EQ(read_call(request_frame(5, kOpCreate, create_record("/n", 9)), 1).error,
               kBadArguments);
     EXPECT_EQ(read_call(request_frame(5, kOpCreate, create_record("/n", 0, 0)), 1).error,

@@ -17,6 +17,8 @@ from kvlib import ServerProcesses, free_ports  # noqa: E402
 # ZooKeeper's opcodes and error codes (ZooDefs.OpCode, KeeperException.Code).
 OP_CREATE, OP_DELETE, OP_EXISTS, OP_GET_DATA, OP_SET_DATA = 1, 2, 3, 4, 5
 OP_GET_CHILDREN, OP_SYNC, OP_PING, OP_CLOSE, OP_SET_WATCHES = 8, 9, 11, -11, 101
+OP_MULTI, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_MULTI_READ = 14, 19, 21, 22
+OP_GET_EPHEMERALS, OP_GET_ALL_CHILDREN_NUMBER, OP_WHO_AM_I = 103, 104, 107
 ZOK, ZUNIMPLEMENTED, ZBADARGUMENTS, ZNONODE = 0, -6, -8, -101
 
 
@@ -224,3 +226,66 @@ def create_body(path, data=b"", flags=0):
 
 def set_data_body(path, data, version=-1):
     return jbuf(path) + jbuf(data) + jint(version)
+
+
+# --- a real ZooKeeper, to compare with ---
+
+ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"
+
+
+def zookeeper_installed():
+    return os.path.exists(ZOOKEEPER_JAR) and os.path.exists("/usr/bin/java")
+
+
+class RealZooKeeper:
+    """A standalone ZooKeeper 3.8 from Debian's zookeeper package, on a free
+    loopback port, with its data in `workdir`."""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "zookeeper")
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        (self.port,) = free_ports(1)
+        with open(os.path.join(self.dir, "zoo.cfg"), "w") as cfg:
+            cfg.write(f"tickTime=2000\ndataDir={self.dir}/data\nclientPort={self.port}\n"
+                      "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n"
+                      "admin.enableServer=false\n4lw.commands.whitelist=*\n")
+        with open(os.path.join(self.dir, "log4j.properties"), "w") as f:
+            f.write("log4j.rootLogger=WARN, file\n"
+                    "log4j.appender.file=org.apache.log4j.FileAppender\n"
+                    f"log4j.appender.file.File={self.dir}/zookeeper.log\n"
+                    "log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
+                    "log4j.appender.file.layout.ConversionPattern=%d %-5p %c{1} - %m%n\n")
+        classpath = ":".join([self.dir, ZOOKEEPER_JAR, "/usr/share/java/slf4j-log4j12.jar",
+                              "/usr/share/java/log4j-1.2.jar"])
+        self.proc = subprocess.Popen(
+            ["/usr/bin/java", "-Xmx512m", f"-Dzookeeper.log.dir={self.dir}",
+             f"-Dlog4j.configuration=file:{self.dir}/log4j.properties", "-cp", classpath,
+             "org.apache.zookeeper.server.ZooKeeperServerMain", f"{self.dir}/zoo.cfg"],
+            stdout=open(os.path.join(self.dir, "stdout.log"), "wb"), stderr=subprocess.STDOUT)
+
+    def wait_serving(self, timeout=60.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            # A session it opens, not only "imok": ruok answers before the
+            # server takes sessions.
+            try:
+                raw = Raw(self.port, timeout=2)
+                answer = raw.connect()
+                if answer is not None:
+                    raw.call(OP_CLOSE)
+                raw.close()
+                if answer is not None and answer[1] != 0:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.2)
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
