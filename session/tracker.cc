@@ -161,6 +161,7 @@ void Tracker::drop_session(uint64_t id, Zxid zxid) {
 void Tracker::count_child(TreeNode& parent, int delta, Zxid zxid) {
     parent.num_children += delta;
     parent.cversion += 1;
+    if (delta > 0) parent.children_created += 1;
     parent.pzxid = zxid;
 }
 
@@ -248,7 +249,8 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
             if (NodeResult r = parents_ok(path + "0", op.make_parents()); r != NodeResult::kOk)
                 return failed(r, index);
             char suffix[16];
-            std::snprintf(suffix, sizeof suffix, "%010d", lookup(parent_of(path + "0"))->cversion);
+            std::snprintf(suffix, sizeof suffix, "%010d",
+                          lookup(parent_of(path + "0"))->children_created);
             path += suffix;
         }
         std::optional<TreeNode> current = lookup(path);
@@ -589,6 +591,7 @@ std::string Tracker::encode(const Image& image) {
         out->set_mtime_ms(n.mtime_ms);
         out->set_cversion(n.cversion);
         out->set_container(n.container);
+        out->set_children_created(n.children_created);
     }
     for (const auto& [name, version] : image.groups) {
         auto* out = snap.add_groups();
@@ -643,6 +646,7 @@ void Tracker::restore(const std::string& snapshot) {
         node.mtime_ms = n.mtime_ms();
         node.cversion = n.cversion();
         node.container = n.container();
+        node.children_created = n.children_created();
         if (n.path() == "/") {
             root_ = std::move(node);
             continue;

@@ -113,6 +113,10 @@ struct TreeNode {
     int64_t ctime_ms = 0, mtime_ms = 0;
     int32_t cversion = 0;
     int32_t num_children = 0;
+    // Children created under it so far: a sequential child's suffix.
+    // ZooKeeper names sequential nodes by this count, not by cversion
+    // (which counts deletes too): read from ZooKeeper 3.8 itself.
+    int32_t children_created = 0;
     bool container = false;  // deleted by the leader once emptied of children
     NodeStat stat() const;
     friend bool operator==(const TreeNode&, const TreeNode&) = default;

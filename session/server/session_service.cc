@@ -57,7 +57,12 @@ uint64_t SessionService::Impl::clock_ms() {
 SessionService::SessionService(ServiceOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options = options;
     impl_->tracker.set_listener(ChangeListener{
-        .node_changed = [this](const std::string& path) { impl_->wake_watchers("n" + path); },
+        .node_changed =
+            [this](const std::string& path) {
+                impl_->wake_watchers("n" + path);
+                // A child watch ends when its node is deleted, too.
+                impl_->wake_watchers("c" + path);
+            },
         .children_changed = [this](const std::string& path) { impl_->wake_watchers("c" + path); },
         .group_changed = [this](const std::string& group,
                                 int64_t) { impl_->wake_watchers("g" + group); },

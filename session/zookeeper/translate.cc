@@ -1,7 +1,6 @@
 #include "session/zookeeper/translate.h"
 
 #include <algorithm>
-#include <limits>
 
 namespace chorus::zookeeper {
 namespace {
@@ -244,9 +243,9 @@ Stat stat_of(const cpb::Stat& s) {
     out.version = static_cast<int32_t>(s.version());
     out.cversion = s.cversion();
     out.aversion = 0;
-    // ZooKeeper marks a container by this owner, which no session has.
-    out.ephemeral_owner = s.container() ? std::numeric_limits<int64_t>::min()
-                                        : static_cast<int64_t>(s.ephemeral_owner());
+    // A container's is 0, as ZooKeeper shows it to clients (it marks one
+    // inside by an owner no session has, and hides that).
+    out.ephemeral_owner = static_cast<int64_t>(s.ephemeral_owner());
     out.data_length = s.data_length();
     out.num_children = s.num_children();
     return out;

@@ -197,7 +197,7 @@ def test_containers_system_nodes_and_the_rest(ens):
         # it has had a child and has none left.
         assert raw.call(OP_CREATE_CONTAINER, create_body("/box", b"", flags=4))[2] == ZOK
         stat = zk.exists("/box")
-        assert stat.ephemeralOwner == -(1 << 63), "ZooKeeper marks containers by this owner"
+        assert stat.ephemeralOwner == 0, "ZooKeeper shows a container's owner as 0"
         zk.create("/box/item")
         zk.delete("/box/item")
         until(lambda: zk.exists("/box") is None, timeout=10, what="the emptied container to go")
