@@ -152,22 +152,38 @@ namespace {
 
 class ChorusEnsemble final : public Ensemble {
  public:
-    ChorusEnsemble(std::string binary, std::string workdir, int servers)
+    ChorusEnsemble(std::string binary, std::string workdir, int servers, bool zookeeper_protocol)
         : Ensemble(std::move(workdir), servers), binary_(std::move(binary)) {
-        for (const auto& [id, port] : peer_ports_)
+        for (const auto& [id, port] : peer_ports_) {
             peers_ += (peers_.empty() ? "" : ",") + std::to_string(id) +
                       "=127.0.0.1:" + std::to_string(port);
+            if (zookeeper_protocol) zookeeper_ports_[id] = testing::free_port();
+        }
     }
-    std::string system() const override { return "chorus"; }
+    std::string system() const override {
+        return zookeeper_ports_.empty() ? "chorus" : "chorus-zk";
+    }
+    std::vector<std::string> driver_addresses() const override {
+        if (zookeeper_ports_.empty()) return client_addresses();
+        std::vector<std::string> out;
+        for (const auto& [id, port] : zookeeper_ports_)
+            out.push_back("127.0.0.1:" + std::to_string(port));
+        return out;
+    }
 
     bool start_all(int timeout_ms) override {
         for (const auto& [id, port] : client_ports_) start(id);
         return wait_serving(timeout_ms);
     }
     void start(int id) override {
-        processes_[id].start({binary_, "--id", std::to_string(id), "--peers", peers_, "--data-dir",
-                              data_dir(id), "--client", client_address(id), "--bootstrap"},
-                             log_of(id));
+        std::vector<std::string> argv = {
+            binary_,      "--id",       std::to_string(id), "--peers",          peers_,
+            "--data-dir", data_dir(id), "--client",         client_address(id), "--bootstrap"};
+        if (!zookeeper_ports_.empty()) {
+            argv.push_back("--zookeeper");
+            argv.push_back("127.0.0.1:" + std::to_string(zookeeper_ports_.at(id)));
+        }
+        processes_[id].start(argv, log_of(id));
     }
     int leader() override {
         for (const auto& [id, port] : client_ports_) {
@@ -213,6 +229,7 @@ class ChorusEnsemble final : public Ensemble {
     }
     std::string binary_;
     std::string peers_;
+    std::map<int, uint16_t> zookeeper_ports_;  // chorus-zk only
 };
 
 // ---- ZooKeeper --------------------------------------------------------------
@@ -361,8 +378,8 @@ class ZooKeeperEnsemble final : public Ensemble {
 }  // namespace
 
 std::unique_ptr<Ensemble> chorus_ensemble(const std::string& binary, const std::string& workdir,
-                                          int servers) {
-    return std::make_unique<ChorusEnsemble>(binary, workdir, servers);
+                                          int servers, bool zookeeper_protocol) {
+    return std::make_unique<ChorusEnsemble>(binary, workdir, servers, zookeeper_protocol);
 }
 
 bool zookeeper_installed(std::string* why) {

@@ -16,7 +16,7 @@ namespace chorus::bench {
 class Ensemble {
  public:
     virtual ~Ensemble() = default;
-    virtual std::string system() const = 0;  // "chorus" or "zookeeper"
+    virtual std::string system() const = 0;  // "chorus", "chorus-zk" or "zookeeper"
     int size() const { return static_cast<int>(client_ports_.size()); }
     // Starts every server; false (with a reason in error()) if the
     // ensemble does not serve within the timeout.
@@ -31,6 +31,9 @@ class Ensemble {
     void stop_all();
     std::string client_address(int id) const;
     std::vector<std::string> client_addresses() const;
+    // Where the benchmark's clients connect: the client addresses, but for
+    // chorus serving ZooKeeper's protocol ("chorus-zk"), its ZooKeeper ports.
+    virtual std::vector<std::string> driver_addresses() const { return client_addresses(); }
     // Bytes this server has written to its transaction log so far. chorus:
     // the transactions' payload bytes (NodeStatus.log_bytes_appended, since
     // the process started); ZooKeeper: the used bytes of its log files
@@ -76,9 +79,11 @@ class Ensemble {
     std::string error_;
 };
 
-// `binary`: chorus-server.
+// `binary`: chorus-server. With `zookeeper_protocol`, every server also
+// serves ZooKeeper's client protocol (--zookeeper), the system is named
+// "chorus-zk", and the benchmark's clients (ZooKeeper's C client) use it.
 std::unique_ptr<Ensemble> chorus_ensemble(const std::string& binary, const std::string& workdir,
-                                          int servers);
+                                          int servers, bool zookeeper_protocol = false);
 
 // Whether ZooKeeper's server jar and a Java runtime are installed; if not,
 // `why` says what is missing.

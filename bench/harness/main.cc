@@ -97,6 +97,10 @@ std::string fmt(double v, int decimals) {
     return b;
 }
 
+// Whether a system is driven by ZooKeeper's C client: ZooKeeper, and chorus
+// through its ZooKeeper front end ("chorus-zk").
+bool speaks_zookeeper(const std::string& system) { return system != "chorus"; }
+
 // Runs every workload against one system; its results as JSON objects.
 std::vector<ordered_json> measure(const std::string& system, const Options& o,
                                   const ordered_json& host) {
@@ -116,9 +120,10 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     };
     const std::string dir = o.workdir + "/" + system;
     fs::create_directories(dir);
-    std::unique_ptr<Ensemble> ensemble = system == "chorus"
-                                             ? chorus_ensemble(o.chorus_server, dir, o.servers)
-                                             : zookeeper_ensemble(dir, o.servers);
+    std::unique_ptr<Ensemble> ensemble =
+        system == "zookeeper"
+            ? zookeeper_ensemble(dir, o.servers)
+            : chorus_ensemble(o.chorus_server, dir, o.servers, system == "chorus-zk");
     phase(system + ": starting " + std::to_string(o.servers) +
           " server(s) on 127.0.0.1 (fsync on)");
     if (!ensemble->start_all(60000)) {
@@ -130,8 +135,8 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     phase(system + ": serving; leader is server " + std::to_string(ensemble->leader()));
 
     auto make_driver = [&](int tag) {
-        return system == "chorus" ? chorus_driver(ensemble->client_addresses(), tag)
-                                  : zookeeper_driver(ensemble->client_addresses(), tag);
+        return speaks_zookeeper(system) ? zookeeper_driver(ensemble->driver_addresses(), tag)
+                                        : chorus_driver(ensemble->driver_addresses(), tag);
     };
     std::vector<std::unique_ptr<Driver>> drivers;
     const int max_window = *std::max_element(o.windows.begin(), o.windows.end());
@@ -222,7 +227,7 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     }
 
     for (int count : o.sessions) {
-        if (system == "zookeeper" && count > o.zookeeper_max_sessions) {
+        if (speaks_zookeeper(system) && count > o.zookeeper_max_sessions) {
             phase(system + ": sessions: " + std::to_string(count) +
                   " left out (one client handle "
                   "and two threads per ZooKeeper session; --zookeeper-max-sessions " +
@@ -232,19 +237,20 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
         phase(system + ": sessions: " + std::to_string(count) + ", timeout " +
               std::to_string(o.session_timeout_ms) + " ms, opened by a client process");
         std::string servers;
-        for (const auto& a : ensemble->client_addresses())
+        for (const auto& a : ensemble->driver_addresses())
             servers += (servers.empty() ? "" : ",") + a;
         // chorus::Client carries any number of sessions on one connection;
         // ZooKeeper's C client takes a handle (a socket, a pipe, two
         // threads) per session, so its sessions are spread over processes
         // to stay within the file-descriptor limit.
-        const int per_holder = system == "zookeeper" ? kZooKeeperSessionsPerProcess : count;
+        const int per_holder = speaks_zookeeper(system) ? kZooKeeperSessionsPerProcess : count;
         std::vector<SessionHolder> holders;
         for (int opened = 0; opened < count; opened += per_holder) {
             const int n = std::min(per_holder, count - opened);
             holders.push_back(
-                SessionHolder{{fs::read_symlink("/proc/self/exe").string(), "hold-sessions", system,
-                               std::to_string(n), std::to_string(o.session_timeout_ms), servers},
+                SessionHolder{{fs::read_symlink("/proc/self/exe").string(), "hold-sessions",
+                               speaks_zookeeper(system) ? "zookeeper" : "chorus", std::to_string(n),
+                               std::to_string(o.session_timeout_ms), servers},
                               dir + "/holder-" + std::to_string(count) + "-" +
                                   std::to_string(holders.size()) + ".log"});
         }
@@ -307,7 +313,9 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
             add_row(std::move(row));
         }
     }
-    if (o.recovery_bytes > 0 && o.servers == 1) {
+    if (o.recovery_bytes > 0 && system == "chorus-zk") {
+        phase(system + ": recovery left out: the same servers as chorus's, whose row it is");
+    } else if (o.recovery_bytes > 0 && o.servers == 1) {
         phase(system + ": recovery left out: it restarts a follower, and 1 server has none");
     } else if (o.recovery_bytes > 0) {
         RecoveryOptions ro;
@@ -359,17 +367,29 @@ const ordered_json* find(const std::vector<ordered_json>& rows, const std::strin
     return nullptr;
 }
 
+bool measured(const Options& o, const std::string& system) {
+    return std::find(o.systems.begin(), o.systems.end(), system) != o.systems.end();
+}
+
 void print_table(const std::vector<ordered_json>& rows, const Options& o) {
-    const bool both = o.systems.size() == 2;
+    // Each other system against ZooKeeper, when ZooKeeper was measured.
+    std::vector<std::string> compared;
+    if (measured(o, "zookeeper")) {
+        for (const auto& s : o.systems) {
+            if (s != "zookeeper") compared.push_back(s);
+        }
+    }
     std::vector<std::vector<std::string>> t;
     std::vector<std::string> head = {"workload", "payload", "window"};
     for (const auto& s : o.systems) {
         for (const char* col : {" ops/s", " p50 ms", " p99 ms", " p99.9 ms"})
             head.push_back(s + col);
     }
-    if (both) {
-        head.push_back("ops ratio");
-        head.push_back("p99 ratio");
+    for (const auto& s : compared) {
+        // With chorus alone against ZooKeeper, the columns keep their names.
+        const std::string prefix = compared.size() == 1 ? "" : s + " ";
+        head.push_back(prefix + "ops ratio");
+        head.push_back(prefix + "p99 ratio");
     }
     t.push_back(head);
     std::vector<std::pair<std::string, int>> kinds;
@@ -383,10 +403,8 @@ void print_table(const std::vector<ordered_json>& rows, const Options& o) {
         for (int window : o.windows) {
             std::vector<std::string> row = {kind, std::to_string(payload) + " B",
                                             std::to_string(window)};
-            std::vector<const ordered_json*> found;
             for (const auto& s : o.systems) {
                 const ordered_json* r = find(rows, s, kind, window, payload);
-                found.push_back(r);
                 if (!r) {
                     row.insert(row.end(), {"-", "-", "-", "-"});
                     continue;
@@ -396,15 +414,21 @@ void print_table(const std::vector<ordered_json>& rows, const Options& o) {
                 row.push_back(fmt((*r)["p99_ms"], 2));
                 row.push_back(fmt((*r)["p999_ms"], 2));
             }
-            if (both && found[0] && found[1]) {
-                row.push_back(fmt((*found[0])["ops_per_s"].get<double>() /
-                                      std::max(1.0, (*found[1])["ops_per_s"].get<double>()),
+            const ordered_json* z = find(rows, "zookeeper", kind, window, payload);
+            for (const auto& s : compared) {
+                const ordered_json* c = find(rows, s, kind, window, payload);
+                if (!c || !z) {
+                    row.insert(row.end(), {"-", "-"});
+                    continue;
+                }
+                row.push_back(fmt((*c)["ops_per_s"].get<double>() /
+                                      std::max(1.0, (*z)["ops_per_s"].get<double>()),
                                   2) +
                               "x");
-                row.push_back(fmt((*found[0])["p99_ms"].get<double>() /
-                                      std::max(1e-9, (*found[1])["p99_ms"].get<double>()),
-                                  2) +
-                              "x");
+                row.push_back(
+                    fmt((*c)["p99_ms"].get<double>() / std::max(1e-9, (*z)["p99_ms"].get<double>()),
+                        2) +
+                    "x");
             }
             t.push_back(row);
         }
@@ -452,7 +476,7 @@ void print_sessions(const std::vector<ordered_json>& rows) {
     }
 }
 
-void print_recovery(const std::vector<ordered_json>& rows, const Options& o) {
+void print_recovery(const std::vector<ordered_json>& rows) {
     const ordered_json *c = nullptr, *z = nullptr;
     bool header = false;
     for (const auto& r : rows) {
@@ -475,9 +499,10 @@ void print_recovery(const std::vector<ordered_json>& rows, const Options& o) {
             r["ops_per_s"].get<double>() * r["payload_bytes"].get<double>() / mib,
             ms("recovery_ms").c_str(), ms("first_read_ms").c_str(),
             r.contains("error") ? ("  (" + r["error"].get<std::string>() + ")").c_str() : "");
-        if (!r.contains("error")) (r["system"] == "chorus" ? c : z) = &r;
+        if (!r.contains("error") && r["system"] == "chorus") c = &r;
+        if (!r.contains("error") && r["system"] == "zookeeper") z = &r;
     }
-    if (c && z && o.systems.size() == 2) {
+    if (c && z) {
         std::printf("%-10s %8s %14s %11s %8s %12s %16.2fx %14.2fx\n", "ratio", "", "", "", "", "",
                     (*c)["recovery_ms"].get<double>() / (*z)["recovery_ms"].get<double>(),
                     (*c)["first_read_ms"].get<double>() / (*z)["first_read_ms"].get<double>());
@@ -486,7 +511,7 @@ void print_recovery(const std::vector<ordered_json>& rows, const Options& o) {
 
 // The goals of docs/benchmarks.md that this run can judge, plainly.
 void print_goals(const std::vector<ordered_json>& rows, const Options& o) {
-    if (o.systems.size() != 2) return;
+    if (!measured(o, "chorus") || !measured(o, "zookeeper")) return;
     const int p = 100;
     std::printf("\ngoals (chorus vs ZooKeeper, %d server%s, %d-byte writes):\n", o.servers,
                 o.servers == 1 ? "" : "s", p);
@@ -509,14 +534,15 @@ void print_goals(const std::vector<ordered_json>& rows, const Options& o) {
     }
     const ordered_json *cf = nullptr, *zf = nullptr;
     for (const auto& r : rows) {
-        if (r["workload"] == "failover") (r["system"] == "chorus" ? cf : zf) = &r;
+        if (r["workload"] == "failover" && r["system"] == "chorus") cf = &r;
+        if (r["workload"] == "failover" && r["system"] == "zookeeper") zf = &r;
     }
     // Sessions: the largest count both systems ran.
     const ordered_json *cs = nullptr, *zs = nullptr;
     for (const auto& r : rows) {
         if (r["workload"] != "sessions") continue;
         for (const auto& q : rows) {
-            if (q["workload"] == "sessions" && q["system"] != r["system"] &&
+            if (q["workload"] == "sessions" && q["system"] == "zookeeper" &&
                 q["sessions"] == r["sessions"] && r["system"] == "chorus" &&
                 (!cs || r["sessions"].get<int>() > (*cs)["sessions"].get<int>())) {
                 cs = &r;
@@ -602,13 +628,20 @@ int main(int argc, char** argv) {
     CLI::App app{
         "chorus-bench: chorus and ZooKeeper side by side, on real ensembles on this machine"};
     Options o;
-    std::string systems = "chorus,zookeeper";
+    // By default chorus, chorus through its ZooKeeper front end (driven by
+    // ZooKeeper's C client, as ZooKeeper is) and ZooKeeper; --quick leaves
+    // out the middle one.
+    std::string systems = "chorus,chorus-zk,zookeeper";
     std::string windows, payloads;
     bool keep = false;
     app.add_flag(
         "--quick", o.quick,
         "a short run: 100-byte writes at windows 1 and 256, one failover (under 2 minutes)");
-    app.add_option("--systems", systems, "which systems to measure")->capture_default_str();
+    app.add_option("--systems", systems,
+                   "which systems to measure: chorus, chorus-zk (chorus via ZooKeeper's protocol, "
+                   "driven by ZooKeeper's C client), zookeeper (default without --quick: all "
+                   "three)")
+        ->capture_default_str();
     app.add_option("--servers", o.servers, "servers per ensemble")
         ->capture_default_str()
         ->check(CLI::IsMember({1, 3, 5}));
@@ -692,10 +725,19 @@ int main(int argc, char** argv) {
                      o.chorus_server.c_str());
         return 2;
     }
+    if (o.quick && app.count("--systems") == 0) systems = "chorus,zookeeper";
     std::stringstream in(systems);
     for (std::string s; std::getline(in, s, ',');) {
         if (s == "chorus") {
             o.systems.push_back(s);
+        } else if (s == "chorus-zk") {
+            if (zookeeper_client_built()) {
+                o.systems.push_back(s);
+            } else {
+                phase(
+                    "chorus-zk is left out: this chorus-bench was built without ZooKeeper's C "
+                    "client, which drives it (install libzookeeper-mt-dev, then rebuild)");
+            }
         } else if (s == "zookeeper") {
             std::string why;
             if (!zookeeper_client_built()) {
@@ -734,7 +776,7 @@ int main(int argc, char** argv) {
     }
     print_table(rows, o);
     print_sessions(rows);
-    print_recovery(rows, o);
+    print_recovery(rows);
     print_goals(rows, o);
     if (!o.json_file.empty()) {
         std::ofstream(o.json_file) << ordered_json(rows).dump(2) << "\n";
