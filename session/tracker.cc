@@ -254,8 +254,9 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
             path += suffix;
         }
         std::optional<TreeNode> current = lookup(path);
+        // Only -1 means any version (ZooKeeper answers BADVERSION to -2).
         const bool version_ok =
-            op.expected_version() < 0 || (current && current->version == op.expected_version());
+            op.expected_version() == -1 || (current && current->version == op.expected_version());
         switch (op.kind()) {
             case pb::NodeOp::CREATE:
             case pb::NodeOp::PUT: {
@@ -284,6 +285,11 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
             case pb::NodeOp::DELETE:
                 if (!current) return failed(NodeResult::kNoNode, index);
                 if (!version_ok) return failed(NodeResult::kBadVersion, index);
+                // The sweeper's delete: only an emptied container (not a
+                // node made at its path since the sweeper looked).
+                if (op.container() &&
+                    !(current->container && current->num_children == 0 && current->cversion > 0))
+                    return failed(NodeResult::kBadVersion, index);
                 if (current->num_children > 0) return failed(NodeResult::kNotEmpty, index);
                 overlay[path] = std::nullopt;
                 changed.insert(path);

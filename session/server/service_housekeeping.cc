@@ -49,6 +49,7 @@ void SessionService::Impl::sweep_containers() {
         op->set_kind(pb::NodeOp::DELETE);
         op->set_path(path);
         op->set_expected_version(n ? n->version : -1);
+        op->set_container(true);  // applied only if it still is an emptied container
         node->submit(tracker_request(r),
                      [this, path](Status, Completion) { containers_deleting.erase(path); });
         ++sent;

@@ -39,10 +39,20 @@ Request tracker_request(const pb::TrackerRequest& r);
 
 // A waiting Watch request.
 struct Watcher {
-    uint64_t deadline_ms;
+    uint64_t deadline_ms;  // 0: none (any_change)
     int64_t version;
     SessionService::Reply reply;
     uint64_t request_id;
+    bool any_change = false;
+    Zxid czxid;          // any_change: the node as its client saw it
+    uint64_t owner = 0;  // any_change: who may cancel it
+};
+
+// What a watch sees of its key now.
+struct WatchedState {
+    int64_t version = -1;  // a node's version or cversion, a group's version
+    bool exists = false;
+    Zxid czxid;
 };
 
 struct SessionService::Impl {
@@ -74,6 +84,11 @@ struct SessionService::Impl {
         }
     };
     std::set<std::pair<uint64_t, WatchIt>, ByDeadline> watch_deadlines;
+    // The any_change watches by owner, so that cancelling costs what ends.
+    struct ByAddress {
+        bool operator()(const WatchIt& a, const WatchIt& b) const { return &*a < &*b; }
+    };
+    std::map<uint64_t, std::set<WatchIt, ByAddress>> watches_by_owner;
 
     static uint64_t clock_ms();
     bool serving() const { return node->status().serving; }
@@ -101,14 +116,20 @@ struct SessionService::Impl {
 
     // Watches (service_watches.cc).
     void watch(const cpb::Request& request, Reply reply);
-    void wake_watchers(const std::string& key);
+    // `children`: the wake comes from a child created or deleted (a
+    // children key's any_change watches fire on it; on a wake of the node
+    // itself only if it was deleted or re-created).
+    void wake_watchers(const std::string& key, bool children = false);
+    void cancel_watches(const cpb::Request& request, Reply reply);
+    // An any_change watch whose node no longer is as its client saw it.
+    static bool differs(const Watcher& w, const WatchedState& now, bool children_key);
     void wake_all_watchers();  // after a restore: any watched state may have changed
     void expire_watches();
     void end_all_watches();  // at stop: NOT_SERVING to each
     // Answers a watch and forgets it.
     WatchIt end_watch(WatchIt it, cpb::Response response);
-    // The state a watch on `key` sees: (version, exists).
-    std::pair<int64_t, bool> watched_state(const std::string& key) const;
+    WatchedState watched_state(const std::string& key) const;
+    cpb::Response watch_answer(const Watcher& w, const WatchedState& now) const;
 
     // Requests (service_requests.cc).
     void open(const cpb::Request& request, Reply reply);

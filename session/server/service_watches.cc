@@ -1,36 +1,65 @@
 // Watches: a request that waits until a node's or a group's version (or a
 // node's cversion) passes N (or the node goes away), answered when this
 // replica delivers the change, or with TIMEOUT at its deadline, or
-// NOT_SERVING at stop.
+// NOT_SERVING at stop. ZooKeeper's kind (any_change) answers at the first
+// transaction that touches its node, has no deadline, and is cancelled by
+// its owner (CancelWatches) when its connection closes.
 #include "session/groups.h"
 #include "session/server/service_impl.h"
 
 namespace chorus::session {
 
-std::pair<int64_t, bool> SessionService::Impl::watched_state(const std::string& key) const {
+WatchedState SessionService::Impl::watched_state(const std::string& key) const {
+    WatchedState now;
     if (key[0] == 'g') {
         const std::string group = key.substr(1);
-        return {tracker.group_version(group), tracker.node(group_path(group)) != nullptr};
+        now.version = tracker.group_version(group);
+        now.exists = tracker.node(group_path(group)) != nullptr;
+        return now;
     }
     const TreeNode* n = tracker.node(key.substr(1));
-    if (!n) return {-1, false};
-    return {key[0] == 'c' ? n->cversion : n->version, true};
+    if (!n) return now;
+    now.version = key[0] == 'c' ? n->cversion : n->version;
+    now.exists = true;
+    now.czxid = n->czxid;
+    return now;
 }
 
-void SessionService::Impl::wake_watchers(const std::string& key) {
+bool SessionService::Impl::differs(const Watcher& w, const WatchedState& now, bool children_key) {
+    if (w.version == -1 && !children_key) return now.exists;  // waiting for it to be created
+    return !now.exists || now.czxid != w.czxid || now.version != w.version;
+}
+
+cpb::Response SessionService::Impl::watch_answer(const Watcher& w, const WatchedState& now) const {
+    cpb::Response r;
+    r.set_id(w.request_id);
+    r.mutable_watch()->set_version(now.version);
+    r.mutable_watch()->set_exists(now.exists);
+    set_zxid(r.mutable_watch()->mutable_czxid(), now.czxid);
+    set_zxid(r.mutable_zxid(), node->status().delivered);
+    return r;
+}
+
+void SessionService::Impl::wake_watchers(const std::string& key, bool children) {
     auto [begin, end] = watchers.equal_range(key);
     if (begin == end) return;
-    const auto [version, exists] = watched_state(key);
+    const WatchedState now = watched_state(key);
     const bool is_node = key[0] != 'g';
+    const bool children_key = key[0] == 'c';
     for (auto it = begin; it != end;) {
-        // A node's watch also ends when the node goes away.
-        if (version > it->second.version || (is_node && !exists && it->second.version >= 0)) {
-            cpb::Response r;
-            r.set_id(it->second.request_id);
-            r.mutable_watch()->set_version(version);
-            r.mutable_watch()->set_exists(exists);
-            set_zxid(r.mutable_zxid(), node->status().delivered);
-            it = end_watch(it, std::move(r));
+        const Watcher& w = it->second;
+        bool fire = false;
+        if (w.any_change) {
+            // Woken means touched by the transaction just delivered; a
+            // children key is also woken by its node's own changes, which
+            // count only if the node went (or came back anew).
+            fire = !children_key || children || !now.exists || now.czxid != w.czxid;
+        } else {
+            // A node's watch also ends when the node goes away.
+            fire = now.version > w.version || (is_node && !now.exists && w.version >= 0);
+        }
+        if (fire) {
+            it = end_watch(it, watch_answer(w, now));
         } else {
             ++it;
         }
@@ -38,13 +67,33 @@ void SessionService::Impl::wake_watchers(const std::string& key) {
 }
 
 void SessionService::Impl::wake_all_watchers() {
+    // After a restore: any watched state may have changed. Version watches
+    // look again; any_change watches fire if their node is not as it was.
     std::set<std::string> keys;
     for (const auto& [key, w] : watchers) keys.insert(key);
-    for (const std::string& key : keys) wake_watchers(key);
+    for (const std::string& key : keys) {
+        const WatchedState now = watched_state(key);
+        auto [begin, end] = watchers.equal_range(key);
+        for (auto it = begin; it != end;) {
+            if (it->second.any_change && differs(it->second, now, key[0] == 'c')) {
+                it = end_watch(it, watch_answer(it->second, now));
+            } else {
+                ++it;
+            }
+        }
+        wake_watchers(key);
+    }
 }
 
 SessionService::Impl::WatchIt SessionService::Impl::end_watch(WatchIt it, cpb::Response response) {
-    watch_deadlines.erase({it->second.deadline_ms, it});
+    if (it->second.deadline_ms != 0) watch_deadlines.erase({it->second.deadline_ms, it});
+    if (it->second.owner != 0) {
+        auto owned = watches_by_owner.find(it->second.owner);
+        if (owned != watches_by_owner.end()) {
+            owned->second.erase(it);
+            if (owned->second.empty()) watches_by_owner.erase(owned);
+        }
+    }
     Reply reply = std::move(it->second.reply);
     WatchIt next = watchers.erase(it);
     reply(std::move(response));
@@ -54,13 +103,32 @@ SessionService::Impl::WatchIt SessionService::Impl::end_watch(WatchIt it, cpb::R
 void SessionService::Impl::expire_watches() {
     while (!watch_deadlines.empty() && watch_deadlines.begin()->first <= now_ms) {
         const WatchIt it = watch_deadlines.begin()->second;
-        const auto [version, exists] = watched_state(it->first);
+        const WatchedState now = watched_state(it->first);
         cpb::Response r = error_response(it->second.request_id, cpb::TIMEOUT,
                                          "the watched version did not change within the timeout");
-        r.mutable_watch()->set_version(version);
-        r.mutable_watch()->set_exists(exists);
+        r.mutable_watch()->set_version(now.version);
+        r.mutable_watch()->set_exists(now.exists);
         end_watch(it, std::move(r));
     }
+}
+
+void SessionService::Impl::cancel_watches(const cpb::Request& request, Reply reply) {
+    auto owned = watches_by_owner.find(request.cancel_watches().owner());
+    size_t ended = 0;
+    if (owned != watches_by_owner.end()) {
+        // Unanswered: their client is gone. Copied first: end_watch edits
+        // the index.
+        const std::vector<WatchIt> its(owned->second.begin(), owned->second.end());
+        for (const WatchIt& it : its) {
+            it->second.reply = [](cpb::Response) {};
+            end_watch(it, cpb::Response());
+            ++ended;
+        }
+    }
+    cpb::Response r;
+    r.set_id(request.id());
+    r.set_message(std::to_string(ended) + " watch(es) cancelled");
+    reply(std::move(r));
 }
 
 void SessionService::Impl::end_all_watches() {
@@ -91,10 +159,36 @@ void SessionService::Impl::watch(const cpb::Request& request, Reply reply) {
             error_response(request.id(), cpb::NOT_SERVING, "the server is stopping; try another"));
     if (watchers.size() >= options.max_watches)
         return reply(error_response(request.id(), cpb::BUSY, "too many watches on this server"));
+    if (w.any_change()) {
+        if (key[0] == 'g')
+            return reply(error_response(request.id(), cpb::BAD_REQUEST,
+                                        "any_change watches are on a path or its children"));
+        Watcher watcher{.deadline_ms = 0,
+                        .version = w.version(),
+                        .reply = std::move(reply),
+                        .request_id = request.id(),
+                        .any_change = true,
+                        .czxid = Zxid{w.czxid().epoch(), w.czxid().counter()},
+                        .owner = w.owner()};
+        const WatchedState now = watched_state(key);
+        if (differs(watcher, now, key[0] == 'c')) {
+            // Changed since its client looked: answered at once.
+            Reply answer = std::move(watcher.reply);
+            return answer(watch_answer(watcher, now));
+        }
+        const WatchIt it = watchers.emplace(key, std::move(watcher));
+        if (w.owner() != 0) watches_by_owner[w.owner()].insert(it);
+        return;
+    }
     const uint64_t wait =
         std::min(w.timeout_ms() == 0 ? options.max_watch_ms : w.timeout_ms(), options.max_watch_ms);
-    const WatchIt it =
-        watchers.emplace(key, Watcher{now_ms + wait, w.version(), std::move(reply), request.id()});
+    const WatchIt it = watchers.emplace(key, Watcher{.deadline_ms = now_ms + wait,
+                                                     .version = w.version(),
+                                                     .reply = std::move(reply),
+                                                     .request_id = request.id(),
+                                                     .any_change = false,
+                                                     .czxid = {},
+                                                     .owner = 0});
     watch_deadlines.insert({now_ms + wait, it});
     wake_watchers(key);  // already past it?
 }

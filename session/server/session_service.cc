@@ -61,9 +61,12 @@ SessionService::SessionService(ServiceOptions options) : impl_(std::make_unique<
             [this](const std::string& path) {
                 impl_->wake_watchers("n" + path);
                 // A child watch ends when its node is deleted, too.
-                impl_->wake_watchers("c" + path);
+                impl_->wake_watchers("c" + path, /*children=*/false);
             },
-        .children_changed = [this](const std::string& path) { impl_->wake_watchers("c" + path); },
+        .children_changed =
+            [this](const std::string& path) {
+                impl_->wake_watchers("c" + path, /*children=*/true);
+            },
         .group_changed = [this](const std::string& group,
                                 int64_t) { impl_->wake_watchers("g" + group); },
         .restored = [this] { impl_->wake_all_watchers(); },
@@ -166,6 +169,8 @@ void SessionService::Impl::execute(cpb::Request request, Reply reply) {
         case cpb::Request::kGetGroup:
         case cpb::Request::kSync:
             return read(request, std::move(reply));
+        case cpb::Request::kCancelWatches:
+            return cancel_watches(request, std::move(reply));
         case cpb::Request::kWatch:
             return watch(request, std::move(reply));
         case cpb::Request::kStats:

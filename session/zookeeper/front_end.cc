@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 #include <string_view>
 
 #include "net/frame.h"
@@ -53,6 +54,9 @@ struct ZooKeeperFrontEnd::Impl : std::enable_shared_from_this<ZooKeeperFrontEnd:
         : options(std::move(o)),
           service(s),
           listener("ZooKeeper clients", options.endpoint, options.max_connections) {}
+
+    // Connections number their watches' owner from here (CancelWatches).
+    std::atomic<uint64_t> next_owner{1};
 };
 
 class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
@@ -73,6 +77,14 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         if (closed_) return;
         closed_ = true;
         paused_self_.reset();
+        // Its watches end with it: they have no deadline of their own.
+        if (!data_watches_.empty() || !child_watches_.empty()) {
+            cpb::Request cancel;
+            cancel.mutable_cancel_watches()->set_owner(owner_);
+            impl_->service.handle(std::move(cancel), [](cpb::Response) {});
+            data_watches_.clear();
+            child_watches_.clear();
+        }
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
         socket_.close(ignored);
@@ -110,7 +122,10 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     // Handles the whole frames held; false when reading must wait.
     bool take_frames() {
         uint32_t size = 0;
-        while (!closed_ && !closing_) {
+        // Draining: nothing more is read, and only the replies owed hold
+        // the connection (the ask() callbacks hold it weakly).
+        if (draining_ && !closed_) paused_self_ = shared_from_this();
+        while (!closed_ && !closing_ && !draining_) {
             // Nothing is read while the handshake is answered, nor past the
             // limit of unanswered requests.
             if (state_ == State::kConnecting ||
@@ -139,9 +154,14 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             if (state_ == State::kHandshake) {
                 handshake(body);
             } else {
-                on_request(read_call(body, session_id_));
+                Call call = read_call(body, session_id_);
+                // Nothing after closeSession or an unknown opcode is read:
+                // ZooKeeper would not run it either.
+                if (call.close_after || call.header.type == kOpCloseSession) draining_ = true;
+                on_request(std::move(call));
             }
         }
+        if (draining_ && !closed_) paused_self_ = shared_from_this();
         return false;
     }
 
@@ -295,10 +315,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     }
 
     void dispatch(uint64_t seq, Call call) {
-        if (call.set_watches) {
-            restore_watches(*call.set_watches);
-            return fill(seq, header_reply(call.header.xid, 0, kOk), false);
-        }
+        if (call.set_watches) return restore_watches(seq, std::move(call));
         if (call.multi_read) return dispatch_multi_read(seq, std::move(call));
         if (call.who_am_i) return fill(seq, who_am_i_reply(call.header.xid, peer_ip_), false);
         if (!call.request) return fill(seq, immediate_reply(call), call.close_after);
@@ -382,77 +399,96 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     struct Armed {
         uint64_t token;   // tells this arming's answer from an earlier one's
         int64_t version;  // -1: an exists watch on a missing node
+        Zxid czxid;       // the node as the client saw it
     };
+
+    static Zxid zxid_of(const cpb::Zxid& z) { return Zxid{z.epoch(), z.counter()}; }
 
     void watch_after_read(const Call& call, const cpb::Response& response) {
         switch (call.header.type) {
             case kOpExists:
             case kOpGetData:
                 if (response.node().exists()) {
-                    arm(false, call.path, response.node().version());
+                    arm(false, call.path, response.node().version(),
+                        zxid_of(response.node().stat().czxid()));
                 } else if (call.header.type == kOpExists) {
-                    arm(false, call.path, -1);  // fires when it is created
+                    arm(false, call.path, -1, Zxid{});  // fires when it is created
                 }
                 break;
             case kOpGetChildren:
             case kOpGetChildren2:
                 if (response.list().exists())
-                    arm(true, call.path, response.list().stat().cversion());
+                    arm(true, call.path, response.list().stat().cversion(),
+                        zxid_of(response.list().stat().czxid()));
                 break;
             default:
                 break;
         }
     }
 
-    void arm(bool children, const std::string& path, int64_t version) {
+    void arm(bool children, const std::string& path, int64_t version, Zxid czxid) {
         auto& armed = children ? child_watches_ : data_watches_;
         auto it = armed.find(path);
-        if (it != armed.end() && it->second.version == version) return;  // already set
+        if (it != armed.end() && it->second.version == version && it->second.czxid == czxid)
+            return;  // already set
         if (it == armed.end() && armed.size() >= kMaxWatchesPerConnection) {
             spdlog::warn("ZooKeeper client {}: over {} watches of one kind; closing", peer_,
                          kMaxWatchesPerConnection);
             return close();
         }
         const uint64_t token = next_token_++;
-        armed[path] = Armed{token, version};
-        send_watch(children, path, token, version);
+        armed[path] = Armed{token, version, czxid};
+        send_watch(children, path, armed[path]);
     }
 
-    void send_watch(bool children, const std::string& path, uint64_t token, int64_t version) {
+    // A service watch of ZooKeeper's kind (any_change): it answers at the
+    // first transaction that touches the node after the read the client
+    // saw, also one that leaves its version as it was (a delete and a
+    // create in one multi), and has no deadline.
+    void send_watch(bool children, const std::string& path, const Armed& armed) {
         cpb::Request w;
+        cpb::Watch* watch = w.mutable_watch();
         if (children) {
-            w.mutable_watch()->set_children(path);
+            watch->set_children(path);
         } else {
-            w.mutable_watch()->set_path(path);
+            watch->set_path(path);
         }
-        w.mutable_watch()->set_version(version);
-        ask(std::move(w), [children, path, token, version](Connection& self, cpb::Response r) {
-            self.watch_answered(children, path, token, version, r);
+        watch->set_version(armed.version);
+        watch->set_any_change(true);
+        watch->mutable_czxid()->set_epoch(armed.czxid.epoch);
+        watch->mutable_czxid()->set_counter(armed.czxid.counter);
+        watch->set_owner(owner_);
+        ask(std::move(w), [children, path, armed](Connection& self, cpb::Response r) {
+            self.watch_answered(children, path, armed, r);
         });
     }
 
-    void watch_answered(bool children, const std::string& path, uint64_t token, int64_t version,
+    void watch_answered(bool children, const std::string& path, const Armed& seen,
                         const cpb::Response& r) {
         auto& armed = children ? child_watches_ : data_watches_;
         auto it = armed.find(path);
-        if (it == armed.end() || it->second.token != token) return;  // ended or set again
-        if (r.code() == cpb::TIMEOUT) return send_watch(children, path, token, version);
+        if (it == armed.end() || it->second.token != seen.token) return;  // ended or set again
+        if (r.code() == cpb::TIMEOUT) return send_watch(children, path, seen);
         if (r.code() != cpb::OK) {
             spdlog::info("ZooKeeper client {}: a watch on {} ended ({}); closing", peer_, path,
                          cpb::Code_Name(r.code()));
             return close();
         }
         armed.erase(it);
+        // The first thing that happened to the node since the client looked
+        // (as ZooKeeper's event says): it was created, if it was missing;
+        // deleted, if it is gone or is another node now; else changed.
+        const bool replaced = !r.watch().exists() || zxid_of(r.watch().czxid()) != seen.czxid;
         int32_t type = kEventNodeDataChanged;
-        if (!r.watch().exists()) {
+        if (!children && seen.version == -1) {
+            type = kEventNodeCreated;
+        } else if (replaced) {
             type = kEventNodeDeleted;
             // One NodeDeleted for the path, as ZooKeeper sends: it ends
             // both kinds of watch on it.
             (children ? data_watches_ : child_watches_).erase(path);
         } else if (children) {
             type = kEventNodeChildrenChanged;
-        } else if (version == -1) {
-            type = kEventNodeCreated;
         }
         send_event(type, path, r.has_zxid() ? zk_zxid(r.zxid()) : -1);
     }
@@ -466,51 +502,83 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
 
     // setWatches after a reconnect: each watch fires at once if its node
     // changed after relative_zxid (the last zxid the client saw), and is
-    // set again otherwise. (The reads it takes are not ordered before the
-    // connection's next writes: a change made in between fires the watch
-    // it sets, at worst an event the client did not need.)
-    void restore_watches(const SetWatchesRequest& set) {
+    // set again otherwise. Its reply waits until every path was read, and
+    // everything after it waits for its reply (Call::watch), so that it
+    // holds at most one batch of reads per connection; paths are read once
+    // each, invalid ones skipped, and at most kMaxWatchesPerConnection of a
+    // kind are set.
+    void restore_watches(uint64_t seq, Call call) {
+        ++watch_reads_inflight_;
+        const SetWatchesRequest& set = *call.set_watches;
         const int64_t seen = set.relative_zxid;
-        auto read = [this](const std::string& path, bool children, auto then) {
+        struct Batch {
+            size_t left = 1;  // one for this function, released at its end
+            uint64_t seq = 0;
+            int32_t xid = 0;
+        };
+        auto batch = std::make_shared<Batch>();
+        batch->seq = seq;
+        batch->xid = call.header.xid;
+        auto done = [batch](Connection& self) {
+            if (--batch->left != 0) return;
+            --self.watch_reads_inflight_;
+            self.fill(batch->seq, header_reply(batch->xid, 0, kOk), false);
+            self.release_held();
+        };
+        auto unique_valid = [](const std::vector<std::string>& paths) {
+            std::set<std::string> out;
+            std::string why;
+            for (const std::string& p : paths) {
+                if (out.size() == kMaxWatchesPerConnection) break;
+                if (valid_path(p, false, &why)) out.insert(p);
+            }
+            return out;
+        };
+        auto read = [this, batch, done](const std::string& path, bool children, auto then) {
             cpb::Request r;
             if (children) {
                 r.mutable_list()->set_path(path);
             } else {
                 r.mutable_read()->set_path(path);
             }
-            ask(std::move(r), std::move(then));
+            ++batch->left;
+            ask(std::move(r), [then, done](Connection& self, cpb::Response answer) {
+                then(self, answer);
+                if (!self.closed_) done(self);
+            });
         };
-        for (const std::string& path : set.data) {
-            read(path, false, [path, seen](Connection& self, cpb::Response r) {
+        for (const std::string& path : unique_valid(set.data)) {
+            read(path, false, [path, seen](Connection& self, const cpb::Response& r) {
                 if (r.code() != cpb::OK) return;
                 const cpb::NodeReply& node = r.node();
                 if (!node.exists()) return self.send_event(kEventNodeDeleted, path, -1);
                 if (zk_zxid(node.stat().mzxid()) > seen)
                     return self.send_event(kEventNodeDataChanged, path, -1);
-                self.arm(false, path, node.version());
+                self.arm(false, path, node.version(), zxid_of(node.stat().czxid()));
             });
         }
-        for (const std::string& path : set.exist) {
-            read(path, false, [path](Connection& self, cpb::Response r) {
+        for (const std::string& path : unique_valid(set.exist)) {
+            read(path, false, [path](Connection& self, const cpb::Response& r) {
                 if (r.code() != cpb::OK) return;
                 if (r.node().exists()) return self.send_event(kEventNodeCreated, path, -1);
-                self.arm(false, path, -1);
+                self.arm(false, path, -1, Zxid{});
             });
         }
-        for (const std::string& path : set.child) {
-            read(path, true, [path, seen](Connection& self, cpb::Response r) {
+        for (const std::string& path : unique_valid(set.child)) {
+            read(path, true, [path, seen](Connection& self, const cpb::Response& r) {
                 if (r.code() != cpb::OK) return;
                 const cpb::ListReply& list = r.list();
                 if (!list.exists()) return self.send_event(kEventNodeDeleted, path, -1);
                 if (zk_zxid(list.stat().pzxid()) > seen)
                     return self.send_event(kEventNodeChildrenChanged, path, -1);
-                self.arm(true, path, list.stat().cversion());
+                self.arm(true, path, list.stat().cversion(), zxid_of(list.stat().czxid()));
             });
         }
         if (!set.persistent.empty() || !set.persistent_recursive.empty()) {
             spdlog::warn("ZooKeeper client {}: persistent watches are not served yet; {} dropped",
                          peer_, set.persistent.size() + set.persistent_recursive.size());
         }
+        done(*this);
     }
 
     // A ping is a heartbeat; its answer needs no place in the order (the
@@ -595,12 +663,16 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     std::deque<Held> held_;
     int writes_inflight_ = 0;
     int watch_reads_inflight_ = 0;
-    static constexpr size_t kMaxWatchesPerConnection = 100000;
+    // Well below the server's own limit (ServiceOptions::max_watches), so
+    // that no one connection takes every watch there is.
+    static constexpr size_t kMaxWatchesPerConnection = 20000;
     std::map<std::string, Armed> data_watches_;   // exists and getData watches
     std::map<std::string, Armed> child_watches_;  // getChildren watches
     uint64_t next_token_ = 1;
+    const uint64_t owner_ = impl_->next_owner++;
     bool reading_ = false;
     bool closing_ = false;
+    bool draining_ = false;  // a closing request was read: nothing more is
     bool closed_ = false;
     std::shared_ptr<Connection> paused_self_;
 };

@@ -52,6 +52,11 @@ int32_t next_code_point(std::string_view s, size_t* i) {
     return cp;
 }
 
+// ZooKeeper's own nodes, which it does not let a client delete.
+bool system_node(const std::string& path) {
+    return path == "/zookeeper" || path == "/zookeeper/config" || path == "/zookeeper/quota";
+}
+
 cpb::Request write_of(uint64_t session_id, cpb::Op op) {
     cpb::Request r;
     r.mutable_write()->set_session_id(session_id);
@@ -90,13 +95,21 @@ bool create_op(JuteReader& in, int32_t type, bool whole_frame, Call* call, cpb::
         refuse(call, kBadArguments, "createContainer without the container flag");
         return false;
     }
-    // TTL modes (5, 6) come by createTTL, which is not served (ZooKeeper's
-    // default too: its extended types are off unless configured).
+    // TTL modes (5, 6) are not served: ZooKeeper's own answer while its
+    // extended types are off, its default.
+    if (create.flags == 5 || create.flags == 6) {
+        refuse(call, kUnimplemented, "TTL nodes are not served");
+        return false;
+    }
     if (!container && (create.flags < 0 || create.flags > 3)) {
         refuse(call, kBadArguments, "create flags " + std::to_string(create.flags));
         return false;
     }
     const bool sequential = create.flags & kFlagSequential;
+    if (create.path == "/" && !sequential) {
+        refuse(call, kNodeExists, "the root exists");
+        return false;
+    }
     if (!check_path(call, create.path, sequential)) return false;
     if (create.acl.empty()) {
         refuse(call, kInvalidAcl, "a create with an empty ACL");
@@ -146,8 +159,8 @@ void read_multi(JuteReader& in, uint64_t session_id, Call* call) {
             case kOpDelete: {
                 DeleteRequest d;
                 if (!(parsed = read_delete_request(in, &d, false))) break;
-                if (check_path(&checked, d.path, false) && d.path == "/")
-                    refuse(&checked, kBadArguments, "the root cannot be deleted");
+                if (check_path(&checked, d.path, false) && (d.path == "/" || system_node(d.path)))
+                    refuse(&checked, kBadArguments, "the root and ZooKeeper's own nodes stay");
                 op = op_of(cpb::Op::DELETE, d.path, d.version);
                 break;
             }
@@ -364,8 +377,8 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             if (!read_delete_request(in, &d)) break;
             call.path = d.path;
             if (!check_path(&call, d.path, false)) return call;
-            if (d.path == "/") {
-                refuse(&call, kBadArguments, "the root cannot be deleted");
+            if (d.path == "/" || system_node(d.path)) {
+                refuse(&call, kBadArguments, "the root and ZooKeeper's own nodes stay");
                 return call;
             }
             call.request = write_of(session_id, op_of(cpb::Op::DELETE, d.path, d.version));
@@ -377,6 +390,11 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             if (!read_set_data_request(in, &set)) break;
             call.path = set.path;
             if (!check_path(&call, set.path, false)) return call;
+            if (set.path == "/zookeeper/config") {
+                // ZooKeeper's: only its reconfig changes it.
+                refuse(&call, kNoAuth, "/zookeeper/config changes only by reconfig");
+                return call;
+            }
             cpb::Op op = op_of(cpb::Op::SET, set.path, set.version);
             if (set.data) op.set_data(std::move(*set.data));
             call.request = write_of(session_id, std::move(op));
@@ -389,8 +407,9 @@ Call read_call(std::string_view frame, uint64_t session_id) {
         case kOpGetChildren2: {
             PathWatchRequest read;
             if (!read_path_watch_request(in, &read)) break;
+            // Reads take any path, as ZooKeeper's do (one that cannot be a
+            // node's is simply not found).
             call.path = read.path;
-            if (!check_path(&call, read.path, false)) return call;
             call.watch = read.watch;
             if (call.header.type == kOpGetChildren || call.header.type == kOpGetChildren2) {
                 call.request.emplace().mutable_list()->set_path(read.path);
@@ -407,7 +426,6 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             SyncRequest sync;
             if (!read_sync_request(in, &sync)) break;
             call.path = sync.path;
-            if (!check_path(&call, sync.path, false)) return call;
             if (call.header.type == kOpSync) {
                 call.request.emplace().mutable_sync();
                 call.orders_reads = true;

@@ -25,7 +25,8 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import (BadArgumentsError, BadVersionError, NoChildrenForEphemeralsError,
                               NodeExistsError, NoNodeError, NotEmptyError)
 
-from zklib import (OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_GET_ALL_CHILDREN_NUMBER,
+from zklib import (OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_DELETE, OP_EXISTS,
+                   OP_GET_ALL_CHILDREN_NUMBER,
                    OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_MULTI_READ, OP_PING, OP_SET_DATA,
                    OP_SET_WATCHES, OP_WHO_AM_I, ZBADARGUMENTS, ZOK, jlong,
                    ZUNIMPLEMENTED, Ensemble, Raw, create_body, frame, jbuf, jint, path_watch,
@@ -305,6 +306,54 @@ def test_watches(ens):
         b.close()
 
 
+def test_watches_see_changes_that_leave_versions_as_they_were(ens):
+    """A delete and a create in one multi leave version and cversion where
+    they were; ZooKeeper still fires the watches, and so must chorus."""
+    mh = lambda t: jint(t) + b"\0" + jint(-1)  # noqa: E731
+    end = jint(-1) + b"\1" + jint(-1)
+    watcher, writer = Raw(ens.zk_ports[1]), Raw(ens.zk_ports[1])
+    watcher.connect()
+    writer.connect()
+    try:
+        # exists on a missing node, then multi[create, delete]: CREATED.
+        assert watcher.call(OP_EXISTS, path_watch("/flash", watch=True))[2] == -101
+        assert writer.call(OP_MULTI, mh(OP_CREATE) + create_body("/flash") + mh(OP_DELETE) +
+                           jbuf("/flash") + jint(-1) + end)[2] == ZOK
+        r = watcher.reply()
+        assert r[0] == -1 and struct.unpack(">i", r[3][:4])[0] == 1, r
+        # getData at version 0, then multi[delete, create]: DELETED.
+        writer.call(OP_CREATE, create_body("/again", b"v"))
+        assert watcher.call(OP_GET_DATA, path_watch("/again", watch=True))[2] == ZOK
+        assert writer.call(OP_MULTI, mh(OP_DELETE) + jbuf("/again") + jint(-1) + mh(OP_CREATE) +
+                           create_body("/again", b"w") + end)[2] == ZOK
+        r = watcher.reply()
+        assert r[0] == -1 and struct.unpack(">i", r[3][:4])[0] == 2, r
+        # A version below -1 is not "any": BADVERSION, nothing changed.
+        assert writer.call(OP_SET_DATA, set_data_body("/again", b"x", -2))[2] == -103
+        # The root exists; a read of a path no node can have is NONODE.
+        assert writer.call(OP_CREATE, create_body("/"))[2] == -110
+        assert writer.call(OP_EXISTS, path_watch("/again/"))[2] == -101
+        # Watches end with their connection (no deadline of their own).
+        for i in range(50):
+            watcher.call(OP_EXISTS, path_watch(f"/never-{i}", watch=True))
+        before = int(ens.mntr(1)["zk_watch_count"])
+        watcher.call(OP_CLOSE)
+        until(lambda: int(ens.mntr(1)["zk_watch_count"]) <= before - 50,
+              what="a closed connection's watches to be cancelled")
+        # Nothing after an unknown opcode runs: ZooKeeper closes there.
+        writer.request(9999)
+        writer.request(OP_CREATE, create_body("/after-unknown"))
+        assert writer.reply()[2] == ZUNIMPLEMENTED and writer.closed()
+        probe = client(ens, [2])
+        probe.sync("/")
+        assert probe.exists("/after-unknown") is None, "a request after an unknown opcode ran"
+        probe.stop()
+        probe.close()
+    finally:
+        watcher.close()
+        writer.close()
+
+
 def test_event_comes_before_the_reply_of_the_write_that_fired_it(ens):
     raw = Raw(ens.zk_ports[3])
     assert raw.connect() is not None
@@ -517,6 +566,9 @@ def main():
         check("bad input closes only that connection", test_bad_input_closes_only_that_connection,
               ens)
         check("watches", test_watches, ens)
+        check("watches see a delete and a create in one multi; -2 is no version; "
+              "watches end with their connection; nothing runs after an unknown opcode",
+              test_watches_see_changes_that_leave_versions_as_they_were, ens)
         check("an event comes before the reply of the write that fired it",
               test_event_comes_before_the_reply_of_the_write_that_fired_it, ens)
         check("sessions", test_sessions, ens)
