@@ -96,6 +96,14 @@ class Log {
     // never goes back; untouched by truncation, compaction and reset.
     virtual bool joined_ensemble() const = 0;
     virtual Status set_joined_ensemble() = 0;
+
+    // True once this disk's server confirmed the bootstrap of a new
+    // ensemble (it heard from every member that none held history): it is
+    // an original member, and votes after a restart even with nothing in
+    // its log. Durable; never goes back; untouched by truncation,
+    // compaction and reset (a wipe takes it, with everything else).
+    virtual bool original_member() const = 0;
+    virtual Status set_original_member() = 0;
 };
 
 // Checks that `entries` may be appended to a log ending at `last` whose

@@ -33,6 +33,11 @@ class MemoryLog final : public Log {
         joined_ = true;
         return Status::ok();
     }
+    bool original_member() const override { return original_; }
+    Status set_original_member() override {
+        original_ = true;
+        return Status::ok();
+    }
 
  private:
     // Index of the first entry with zxid >= `zxid` (entries_ is sorted).
@@ -43,6 +48,7 @@ class MemoryLog final : public Log {
     uint64_t accepted_epoch_ = 0;
     uint64_t current_epoch_ = 0;
     bool joined_ = false;
+    bool original_ = false;
 };
 
 }  // namespace chorus::storage

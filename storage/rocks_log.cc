@@ -21,9 +21,10 @@ namespace {
 
 constexpr const char* kEntriesFamily = "entries";
 constexpr const char* kMetaFamily = "meta";
-constexpr const char* kEpochsKey = "epochs";  // 16 bytes: accepted, current (big-endian)
-constexpr const char* kJoinedKey = "joined";  // present (one byte, 1): Log::joined_ensemble()
-constexpr const char* kBaseKey = "base";      // a LogBase record
+constexpr const char* kEpochsKey = "epochs";      // 16 bytes: accepted, current (big-endian)
+constexpr const char* kJoinedKey = "joined";      // present (one byte, 1): Log::joined_ensemble()
+constexpr const char* kOriginalKey = "original";  // present (one byte, 1): Log::original_member()
+constexpr const char* kBaseKey = "base";          // a LogBase record
 
 // Forwards RocksDB's warnings and errors (a dropped torn tail among them) to
 // our log, so an operator sees them without reading RocksDB's LOG file.
@@ -177,6 +178,14 @@ Status RocksLog::load_and_check() {
         joined_ = true;
     } else if (!s.IsNotFound()) {
         return Status::corrupt(where + ": cannot read the joined-ensemble record: " + s.ToString());
+    }
+    s = db.Get(rocksdb::ReadOptions(), db_->meta, kOriginalKey, &value);
+    if (s.ok()) {
+        if (value != std::string(1, '\1'))
+            return Status::corrupt(where + ": the original-member record is malformed");
+        original_ = true;
+    } else if (!s.IsNotFound()) {
+        return Status::corrupt(where + ": cannot read the original-member record: " + s.ToString());
     }
     s = db.Get(rocksdb::ReadOptions(), db_->meta, kBaseKey, &value);
     if (s.ok()) {
@@ -361,6 +370,16 @@ Status RocksLog::set_joined_ensemble() {
     die_on_write_failure(dir_, "the joined-ensemble record",
                          db_->db->Write(db_->sync_write, &batch));
     joined_ = true;
+    return Status::ok();
+}
+
+Status RocksLog::set_original_member() {
+    if (original_) return Status::ok();
+    rocksdb::WriteBatch batch;
+    CHORUS_ASSERT(batch.Put(db_->meta, kOriginalKey, std::string(1, '\1')).ok(), "in-memory batch");
+    die_on_write_failure(dir_, "the original-member record",
+                         db_->db->Write(db_->sync_write, &batch));
+    original_ = true;
     return Status::ok();
 }
 

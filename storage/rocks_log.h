@@ -50,6 +50,8 @@ class RocksLog final : public Log {
     Status set_current_epoch(uint64_t epoch) override;
     bool joined_ensemble() const override { return joined_; }
     Status set_joined_ensemble() override;
+    bool original_member() const override { return original_; }
+    Status set_original_member() override;
 
     // Moves what RocksDB holds in memory (and its write-ahead log) into table
     // files. Not needed for durability — every write is already synced —
@@ -73,6 +75,7 @@ class RocksLog final : public Log {
     uint64_t accepted_epoch_ = 0;
     uint64_t current_epoch_ = 0;
     bool joined_ = false;
+    bool original_ = false;
     std::string scratch_;  // reused encoding buffer
 };
 

@@ -547,6 +547,7 @@ void Simulation::start_server(ServerId id) {
     durable.accepted_epoch = s.disk.log.accepted_epoch();
     durable.current_epoch = s.disk.log.current_epoch();
     durable.joined_ensemble = s.disk.log.joined_ensemble();
+    durable.original_member = s.disk.log.original_member();
     auto snapshot_data = std::make_shared<const std::string>();
     if (s.disk.snapshot) {
         bool reset = false;
@@ -1030,6 +1031,8 @@ void Simulation::apply_write(Server& s, const zab::Write& write, size_t torn_ent
         st = log.compact_through(w->zxid);
     } else if (std::holds_alternative<zab::MarkJoinedEnsemble>(write)) {
         st = log.set_joined_ensemble();
+    } else if (std::holds_alternative<zab::MarkOriginalMember>(write)) {
+        st = log.set_original_member();
     }
     if (!st.is_ok()) fail("storage of " + name(s.id) + " refused a write: " + st.str());
 }
@@ -1126,7 +1129,8 @@ void Simulation::fault_action() {
                 if (o.wiped) another_wiped = true;
                 if (log.current_epoch() > 0 || !log.last_zxid().is_zero()) history_anywhere = true;
                 if (log.current_epoch() > 0 ||
-                    (!log.joined_ensemble() && log.accepted_epoch() > 0)) {
+                    (!log.joined_ensemble() &&
+                     (log.accepted_epoch() > 0 || log.original_member()))) {
                     ++voters_left;
                 }
             }

@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
         {"bootstrap-without-everyone", Mutation::kBootstrapWithoutEveryone},
         {"joiner-not-marked", Mutation::kJoinerNotMarked},
         {"original-member-needs-flag", Mutation::kOriginalMemberNeedsFlag},
+        {"original-member-forgotten", Mutation::kOriginalMemberForgotten},
         {"epoch-not-above-accepted", Mutation::kEpochNotAboveAccepted},
         {"skip-new-leader-check", Mutation::kSkipNewLeaderCheck},
         {"commit-old-epoch-by-count", Mutation::kCommitOldEpochByCount},

@@ -274,6 +274,19 @@ TEST_P(LogConformance, EpochsAreDurableAndNeverGoBack) {
     EXPECT_EQ(log().current_epoch(), 2u);
 }
 
+TEST_P(LogConformance, TheOriginalMemberMarkIsDurableAndSurvivesAReset) {
+    EXPECT_FALSE(log().original_member());
+    ASSERT_TRUE(log().set_original_member().is_ok());
+    reopen();
+    EXPECT_TRUE(log().original_member());
+    EXPECT_FALSE(log().joined_ensemble()) << "one mark is not the other";
+    accept_epoch(2);
+    ASSERT_TRUE(log().reset_to(Zxid{2, 5}).is_ok());
+    ASSERT_TRUE(log().set_original_member().is_ok());  // again: no harm
+    reopen();
+    EXPECT_TRUE(log().original_member());
+}
+
 TEST_P(LogConformance, TheJoinedEnsembleMarkIsDurableAndSurvivesAReset) {
     EXPECT_FALSE(log().joined_ensemble());
     ASSERT_TRUE(log().set_joined_ensemble().is_ok());

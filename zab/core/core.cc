@@ -69,9 +69,10 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // (The fourth review of issue 13: restarted without the flag, an
     // original member did not vote, got marked as a joiner, and one disk
     // loss later the ensemble stalled for good.)
-    const bool original_member = !has_history && !durable.joined_ensemble &&
-                                 (accepted_epoch_ > 0 || !last_zxid().is_zero()) &&
-                                 !mutated(config_, Mutation::kOriginalMemberNeedsFlag);
+    const bool original_member =
+        !has_history && !durable.joined_ensemble &&
+        (accepted_epoch_ > 0 || !last_zxid().is_zero() || durable.original_member) &&
+        !mutated(config_, Mutation::kOriginalMemberNeedsFlag);
     voting_ = has_history || original_member || (bootstrapping && !bootstrap_unconfirmed_) ||
               mutated(config_, Mutation::kEmptyDiskVotes) ||
               mutated(config_, Mutation::kBootstrapWithoutEveryone);  // the rule of 0de384e

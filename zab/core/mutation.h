@@ -40,6 +40,7 @@ enum class Mutation : uint8_t {
     kCompactPastDiff,            // a snapshot compacts the log past what a DIFF has to send
     kCountEqualAckEpoch,         // an ACKEPOCH of an epoch accepted before counts for the quorum
     kLeaderIgnoresStuckDisk,     // a leader whose own disk is stuck keeps leading
+    kOriginalMemberForgotten,    // a confirmed bootstrapper does not mark its disk original
 };
 
 #ifdef CHORUS_SIM_MUTATIONS

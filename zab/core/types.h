@@ -90,6 +90,7 @@ struct DurableState {
     Zxid snapshot_zxid;            // the state machine was restored to this point
     Zxid log_base;                 // the log continues from here (<= snapshot_zxid)
     bool joined_ensemble = false;  // storage::Log::joined_ensemble()
+    bool original_member = false;  // storage::Log::original_member()
     std::vector<Txn> log;          // the entries after log_base, in order; they reach
                                    // at least snapshot_zxid (else reset the log to it)
 };
@@ -118,8 +119,12 @@ struct CompactThrough {
 // Remember that this disk belongs to an ensemble that already held history
 // (storage::Log::set_joined_ensemble): bootstrap no longer applies to it.
 struct MarkJoinedEnsemble {};
+// Remember that this server confirmed a new ensemble's bootstrap
+// (storage::Log::set_original_member): it votes after a restart, even with
+// an empty log, as the original member it is.
+struct MarkOriginalMember {};
 using Write = std::variant<SetAcceptedEpoch, SetCurrentEpoch, AppendTxns, TruncateAfter,
-                           InstallSnapshot, CompactThrough, MarkJoinedEnsemble>;
+                           InstallSnapshot, CompactThrough, MarkJoinedEnsemble, MarkOriginalMember>;
 
 struct Outgoing {
     ServerId to;

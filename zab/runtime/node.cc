@@ -123,6 +123,7 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable,
     durable->accepted_epoch = log.accepted_epoch();
     durable->current_epoch = log.current_epoch();
     durable->joined_ensemble = log.joined_ensemble();
+    durable->original_member = log.original_member();
     // Values no real ensemble reaches (zab/core/validate.h) mean a damaged
     // or foreign directory; the core would refuse them with an abort.
     if (durable->accepted_epoch >= zab::kMaxPlausible ||

@@ -88,6 +88,8 @@ void StorageWorker::apply(const zab::Write& write, std::vector<storage::Entry>* 
         check(dir_.log->compact_through(w->zxid), "a compaction");
     } else if (std::holds_alternative<zab::MarkJoinedEnsemble>(write)) {
         check(dir_.log->set_joined_ensemble(), "the joined-ensemble mark");
+    } else if (std::holds_alternative<zab::MarkOriginalMember>(write)) {
+        check(dir_.log->set_original_member(), "the original-member mark");
     }
 }
 
