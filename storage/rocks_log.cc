@@ -363,24 +363,21 @@ Status RocksLog::set_accepted_epoch(uint64_t epoch) { return write_epochs(epoch,
 
 Status RocksLog::set_current_epoch(uint64_t epoch) { return write_epochs(accepted_epoch_, epoch); }
 
-Status RocksLog::set_joined_ensemble() {
-    if (joined_) return Status::ok();
+Status RocksLog::set_mark(const char* key, const char* record, bool* held) {
+    if (*held) return Status::ok();
     rocksdb::WriteBatch batch;
-    CHORUS_ASSERT(batch.Put(db_->meta, kJoinedKey, std::string(1, '\1')).ok(), "in-memory batch");
-    die_on_write_failure(dir_, "the joined-ensemble record",
-                         db_->db->Write(db_->sync_write, &batch));
-    joined_ = true;
+    CHORUS_ASSERT(batch.Put(db_->meta, key, std::string(1, '\1')).ok(), "in-memory batch");
+    die_on_write_failure(dir_, record, db_->db->Write(db_->sync_write, &batch));
+    *held = true;
     return Status::ok();
 }
 
+Status RocksLog::set_joined_ensemble() {
+    return set_mark(kJoinedKey, "the joined-ensemble record", &joined_);
+}
+
 Status RocksLog::set_original_member() {
-    if (original_) return Status::ok();
-    rocksdb::WriteBatch batch;
-    CHORUS_ASSERT(batch.Put(db_->meta, kOriginalKey, std::string(1, '\1')).ok(), "in-memory batch");
-    die_on_write_failure(dir_, "the original-member record",
-                         db_->db->Write(db_->sync_write, &batch));
-    original_ = true;
-    return Status::ok();
+    return set_mark(kOriginalKey, "the original-member record", &original_);
 }
 
 }  // namespace chorus::storage

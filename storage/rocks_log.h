@@ -74,6 +74,8 @@ class RocksLog final : public Log {
     Zxid last_;
     uint64_t accepted_epoch_ = 0;
     uint64_t current_epoch_ = 0;
+    // Writes a one-byte mark under `key`, durably, once (`held` says so).
+    Status set_mark(const char* key, const char* record, bool* held);
     bool joined_ = false;
     bool original_ = false;
     std::string scratch_;  // reused encoding buffer

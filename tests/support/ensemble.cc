@@ -115,6 +115,7 @@ void Ensemble::handle(zab::ServerId id, zab::Ready ready) {
     }
     for (const zab::Write& w : ready.writes) {
         if (std::holds_alternative<zab::AppendTxns>(w)) ++n.append_writes;
+        n.writes.push_back(w);
     }
     for (const zab::Txn& txn : ready.committed) n.delivered.push_back(txn);
     for (const zab::Completion& c : ready.completions) n.completions.push_back(c);

@@ -54,6 +54,7 @@ class Ensemble {
         int proposals_sent = 0;
         int diffs_sent = 0;
         int append_writes = 0;
+        std::vector<zab::Write> writes;  // every write its Readys asked for, in order
     };
 
     // Servers 1..n, all bootstrapping an ensemble with empty disks unless

@@ -536,5 +536,50 @@ TEST(ZabBootstrapReview5, AJoinerCutAfterASnapStaysMarked) {
     }
 }
 
+// The review of the original-member mark (issue 13, the long run's seed
+// 132695): server 1 confirmed a new ensemble's bootstrap and was never
+// synced (acceptedEpoch 0, empty log: only the mark), server 3 holds a
+// committed x, server 2 is wiped and down. Restarted with the flag left on
+// — as operations.md says does no harm — 1 must still vote, so that 1 and 3
+// elect 3. Before the fix its flag made it wait, hear 3's history and mark
+// itself joined, and no quorum of voters was left, for good.
+TEST(ZabBootstrapReview5, AnOriginalMemberNeverSyncedStillVotesWithTheFlagLeftOn) {
+    for (const bool flag : {false, true}) {
+        std::map<ServerId, DurableState> disks;
+        disks[3].accepted_epoch = 1;
+        disks[3].current_epoch = 1;
+        disks[3].log.push_back(Txn{Zxid{1, 1}, 1, "x", 0, 0});
+        disks[1].original_member = true;
+        Ensemble e(3, base_config(), disks, {3});
+        e.start(1, disks[1], flag);
+        EXPECT_EQ(e.elect(200), 3u) << (flag ? "with" : "without") << " the flag";
+        EXPECT_TRUE(e.core(1).voting());
+        EXPECT_FALSE(e.core(1).joined_ensemble()) << "an original member is no joiner";
+    }
+}
+
+// A confirmed bootstrapper writes the raised acceptedEpoch before its mark:
+// a crash between them must not leave a voter that forgot the promise.
+TEST(ZabBootstrapReview5, TheRaisedEpochIsWrittenBeforeTheOriginalMemberMark) {
+    std::map<ServerId, DurableState> disks;
+    disks[2] = accepted_only(2);  // promised 2 before, and still knows it
+    Ensemble e(3, base_config(), disks, {2, 3});
+    e.start(1, DurableState{}, true);  // empty, with the flag: confirms on hearing 2 and 3
+    int epoch_at = -1, mark_at = -1;
+    for (int i = 0; i < 50 && mark_at < 0; ++i) {
+        const auto& writes = e.node(1).writes;
+        for (size_t w = 0; w < writes.size(); ++w) {
+            if (std::holds_alternative<SetAcceptedEpoch>(writes[w]) && epoch_at < 0)
+                epoch_at = static_cast<int>(w);
+            if (std::holds_alternative<MarkOriginalMember>(writes[w]) && mark_at < 0)
+                mark_at = static_cast<int>(w);
+        }
+        e.tick(1);
+    }
+    ASSERT_GE(mark_at, 0) << "server 1 never confirmed the bootstrap";
+    ASSERT_GE(epoch_at, 0) << "the epoch heard (2) was not taken on";
+    EXPECT_LT(epoch_at, mark_at);
+}
+
 }  // namespace
 }  // namespace chorus::zab

@@ -58,8 +58,11 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // whose flag was left on: it waits to hear from every member (election.cc).
     // A disk that accepted an epoch while bootstrapping did so after that
     // wait (or marked itself joined first): an original member, it votes.
+    // A disk marked original confirmed once already: the flag left on
+    // must not make it wait, hear history and demote itself (the review of
+    // the original-member mark: seed 132695's stall came back that way).
     bootstrap_unconfirmed_ = bootstrapping && accepted_epoch_ == 0 && last_zxid().is_zero() &&
-                             config_.members.size() > 1 &&
+                             config_.members.size() > 1 && !durable.original_member &&
                              !mutated(config_, Mutation::kEmptyDiskVotes);
     // And it stays one whether or not the flag is given again (operations.md
     // says to restart without it): such a disk — currentEpoch 0, no mark, an

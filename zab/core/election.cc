@@ -147,12 +147,6 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
     bootstrap_unconfirmed_ = false;
     if (voting_) return;  // the planted bug: it voted all along
     voting_ = true;
-    // Durable, so that a crash before it holds any history does not make it
-    // a stranger to its own ensemble (the long run of 4d8d26c, seed 132695:
-    // an original member never synced restarted, heard history, stopped
-    // voting, and with a wiped peer no quorum of voters was left, for good).
-    if (!mutated(config_, Mutation::kOriginalMemberForgotten))
-        ready_.writes.push_back(MarkOriginalMember{});
     // Epochs promised to a leader and never established are no history, but
     // they must not be chosen again: a leader we help elect picks above the
     // highest we heard of (our votes and FOLLOWERINFO carry it), even if a
@@ -161,6 +155,15 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
         accepted_epoch_ = max_accepted_seen_;
         ready_.writes.push_back(SetAcceptedEpoch{accepted_epoch_});
     }
+    // Durable, so that a crash before it holds any history does not make it
+    // a stranger to its own ensemble (the long run of 4d8d26c, seed 132695:
+    // an original member never synced restarted, heard history, stopped
+    // voting, and with a wiped peer no quorum of voters was left, for good).
+    // After the raised acceptedEpoch: a crash between the two writes leaves
+    // the epoch without the mark (an original member by the older rule), never
+    // the mark without the epoch, which would vote with the promise forgotten.
+    if (!mutated(config_, Mutation::kOriginalMemberForgotten))
+        ready_.writes.push_back(MarkOriginalMember{});
     notice("bootstrapping a new ensemble: every server answered, none holds history");
     // From now on we propose ourselves, in this round (we counted no votes
     // while we did not vote; peers resend theirs).
