@@ -153,6 +153,10 @@ void Tracker::drop_session(uint64_t id, Zxid zxid) {
             ++counters_.ephemerals_deleted;
             touched(path);
             if (listener_.children_changed) listener_.children_changed(parent_path);
+            if (listener_.node_event) {
+                listener_.node_event(NodeEventKind::kDeleted, path, zxid);
+                listener_.node_event(NodeEventKind::kChildrenChanged, parent_path, zxid);
+            }
         }
     }
     ephemerals_.erase(owned);
@@ -180,6 +184,8 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
     // not a parent whose children alone changed.
     std::set<std::string> changed;
     std::set<std::string> parents_changed;  // their children did
+    // The same changes one by one, in order (ChangeListener::node_event).
+    std::vector<std::pair<NodeEventKind, std::string>> events;
     NodeOutcome outcome;
     auto lookup = [&](const std::string& path) -> std::optional<TreeNode> {
         auto o = overlay.find(path);
@@ -207,6 +213,8 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
         overlay[path] = std::move(n);
         changed.insert(path);
         count_in_parent(path, +1);
+        events.emplace_back(NodeEventKind::kCreated, path);
+        events.emplace_back(NodeEventKind::kChildrenChanged, parent_of(path));
     };
     auto set = [&](const std::string& path, TreeNode& node, const std::string& data) {
         node.data = data;
@@ -215,6 +223,7 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
         node.mtime_ms = time_ms;
         overlay[path] = node;
         changed.insert(path);
+        events.emplace_back(NodeEventKind::kDataChanged, path);
     };
     // Creates the missing ancestors of `path` (make_parents), or checks
     // that its parent exists. Ephemeral nodes have no children.
@@ -294,6 +303,8 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
                 overlay[path] = std::nullopt;
                 changed.insert(path);
                 count_in_parent(path, -1);
+                events.emplace_back(NodeEventKind::kDeleted, path);
+                events.emplace_back(NodeEventKind::kChildrenChanged, parent_of(path));
                 break;
             case pb::NodeOp::SET:
                 if (!current) return failed(NodeResult::kNoNode, index);
@@ -332,6 +343,9 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
     for (const std::string& path : changed) touched(path);
     if (listener_.children_changed) {
         for (const std::string& path : parents_changed) listener_.children_changed(path);
+    }
+    if (listener_.node_event) {
+        for (const auto& [kind, path] : events) listener_.node_event(kind, path, zxid);
     }
     return outcome;
 }

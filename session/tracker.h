@@ -128,6 +128,9 @@ struct TreeNode {
 enum class TxnKind : uint8_t { kOpen, kClose, kRevalidate, kExpire, kNodes, kHeartbeat, kCount };
 const char* txn_kind_name(TxnKind kind);
 
+// One change to one node, as ZooKeeper's watch events name them.
+enum class NodeEventKind : uint8_t { kCreated, kDeleted, kDataChanged, kChildrenChanged };
+
 // Called on the core thread as the replicated state changes (to wake
 // watchers). Each may be empty.
 struct ChangeListener {
@@ -136,6 +139,12 @@ struct ChangeListener {
     std::function<void(const std::string& path)> children_changed;
     std::function<void(const std::string& group, int64_t version)> group_changed;
     std::function<void()> restored;  // the whole state was replaced
+    // Every change a transaction made, one by one, once the whole of it is
+    // applied, in the order ZooKeeper reports them: per op, a created or
+    // deleted node and then its parent's kChildrenChanged; a set's
+    // kDataChanged; the missing parents a create made, top down, before
+    // it. A closed or expired session's ephemerals, each deleted.
+    std::function<void(NodeEventKind kind, const std::string& path, Zxid zxid)> node_event;
 };
 
 // Why a node transaction did nothing (it is all or nothing).

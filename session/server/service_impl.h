@@ -5,6 +5,7 @@
 //   service_heartbeats.cc heartbeats: checked here, batched to the leader
 //   service_expiry.cc    the expiry driver (leader only, rate-limited)
 //   service_watches.cc   watches: wait for a version, answered on delivery
+//   service_persistent_watches.cc ZooKeeper's persistent watches
 //   service_housekeeping.cc the leader's: the container sweeper, system nodes
 // Everything here runs on the node's core thread.
 #pragma once
@@ -89,6 +90,15 @@ struct SessionService::Impl {
         bool operator()(const WatchIt& a, const WatchIt& b) const { return &*a < &*b; }
     };
     std::map<uint64_t, std::set<WatchIt, ByAddress>> watches_by_owner;
+    // Persistent watches: their modes by path and owner, and each owner's
+    // sink and paths.
+    std::map<std::string, std::map<uint64_t, uint8_t>> persistent_by_path;
+    struct PersistentOwner {
+        SessionService::EventSink sink;
+        std::set<std::string> paths;
+    };
+    std::map<uint64_t, PersistentOwner> persistent_owners;
+    size_t persistent_count = 0;
 
     static uint64_t clock_ms();
     bool serving() const { return node->status().serving; }
@@ -129,6 +139,14 @@ struct SessionService::Impl {
     // Answers a watch and forgets it.
     WatchIt end_watch(WatchIt it, cpb::Response response);
     WatchedState watched_state(const std::string& key) const;
+    // Persistent watches (service_persistent_watches.cc).
+    void set_persistent_watch(uint64_t owner, const std::string& path, uint8_t modes,
+                              SessionService::EventSink sink);
+    void persistent_event(NodeEventKind kind, const std::string& path, Zxid zxid);
+    void cancel_persistent_watches(uint64_t owner);
+    // Every owner is told its events may have been lost (`forget`: and its
+    // watches end, at stop).
+    void persistent_watches_lost(bool forget);
     cpb::Response watch_answer(const Watcher& w, const WatchedState& now) const;
 
     // Requests (service_requests.cc).

@@ -113,13 +113,20 @@ void SessionService::Impl::expire_watches() {
 }
 
 void SessionService::Impl::cancel_watches(const cpb::Request& request, Reply reply) {
-    auto owned = watches_by_owner.find(request.cancel_watches().owner());
+    const cpb::CancelWatches& cancel = request.cancel_watches();
+    auto owned = watches_by_owner.find(cancel.owner());
+    // Only those on one node's data or children, or every one (and the
+    // owner's persistent watches too).
+    const bool one_key = !cancel.path().empty();
+    const std::string key = (cancel.children() ? "c" : "n") + cancel.path();
+    if (!one_key) cancel_persistent_watches(cancel.owner());
     size_t ended = 0;
     if (owned != watches_by_owner.end()) {
         // Unanswered: their client is gone. Copied first: end_watch edits
         // the index.
         const std::vector<WatchIt> its(owned->second.begin(), owned->second.end());
         for (const WatchIt& it : its) {
+            if (one_key && it->first != key) continue;
             it->second.reply = [](cpb::Response) {};
             end_watch(it, cpb::Response());
             ++ended;
@@ -132,6 +139,7 @@ void SessionService::Impl::cancel_watches(const cpb::Request& request, Reply rep
 }
 
 void SessionService::Impl::end_all_watches() {
+    persistent_watches_lost(/*forget=*/true);
     while (!watchers.empty()) {
         const uint64_t id = watchers.begin()->second.request_id;
         end_watch(watchers.begin(),
@@ -157,7 +165,7 @@ void SessionService::Impl::watch(const cpb::Request& request, Reply reply) {
     if (stopped)
         return reply(
             error_response(request.id(), cpb::NOT_SERVING, "the server is stopping; try another"));
-    if (watchers.size() >= options.max_watches)
+    if (watchers.size() + persistent_count >= options.max_watches)
         return reply(error_response(request.id(), cpb::BUSY, "too many watches on this server"));
     if (w.any_change()) {
         if (key[0] == 'g')

@@ -57,19 +57,28 @@ uint64_t SessionService::Impl::clock_ms() {
 SessionService::SessionService(ServiceOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options = options;
     impl_->tracker.set_listener(ChangeListener{
-        .node_changed =
-            [this](const std::string& path) {
-                impl_->wake_watchers("n" + path);
-                // A child watch ends when its node is deleted, too.
-                impl_->wake_watchers("c" + path, /*children=*/false);
-            },
-        .children_changed =
-            [this](const std::string& path) {
-                impl_->wake_watchers("c" + path, /*children=*/true);
-            },
+        .node_changed = {},
+        .children_changed = {},
         .group_changed = [this](const std::string& group,
                                 int64_t) { impl_->wake_watchers("g" + group); },
-        .restored = [this] { impl_->wake_all_watchers(); },
+        .restored =
+            [this] {
+                impl_->wake_all_watchers();
+                impl_->persistent_watches_lost(/*forget=*/false);
+            },
+        // Change by change, so that watches fire in the order of the
+        // transaction's ops, as ZooKeeper's do.
+        .node_event =
+            [this](NodeEventKind kind, const std::string& path, Zxid zxid) {
+                if (kind == NodeEventKind::kChildrenChanged) {
+                    impl_->wake_watchers("c" + path, /*children=*/true);
+                } else {
+                    impl_->wake_watchers("n" + path);
+                    // A child watch ends when its node is deleted, too.
+                    impl_->wake_watchers("c" + path, /*children=*/false);
+                }
+                impl_->persistent_event(kind, path, zxid);
+            },
     });
 }
 

@@ -86,6 +86,38 @@ class SessionService final : public StateMachine {
     // front ends stop before the node does.
     void handle(client::pb::Request request, Reply reply);
 
+    // Persistent watches, as ZooKeeper's addWatch sets them: they stay set,
+    // and every change they cover is handed to their owner's sink, one
+    // WatchEvent per change (an owner's watches that cover one change give
+    // it one event), from the first transaction delivered after they are
+    // set until they are changed, cancelled (CancelWatches of their owner
+    // ends these too) or the service stops.
+    // (ZooKeeper keeps a persistent watch as a data watch and a child
+    // watch of its path, and a recursive one too; each can be removed
+    // alone. A recursive watch's child half hears of deletions only.)
+    enum PersistentMode : uint8_t {
+        kNodeData = 1,        // the node's creation, deletion and data changes
+        kNodeChildren = 2,    // its children changed, and its deletion
+        kSubtree = 4,         // creation, deletion and data changes at or under it
+        kSubtreeDeletes = 8,  // deletions at or under it
+    };
+    struct WatchEvent {
+        NodeEventKind kind = NodeEventKind::kCreated;
+        std::string path;
+        Zxid zxid;
+        // Changes may have been missed (the state was replaced by a
+        // snapshot, or the service stops): the owner must start again, as
+        // a ZooKeeper client does after its connection is lost.
+        bool lost = false;
+    };
+    using EventSink = std::function<void(const WatchEvent&)>;
+    // Sets `owner`'s watch on `path` to `modes` (0 removes it), and the
+    // owner's sink to `sink` (the sink of all its watches). `done(true)`
+    // runs on the core thread once it is in effect; done(false) if it was
+    // refused (the server holds max_watches, or it stops). Any thread.
+    void set_persistent_watch(uint64_t owner, std::string path, uint8_t modes, EventSink sink,
+                              std::function<void(bool)> done);
+
     // StateMachine: delegates to the tracker.
     std::optional<Txn> preprocess(const Request& request) override;
     void deliver(const Txn& txn) override;

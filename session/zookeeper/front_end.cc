@@ -78,12 +78,13 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         closed_ = true;
         paused_self_.reset();
         // Its watches end with it: they have no deadline of their own.
-        if (!data_watches_.empty() || !child_watches_.empty()) {
+        if (!data_watches_.empty() || !child_watches_.empty() || !persistent_.empty()) {
             cpb::Request cancel;
             cancel.mutable_cancel_watches()->set_owner(owner_);
             impl_->service.handle(std::move(cancel), [](cpb::Response) {});
             data_watches_.clear();
             child_watches_.clear();
+            persistent_.clear();
         }
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -318,6 +319,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         if (call.set_watches) return restore_watches(seq, std::move(call));
         if (call.multi_read) return dispatch_multi_read(seq, std::move(call));
         if (call.who_am_i) return fill(seq, who_am_i_reply(call.header.xid, peer_ip_), false);
+        if (call.watch_control) return control_watches(seq, std::move(call));
         if (!call.request) return fill(seq, immediate_reply(call), call.close_after);
         if (call.orders_reads) ++writes_inflight_;
         if (call.watch) ++watch_reads_inflight_;
@@ -490,7 +492,168 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         } else if (children) {
             type = kEventNodeChildrenChanged;
         }
+        // A persistent watch of this connection that covers the change has
+        // its own event for it: ZooKeeper sends a connection one event per
+        // change, however many of its watches cover it.
+        if (persistent_covers(type, path)) return;
         send_event(type, path, r.has_zxid() ? zk_zxid(r.zxid()) : -1);
+    }
+
+    // --- Persistent watches (addWatch), and checkWatches, removeWatches ---
+    //
+    // The service keeps them (SessionService::set_persistent_watch) and
+    // hands each change they cover to this connection's sink; persistent_
+    // mirrors their modes, updated as the service confirms each change, so
+    // that it is as the service's were when each event left it. As in
+    // ZooKeeper, a persistent watch counts both as a data and as a child
+    // watch of its path (a recursive one too, whose child half hears only
+    // of deletions), and removing one kind leaves the other.
+
+    using Modes = uint8_t;
+    static constexpr Modes kNodeData = session::SessionService::kNodeData;
+    static constexpr Modes kNodeChildren = session::SessionService::kNodeChildren;
+    static constexpr Modes kSubtree = session::SessionService::kSubtree;
+    static constexpr Modes kSubtreeDeletes = session::SessionService::kSubtreeDeletes;
+
+    Modes persistent_modes(const std::string& path) const {
+        auto it = persistent_.find(path);
+        return it == persistent_.end() ? 0 : it->second;
+    }
+
+    bool persistent_covers(int32_t type, const std::string& path) const {
+        if (persistent_.empty()) return false;
+        const Modes here = persistent_modes(path);
+        if (type == kEventNodeChildrenChanged) return (here & kNodeChildren) != 0;
+        if ((here & kNodeData) || (type == kEventNodeDeleted && (here & kNodeChildren)))
+            return true;
+        const Modes wanted = type == kEventNodeDeleted ? kSubtree | kSubtreeDeletes : kSubtree;
+        for (std::string at = path;;) {
+            if (persistent_modes(at) & wanted) return true;
+            if (at == "/" || at.empty() || at[0] != '/') return false;
+            const size_t slash = at.rfind('/');
+            at = slash == 0 ? "/" : at.substr(0, slash);
+        }
+    }
+
+    // Asks the service to set `path`'s modes; `then(self)` once in effect
+    // (the connection is closed if the service refuses).
+    template <typename Then>
+    void set_persistent(const std::string& path, Modes modes, Then then) {
+        if (modes != 0 && persistent_.count(path) == 0 &&
+            persistent_.size() >= kMaxWatchesPerConnection) {
+            spdlog::warn("ZooKeeper client {}: over {} persistent watches; closing", peer_,
+                         kMaxWatchesPerConnection);
+            return close();
+        }
+        std::weak_ptr<Connection> weak = shared_from_this();
+        std::weak_ptr<Impl> weak_impl = impl_;
+        auto on_core = [weak, weak_impl](std::function<void(Connection&)> work) {
+            auto impl = weak_impl.lock();
+            if (!impl) return;
+            asio::post(impl->listener.io(), [weak, work = std::move(work)] {
+                auto self = weak.lock();
+                if (self && !self->closed_) work(*self);
+            });
+        };
+        auto sink = [on_core](const session::SessionService::WatchEvent& e) {
+            on_core([e](Connection& self) { self.persistent_event(e); });
+        };
+        impl_->service.set_persistent_watch(
+            owner_, path, modes, sink, [on_core, path, modes, then](bool ok) {
+                on_core([path, modes, ok, then](Connection& self) {
+                    if (!ok) {
+                        spdlog::warn(
+                            "ZooKeeper client {}: the server holds as many watches as it "
+                            "may (or stops); closing",
+                            self.peer_);
+                        return self.close();
+                    }
+                    if (modes == 0) {
+                        self.persistent_.erase(path);
+                    } else {
+                        self.persistent_[path] = modes;
+                    }
+                    then(self);
+                });
+            });
+    }
+
+    void persistent_event(const session::SessionService::WatchEvent& e) {
+        if (e.lost) {
+            spdlog::info(
+                "ZooKeeper client {}: changes its persistent watches cover may have been "
+                "missed (the state was replaced, or the server stops); closing",
+                peer_);
+            return close();
+        }
+        int32_t type = kEventNodeCreated;
+        switch (e.kind) {
+            case session::NodeEventKind::kCreated:
+                type = kEventNodeCreated;
+                break;
+            case session::NodeEventKind::kDeleted:
+                type = kEventNodeDeleted;
+                break;
+            case session::NodeEventKind::kDataChanged:
+                type = kEventNodeDataChanged;
+                break;
+            case session::NodeEventKind::kChildrenChanged:
+                type = kEventNodeChildrenChanged;
+                break;
+        }
+        send_event(type, e.path, zk_zxid(e.zxid));
+    }
+
+    void control_watches(uint64_t seq, Call call) {
+        const PathModeRequest& r = *call.watch_control;
+        const int32_t xid = call.header.xid;
+        const Modes modes = persistent_modes(r.path);
+        if (call.header.type == kOpAddWatch) {
+            ++watch_reads_inflight_;
+            const Modes added =
+                r.mode == 0 ? Modes(kNodeData | kNodeChildren) : Modes(kSubtree | kSubtreeDeletes);
+            set_persistent(r.path, modes | added, [seq, xid](Connection& self) {
+                --self.watch_reads_inflight_;
+                // Its answer is ZooKeeper's ErrorResponse: the code again.
+                JuteWriter out;
+                write_reply_header(out, ReplyHeader{xid, 0, kOk});
+                out.write_int(kOk);
+                self.fill(seq, std::string(out.bytes()), false);
+                self.release_held();
+            });
+            return;
+        }
+        constexpr int32_t kChildWatches = 1, kDataWatches = 2;  // 3: any
+        const bool data = r.mode != kChildWatches;
+        const bool children = r.mode != kDataWatches;
+        const Modes kept = Modes(modes & ~((data ? kNodeData | kSubtree : 0) |
+                                           (children ? kNodeChildren | kSubtreeDeletes : 0)));
+        const bool found = (data && data_watches_.count(r.path)) ||
+                           (children && child_watches_.count(r.path)) || kept != modes;
+        if (!found || call.header.type == kOpCheckWatches) {
+            return fill(seq, header_reply(xid, 0, found ? kOk : kNoWatcher), false);
+        }
+        // One-shot watches are forgotten here (an answer that comes for one
+        // now is ignored) and cancelled in the service.
+        auto cancel_one_shot = [this](bool of_children, const std::string& path) {
+            auto& armed = of_children ? child_watches_ : data_watches_;
+            if (armed.erase(path) == 0) return;
+            cpb::Request cancel;
+            cpb::CancelWatches* c = cancel.mutable_cancel_watches();
+            c->set_owner(owner_);
+            c->set_path(path);
+            c->set_children(of_children);
+            impl_->service.handle(std::move(cancel), [](cpb::Response) {});
+        };
+        if (data) cancel_one_shot(false, r.path);
+        if (children) cancel_one_shot(true, r.path);
+        if (kept == modes) return fill(seq, header_reply(xid, 0, kOk), false);
+        ++watch_reads_inflight_;
+        set_persistent(r.path, kept, [seq, xid](Connection& self) {
+            --self.watch_reads_inflight_;
+            self.fill(seq, header_reply(xid, 0, kOk), false);
+            self.release_held();
+        });
     }
 
     void send_event(int32_t type, const std::string& path, int64_t zxid) {
@@ -547,6 +710,19 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                 if (!self.closed_) done(self);
             });
         };
+        // The persistent ones first, so that a change the reads below miss
+        // is theirs to report. (ZooKeeper reports none they missed while the
+        // client was away.)
+        std::map<std::string, Modes> persistent;
+        for (const std::string& path : unique_valid(set.persistent))
+            persistent[path] |= kNodeData | kNodeChildren;
+        for (const std::string& path : unique_valid(set.persistent_recursive))
+            persistent[path] |= kSubtree | kSubtreeDeletes;
+        for (const auto& [path, modes] : persistent) {
+            ++batch->left;
+            set_persistent(path, Modes(persistent_modes(path) | modes), done);
+            if (closed_) return;
+        }
         for (const std::string& path : unique_valid(set.data)) {
             read(path, false, [path, seen](Connection& self, const cpb::Response& r) {
                 if (r.code() != cpb::OK) return;
@@ -573,10 +749,6 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                     return self.send_event(kEventNodeChildrenChanged, path, -1);
                 self.arm(true, path, list.stat().cversion(), zxid_of(list.stat().czxid()));
             });
-        }
-        if (!set.persistent.empty() || !set.persistent_recursive.empty()) {
-            spdlog::warn("ZooKeeper client {}: persistent watches are not served yet; {} dropped",
-                         peer_, set.persistent.size() + set.persistent_recursive.size());
         }
         done(*this);
     }
@@ -668,6 +840,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     static constexpr size_t kMaxWatchesPerConnection = 20000;
     std::map<std::string, Armed> data_watches_;   // exists and getData watches
     std::map<std::string, Armed> child_watches_;  // getChildren watches
+    std::map<std::string, Modes> persistent_;     // addWatch's, as the service holds them
     uint64_t next_token_ = 1;
     const uint64_t owner_ = impl_->next_owner++;
     bool reading_ = false;

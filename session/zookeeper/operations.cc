@@ -68,6 +68,16 @@ bool read_sync_request(JuteReader& in, SyncRequest* out) {
     return true;
 }
 
+bool read_path_mode_request(JuteReader& in, PathModeRequest* out) {
+    PathModeRequest r;
+    if (!in.read_string("path", &r.path) || !in.read_int("mode", &r.mode) ||
+        !in.expect_end("a watch request")) {
+        return false;
+    }
+    *out = std::move(r);
+    return true;
+}
+
 bool read_multi_header(JuteReader& in, MultiHeader* out) {
     MultiHeader h;
     if (!in.read_int("multi type", &h.type) || !in.read_bool("multi done", &h.done) ||

@@ -75,6 +75,14 @@ struct SetWatchesRequest {
     std::vector<std::string> persistent, persistent_recursive;  // setWatches2 only
 };
 
+// addWatch (106, AddWatchModeRequest: mode 0 persistent, 1 persistent and
+// recursive), checkWatches (17) and removeWatches (18) (their type: 1 child
+// watches, 2 data watches, 3 any): a path and a number.
+struct PathModeRequest {
+    std::string path;
+    int32_t mode = 0;
+};
+
 // The event types and the state a WatcherEvent carries.
 enum EventType : int32_t {
     kEventNodeCreated = 1,
@@ -111,6 +119,7 @@ bool read_check_version_request(JuteReader& in, CheckVersionRequest* out);
 bool read_multi_header(JuteReader& in, MultiHeader* out);
 void write_multi_header(JuteWriter& out, const MultiHeader& header);
 bool read_sync_request(JuteReader& in, SyncRequest* out);
+bool read_path_mode_request(JuteReader& in, PathModeRequest* out);
 // `version2`: a setWatches2, with the persistent watches.
 bool read_set_watches_request(JuteReader& in, bool version2, SetWatchesRequest* out);
 

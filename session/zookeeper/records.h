@@ -80,6 +80,7 @@ enum ErrorCode : int32_t {
     kAuthFailed = -115,
     kSessionMoved = -118,
     kNotReadOnly = -119,
+    kNoWatcher = -121,
     kThrottledOp = -127,
 };
 

@@ -449,6 +449,26 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             call.set_watches = std::move(set);
             return call;
         }
+        case kOpAddWatch:
+        case kOpCheckWatches:
+        case kOpRemoveWatches: {
+            PathModeRequest r;
+            if (!read_path_mode_request(in, &r)) break;
+            call.path = r.path;
+            const bool add = call.header.type == kOpAddWatch;
+            if (add ? (r.mode < 0 || r.mode > 1) : (r.mode < 1 || r.mode > 3)) {
+                // ZooKeeper 3.8 answers so, and keeps the connection.
+                refuse(&call, kMarshallingError,
+                       (add ? "no watch mode " : "no watcher type ") + std::to_string(r.mode));
+                return call;
+            }
+            // Like ZooKeeper (whose client checks the path), any path:
+            // one that cannot be a node's is never changed.
+            call.watch_control = std::move(r);
+            // Everything after it waits until it is in effect.
+            call.watch = add;
+            return call;
+        }
         case kOpWhoAmI:
             if (!in.expect_end("whoAmI")) break;
             call.who_am_i = true;

@@ -68,6 +68,9 @@ struct Call {
     // everything that follows waits until it is answered and its watch is
     // set, so that a change made after it is never missed.
     bool watch = false;
+    // addWatch, checkWatches, removeWatches: the front end answers them
+    // (its mode or type checked: 0-1, or 1-3).
+    std::optional<PathModeRequest> watch_control;
     // setWatches(2): the front end sets them again.
     std::optional<SetWatchesRequest> set_watches;
     // multi: each op's opcode, in order (the answer gives one result each).

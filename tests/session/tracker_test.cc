@@ -156,7 +156,8 @@ TEST(Tracker, EphemeralsEndingWithTheirSessionCountAsChildChanges) {
         .node_changed = {},
         .children_changed = [&](const std::string& path) { parents.push_back(path); },
         .group_changed = {},
-        .restored = {}});
+        .restored = {},
+        .node_event = {}});
     pb::TrackerRequest close;
     close.mutable_close()->set_session_id(id);
     e.submit(close);
@@ -167,6 +168,43 @@ TEST(Tracker, EphemeralsEndingWithTheirSessionCountAsChildChanges) {
     EXPECT_EQ(m.num_children, 1);
     EXPECT_EQ(m.cversion, 3);
     EXPECT_EQ(m.pzxid, e.last);
+}
+
+// Persistent watches hear of every change, one by one, in ZooKeeper's
+// order; a transaction that fails tells of none.
+TEST(Tracker, EveryChangeIsToldOneByOneInZooKeepersOrder) {
+    Ensemble e;
+    const uint64_t id = e.open(1, 1000);
+    std::vector<std::string> told;
+    e.follower.set_listener(
+        ChangeListener{.node_changed = {},
+                       .children_changed = {},
+                       .group_changed = {},
+                       .restored = {},
+                       .node_event = [&](NodeEventKind kind, const std::string& path, Zxid) {
+                           const char* names[] = {"created", "deleted", "data", "children"};
+                           told.push_back(std::string(names[static_cast<int>(kind)]) + " " + path);
+                       }});
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/b", "", -1, 0, true), NodeResult::kOk);
+    EXPECT_EQ(told, (std::vector<std::string>{"created /a", "children /", "created /a/b",
+                                              "children /a"}));
+    told.clear();
+    // A delete and a create of one path in one multi: both, in order.
+    NodeOutcome o = write(e, {op(pb::NodeOp::SET, "/a"), op(pb::NodeOp::DELETE, "/a/b"),
+                              op(pb::NodeOp::CREATE, "/a/b")});
+    ASSERT_EQ(o.result, NodeResult::kOk);
+    EXPECT_EQ(told, (std::vector<std::string>{"data /a", "deleted /a/b", "children /a",
+                                              "created /a/b", "children /a"}));
+    told.clear();
+    o = write(e, {op(pb::NodeOp::SET, "/a"), op(pb::NodeOp::DELETE, "/nothing")});
+    ASSERT_EQ(o.result, NodeResult::kNoNode);
+    EXPECT_TRUE(told.empty()) << "a failed multi changed nothing";
+    ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/e", "", -1, id), NodeResult::kOk);
+    told.clear();
+    pb::TrackerRequest close;
+    close.mutable_close()->set_session_id(id);
+    e.submit(close);
+    EXPECT_EQ(told, (std::vector<std::string>{"deleted /a/e", "children /a"}));
 }
 
 TEST(Tracker, AContainerIsDueForDeletionOnceItHadChildrenAndHasNone) {
@@ -438,7 +476,8 @@ TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
                                                    notified_group = g;
                                                    notified = v;
                                                },
-                                           .restored = {}});
+                                           .restored = {},
+                                           .node_event = {}});
     const uint64_t a = e.open(1, 1000);
     const uint64_t b = e.open(2, 1000);
     // A member's config before it ever joins: an inactive member.
@@ -496,7 +535,7 @@ TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
     // Versions survive a snapshot.
     Tracker fresh;
     bool restored = false;
-    fresh.set_listener(ChangeListener{{}, {}, {}, [&] { restored = true; }});
+    fresh.set_listener(ChangeListener{{}, {}, {}, [&] { restored = true; }, {}});
     fresh.restore(e.follower.save());
     EXPECT_TRUE(restored);
     EXPECT_EQ(fresh.group_version("g"), 6);

@@ -35,9 +35,10 @@ import sys
 import tempfile
 import time
 
-from zklib import (OP_CHECK_VERSION, OP_CLOSE, OP_CREATE, OP_CREATE2, OP_CREATE_CONTAINER,
+from zklib import (OP_ADD_WATCH, OP_CHECK_VERSION, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREATE2, OP_CREATE_CONTAINER,
                    OP_DELETE, OP_EXISTS, OP_GET_ALL_CHILDREN_NUMBER, OP_GET_CHILDREN2,
-                   OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_SET_DATA, OP_SYNC, Ensemble,
+                   OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_REMOVE_WATCHES, OP_SET_DATA,
+                   OP_SYNC, Ensemble,
                    Raw, RealZooKeeper, create_body, jbuf, jint, path_watch, set_data_body,
                    zookeeper_installed)
 
@@ -132,6 +133,15 @@ class System:
             if r[0] == xid:
                 return r
 
+    def mark_unordered_events(self, begin, closed=None):
+        """Before and after a transaction whose events may come in any order:
+        each session's events so far are in (the answer to a read follows
+        them), then a marker. (Not on the connection `closed`.)"""
+        for k in range(len(self.conns)):
+            if k != closed:
+                self.call(k, OP_EXISTS, path_watch("/d", False))
+            self.events[k].append(("unordered",) if begin else ("ordered",))
+
     def drain_events(self, k, wait=0.2):
         raw = self.conns[k]
         raw.sock.settimeout(wait)
@@ -145,6 +155,23 @@ class System:
                     self.events[k].append((rd.int(), rd.int(), rd.buf().decode()))
         finally:
             raw.sock.settimeout(10)
+
+
+def in_comparable_order(events):
+    """A session's events with those between an ("unordered",) and an
+    ("ordered",) marker sorted, and the markers dropped."""
+    out, run, unordered = [], [], False
+    for e in events:
+        if e == ("unordered",):
+            unordered = True
+        elif e == ("ordered",):
+            out += sorted(run)
+            run, unordered = [], False
+        elif unordered:
+            run.append(e)
+        else:
+            out.append(e)
+    return out + sorted(run)
 
 
 def normal_stat(system, s):
@@ -212,6 +239,41 @@ class Workload:
         self.rng = random.Random(seed)
         self.sessions = sessions
         self.names = ["a", "b", "c", "q"]
+        # The persistent watches of the watcher (the extra session), as
+        # ZooKeeper keeps them: a path's mode ("P" or "R") as a data watch
+        # and as a child watch.
+        self.data_mode = {}
+        self.child_mode = {}
+        # Paths another session set a watch on: ZooKeeper 3.8's checkWatches
+        # answers OK for a path that any connection watches (chorus: only
+        # the asking one's), so the watcher checks only paths no one else
+        # ever watched.
+        self.watched_by_others = set()
+
+    def watch_step(self):
+        """An addWatch, removeWatches or checkWatches of the watcher. (It sets
+        no one-shot watch, and never two modes on one path's data watches:
+        ZooKeeper 3.8 keeps one mode per path in each, and the later replaces
+        the earlier — chorus keeps each, as ZooKeeper 3.9 does.)"""
+        path = self.rng.choice(["/d", "/d/a", self.path(2)])
+        r = self.rng.random()
+        if r < 0.5:
+            mode = self.rng.choice([0, 0, 1])
+            held = self.data_mode.get(path) or self.child_mode.get(path)
+            if held is not None:
+                mode = 0 if held == "P" else 1
+            self.data_mode[path] = self.child_mode[path] = "P" if mode == 0 else "R"
+            return self.sessions, "addwatch", (path, mode)
+        kind = self.rng.choice([1, 2, 3])  # child, data, any
+        if r < 0.75:
+            if kind != 1:
+                self.data_mode.pop(path, None)
+            if kind != 2:
+                self.child_mode.pop(path, None)
+            return self.sessions, "removewatches", (path, kind)
+        if path in self.watched_by_others:
+            return self.sessions, "sync", ("/d",)
+        return self.sessions, "checkwatches", (path, kind)
 
     def path(self, depth_max=3):
         depth = self.rng.randint(1, depth_max)
@@ -219,6 +281,12 @@ class Workload:
 
     def next(self):
         """(session, kind, arguments) — a plan both systems carry out."""
+        step = self.plan()
+        if step[1] in ("get", "exists", "children") and step[2][1]:
+            self.watched_by_others.add(step[2][0])
+        return step
+
+    def plan(self):
         k = self.rng.randrange(self.sessions)
         r = self.rng.random()
         version = self.rng.choice([-1, -1, 0, 1, 2, 5])
@@ -251,9 +319,11 @@ class Workload:
             return k, "count", (self.rng.choice(["/d", self.path(1)]),)
         if r < 0.95:
             return k, "ephemerals", (self.rng.choice(["/d", "/d/a"]),)
-        if r < 0.97:
+        if r < 0.965:
             return k, "sync", ("/d",)
-        return k, "reconnect", ()
+        if r < 0.975:
+            return k, "reconnect", ()
+        return self.watch_step()
 
 
 def carry_out(system, index, step):
@@ -294,9 +364,18 @@ def carry_out(system, index, step):
     elif kind == "sync":
         op = OP_SYNC
         r = system.call(k, op, jbuf(args[0]))
+    elif kind in ("addwatch", "removewatches", "checkwatches"):
+        op = {"addwatch": OP_ADD_WATCH, "removewatches": OP_REMOVE_WATCHES,
+              "checkwatches": OP_CHECK_WATCHES}[kind]
+        r = system.call(k, op, jbuf(args[0]) + jint(args[1]))
     else:  # reconnect: close the session (its ephemerals go) and open a new one
         op = OP_CLOSE
+        # The order in which a closed session's ephemerals go is each
+        # system's own (ZooKeeper's is a hash set's): the events of it are
+        # compared as a set.
+        system.mark_unordered_events(True)
         r = system.call(k, op, b"")
+        system.mark_unordered_events(False, closed=k)
         system.drain_events(k, wait=0.05)
         system.conns[k].close()
         system.open(k)
@@ -328,14 +407,16 @@ def main():
         if ens.wait_serving(60) is None:
             print("FAIL: chorus did not start serving\n" + ens.tail_logs())
             return 1
-        systems = [System("zookeeper", [zk.port], a.sessions),
+        # The last session is the watcher: it holds persistent watches.
+        sessions = a.sessions + 1
+        systems = [System("zookeeper", [zk.port], sessions),
                    # One chorus server for every session: a read on a server
                    # that has not yet applied another client's write is
                    # allowed (ZooKeeper's reads are local too), but the
                    # standalone ZooKeeper never shows it.
-                   System("chorus", [ens.zk_ports[1]], a.sessions)]
+                   System("chorus", [ens.zk_ports[1]], sessions)]
         for s in systems:
-            for k in range(a.sessions):
+            for k in range(sessions):
                 s.open(k)
             r = s.call(0, OP_CREATE, create_body("/d", b""))
             assert r[2] == 0, (s.name, r)
@@ -355,10 +436,12 @@ def main():
             if (i + 1) % 500 == 0:
                 print(f"  {i + 1} operations agree ({time.time() - started:.0f} s)", flush=True)
         for s in systems:
-            for k in range(a.sessions):
+            for k in range(sessions):
                 s.call(k, OP_SYNC, jbuf("/d"))
                 s.drain_events(k)
-        for k in range(a.sessions):
+        for s in systems:
+            s.events = [in_comparable_order(e) for e in s.events]
+        for k in range(sessions):
             if systems[0].events[k] != systems[1].events[k]:
                 print(f"FAIL: session {k}'s watch events differ:\n"
                       f"  zookeeper: {systems[0].events[k]}\n  chorus:    {systems[1].events[k]}")

@@ -25,8 +25,8 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import (BadArgumentsError, BadVersionError, NoChildrenForEphemeralsError,
                               NodeExistsError, NoNodeError, NotEmptyError)
 
-from zklib import (OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_DELETE, OP_EXISTS,
-                   OP_GET_ALL_CHILDREN_NUMBER,
+from zklib import (OP_ADD_WATCH, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_DELETE, OP_EXISTS,
+                   OP_GET_ALL_CHILDREN_NUMBER, OP_GET_CHILDREN, OP_REMOVE_WATCHES, OP_SYNC,
                    OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_MULTI_READ, OP_PING, OP_SET_DATA,
                    OP_SET_WATCHES, OP_WHO_AM_I, ZBADARGUMENTS, ZOK, jlong,
                    ZUNIMPLEMENTED, Ensemble, Raw, create_body, frame, jbuf, jint, path_watch,
@@ -411,6 +411,81 @@ def test_set_watches_after_a_reconnect(ens):
         zk.close()
 
 
+def events_until_reply(raw, xid):
+    """(type, path) of each event before the reply to `xid`."""
+    events = []
+    while True:
+        r = raw.reply()
+        assert r is not None, "the connection closed"
+        if r[0] == xid:
+            return events, r
+        if r[0] == -1:
+            events.append((struct.unpack(">i", r[3][:4])[0], r[3][12:].decode()))
+
+
+def test_persistent_watches(ens):
+    """addWatch's persistent and recursive watches, with one-shot watches
+    on the same paths (one event per change, as ZooKeeper sends a
+    connection), removeWatches of one half, and setWatches2 after a
+    reconnect to another server. (differential_test.py compares the rest
+    with a real ZooKeeper.)"""
+    created, deleted, changed, children = 1, 2, 3, 4
+    writer = client(ens, [2])
+    raw = Raw(ens.zk_ports[1])
+    try:
+        timeout, sid, password = raw.connect(timeout_ms=10000)
+        writer.create("/pw/kid", b"0", makepath=True)
+        assert raw.call(OP_ADD_WATCH, jbuf("/pw") + jint(0))[2:] == (ZOK, jint(0))
+        assert raw.call(OP_ADD_WATCH, jbuf("/pw") + jint(1))[2] == ZOK
+        assert raw.call(OP_ADD_WATCH, jbuf("/pw") + jint(7))[2] == -5, "a bad mode"
+        # A one-shot data watch and a child watch on the same path.
+        assert raw.call(OP_GET_DATA, path_watch("/pw", watch=True))[2] == ZOK
+        assert raw.call(OP_GET_CHILDREN, path_watch("/pw", watch=True))[2] == ZOK
+
+        def after(change):
+            change()
+            writer.sync("/pw")
+            events, r = events_until_reply(raw, raw.request(OP_SYNC, jbuf("/pw")))
+            assert r[2] == ZOK
+            return events
+        got = after(lambda: writer.set("/pw", b"1"))
+        assert got == [(changed, "/pw")], got
+        assert after(lambda: writer.set("/pw", b"2")) == [(changed, "/pw")], "not persistent"
+        assert after(lambda: writer.set("/pw/kid", b"1")) == [(changed, "/pw/kid")]
+        assert after(lambda: writer.create("/pw/new")) == [(created, "/pw/new"),
+                                                             (children, "/pw")]
+        assert after(lambda: writer.delete("/pw/new")) == [(deleted, "/pw/new"),
+                                                             (children, "/pw")]
+        # Both kinds are set on /pw: checkWatches finds each.
+        assert raw.call(OP_CHECK_WATCHES, jbuf("/pw") + jint(1))[2] == ZOK
+        assert raw.call(OP_CHECK_WATCHES, jbuf("/pw") + jint(2))[2] == ZOK
+        assert raw.call(OP_CHECK_WATCHES, jbuf("/elsewhere") + jint(3))[2] == -121
+        # Without the data half, only children's changes and deletions.
+        assert raw.call(OP_REMOVE_WATCHES, jbuf("/pw") + jint(2))[2] == ZOK
+        assert after(lambda: writer.set("/pw", b"3")) == []
+        assert after(lambda: writer.set("/pw/kid", b"2")) == []
+        assert after(lambda: writer.create("/pw/b")) == [(children, "/pw")]
+        # Away, and back on another server with setWatches2.
+        raw.close()
+        raw = Raw(ens.zk_ports[3])
+        assert raw.connect(session_id=sid, password=password, timeout_ms=10000)[1] == sid
+        body = (struct.pack(">q", 0) + jint(0) + jint(0) + jint(0) +
+                jint(1) + jbuf("/pw") + jint(1) + jbuf("/pw/b"))
+        assert raw.call(105, body)[2] == ZOK
+        assert after(lambda: writer.set("/pw/b", b"x")) == [(changed, "/pw/b")]
+        assert after(lambda: writer.create("/pw/b/c")) == [(created, "/pw/b/c")]
+        assert after(lambda: writer.delete("/pw/b/c")) == [(deleted, "/pw/b/c")]
+        assert after(lambda: writer.delete("/pw/kid")) == [(children, "/pw")]
+        assert raw.call(OP_REMOVE_WATCHES, jbuf("/pw") + jint(3))[2] == ZOK
+        assert raw.call(OP_REMOVE_WATCHES, jbuf("/pw") + jint(3))[2] == -121
+        assert after(lambda: writer.create("/pw/d")) == []
+        raw.call(OP_CLOSE)
+    finally:
+        raw.close()
+        writer.stop()
+        writer.close()
+
+
 def test_sessions(ens):
     # A wrong password: ZooKeeper's expired answer, and the connection ends.
     raw = Raw(ens.zk_ports[1])
@@ -571,6 +646,8 @@ def main():
               test_watches_see_changes_that_leave_versions_as_they_were, ens)
         check("an event comes before the reply of the write that fired it",
               test_event_comes_before_the_reply_of_the_write_that_fired_it, ens)
+        check("persistent watches (addWatch), checkWatches, removeWatches, setWatches2",
+              test_persistent_watches, ens)
         check("sessions", test_sessions, ens)
         check("setWatches after a reconnect", test_set_watches_after_a_reconnect, ens)
         check("the same tree as chorus's own clients", test_the_same_tree_as_chorus_clients, ens,
