@@ -295,7 +295,7 @@ void GroupApi::Impl::heartbeat(Route route, bool with_document, Respond respond)
                                                         "' has expired: join again with PUT"));
                 }
                 if (with_document) return self->answer_group(route.group, respond);
-                respond(HttpReply{200, "", "application/json", self->group_version(route.group)});
+                respond(with_group_version(HttpReply{200}, self->group_version(route.group)));
             });
         });
 }
@@ -328,7 +328,7 @@ void GroupApi::Impl::answer_group(const std::string& group, Respond respond) {
     call(std::move(get), [self = shared_from_this(), group, respond](cpb::Response r) {
         if (r.code() != cpb::OK) return respond(from_code(r));
         if (!r.group().exists()) return respond(error_reply(404, "no group '" + group + "'"));
-        HttpReply reply{200, "", "application/json", r.group().version()};
+        HttpReply reply = with_group_version(HttpReply{200}, r.group().version());
         reply.render = [group = std::move(*r.mutable_group()), endpoints = self->endpoints()] {
             return groupd::group_document(group, endpoints);
         };

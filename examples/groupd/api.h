@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "examples/groupd/http_server.h"
+#include "net/http_server.h"
 
 namespace chorus {
 class Node;
@@ -29,6 +29,21 @@ class SessionService;
 }  // namespace chorus
 
 namespace chorus::groupd {
+
+// groupd speaks HTTP with net's server.
+using net::HttpCounts;
+using net::HttpHandler;
+using net::HttpReply;
+using net::HttpRequest;
+using net::HttpServer;
+using net::HttpServerOptions;
+using net::Respond;
+
+// `reply` with the x-group-version header: the group's version it shows.
+inline HttpReply with_group_version(HttpReply reply, int64_t version) {
+    reply.headers.emplace_back("x-group-version", std::to_string(version));
+    return reply;
+}
 
 struct ApiOptions {
     uint64_t server_id = 0;

@@ -17,12 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "examples/groupd/http_client.h"
+#include "net/http_client.h"
 
 namespace {
 
-using chorus::groupd::HttpClient;
-using chorus::groupd::HttpResult;
+using chorus::net::HttpClient;
+using chorus::net::HttpResult;
 using nlohmann::ordered_json;
 
 std::vector<std::string> split(const std::string& text) {

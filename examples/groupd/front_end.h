@@ -8,7 +8,7 @@
 #include <string>
 
 #include "examples/groupd/api.h"
-#include "examples/groupd/http_server.h"
+#include "net/http_server.h"
 #include "session/server/front_end.h"
 
 namespace chorus::session {

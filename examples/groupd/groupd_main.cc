@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     service_options.max_session_timeout_ms = 3600 * 1000;
     chorus::groupd::ApiOptions api_options;
     chorus::groupd::HttpServerOptions http_options;
+    http_options.server_name = "groupd";
     app.add_option("--http", http,
                    "HOST:PORT to serve the HTTP API on (or http = \"...\" in --config)");
     app.add_option("--advertise", advertise,

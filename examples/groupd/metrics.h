@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "net/http_server.h"
+
 namespace chorus::client::pb {
 class StatsReply;
 }  // namespace chorus::client::pb
@@ -28,13 +30,8 @@ class LatencyHistogram {
     double sum_ = 0;
 };
 
-struct HttpCounts {
-    std::map<int, uint64_t> by_status;     // answers sent, by HTTP status
-    uint64_t connections = 0;              // open now
-    uint64_t connections_closed_slow = 0;  // closed for not sending a request in time
-};
-
+// The server's figures (session/server/metrics.h), and groupd's own.
 std::string metrics_text(const client::pb::StatsReply& stats, uint64_t groups,
-                         const LatencyHistogram& commit_latency, const HttpCounts& http);
+                         const LatencyHistogram& commit_latency, const net::HttpCounts& http);
 
 }  // namespace chorus::groupd

@@ -1,11 +1,11 @@
 // chorus-server: one server of a session-tracker ensemble, serving the
 // client protocol (session/client.proto) to chorus::Client, and with
 // --zookeeper ZooKeeper's client protocol (docs/zookeeper.md) over the same
-// tree.
+// tree, and with --admin an HTTP port for /health, /ready and /metrics.
 //
 //   chorus-server --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 //                 --data-dir /var/lib/chorus/1 --client 127.0.0.1:9001
-//                 [--zookeeper 127.0.0.1:2181] [--bootstrap]
+//                 [--zookeeper 127.0.0.1:2181] [--admin 127.0.0.1:8080] [--bootstrap]
 //
 // SIGTERM/SIGINT stop it cleanly. See docs/sessions.md.
 #include <spdlog/spdlog.h>
@@ -14,6 +14,7 @@
 
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
+#include "session/server/admin_front_end.h"
 #include "session/server/client_listener.h"
 #include "session/server/server.h"
 #include "session/zookeeper/front_end.h"
@@ -31,9 +32,9 @@ int main(int argc, char** argv) {
     chorus::block_stop_signals();  // before any thread starts (cli/stop_signals.h)
     CLI::App app{"chorus-server: a session tracker server (sessions, ephemeral nodes, groups)"};
     chorus::NodeFlags flags;
-    flags.extra_config_keys = {"zookeeper"};  // read with config_string
+    flags.extra_config_keys = {"zookeeper", "admin"};  // read with config_string
     chorus::add_node_flags(app, flags);
-    std::string client, zookeeper;
+    std::string client, zookeeper, admin;
     chorus::zookeeper::FrontEndOptions zookeeper_options;
     chorus::session::ServerOptions options;
     chorus::session::ServiceOptions& service = options.service;
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
     app.add_option("--zookeeper", zookeeper,
                    "HOST:PORT to serve ZooKeeper's client protocol on (or zookeeper = \"...\" "
                    "in --config)");
+    app.add_option("--admin", admin,
+                   "HOST:PORT to serve /health, /ready and /metrics (Prometheus) on, over HTTP "
+                   "(or admin = \"...\" in --config)");
     app.add_option("--jute-maxbuffer", zookeeper_options.max_frame_bytes,
                    "largest ZooKeeper request frame, as ZooKeeper's jute.maxbuffer")
         ->capture_default_str()
@@ -74,6 +78,13 @@ int main(int argc, char** argv) {
         zookeeper_options.endpoint = zk.value();
         service.zookeeper_system_nodes = true;
     }
+    if (admin.empty()) admin = chorus::config_string(flags.config_file, "admin");
+    chorus::net::Endpoint admin_endpoint;
+    if (!admin.empty()) {
+        auto a = chorus::parse_endpoint(admin);
+        if (!a.is_ok()) return fail(2, "--admin: " + a.status().message());
+        admin_endpoint = a.value();
+    }
     if (chorus::Status s = chorus::session::check_server_options(options); !s.is_ok())
         return fail(2, s.message());
     spdlog::set_pattern("[%H:%M:%S.%e] [server " + std::to_string(options.node.id) + "] %v");
@@ -84,6 +95,10 @@ int main(int argc, char** argv) {
     if (!zookeeper.empty()) {
         server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
             zookeeper_options, server.service()));
+    }
+    if (!admin.empty()) {
+        server.add_front_end(
+            std::make_unique<chorus::session::AdminFrontEnd>(admin_endpoint, server.service()));
     }
     if (chorus::Status s = server.start(); !s.is_ok()) return fail(1, s.str());
     return chorus::wait_for_stop_signal([&] { server.stop(); });

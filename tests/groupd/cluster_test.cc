@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "examples/groupd/http_client.h"
+#include "net/http_client.h"
 #include "tests/support/eventually.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_connection.h"
@@ -23,6 +23,8 @@
 namespace chorus::groupd {
 namespace {
 
+using net::HttpClient;
+using net::HttpResult;
 using nlohmann::json;
 using testing::ChildProcess;
 using testing::eventually;
@@ -39,6 +41,8 @@ int64_t ms_since(Clock::time_point start) {
 }
 
 json parse(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
+// The group's version an answer shows (x-group-version), or -1.
+int64_t group_version(const HttpResult& r) { return r.number("x-group-version"); }
 
 // {"name": value} entries of a document's member list, as a map.
 std::map<std::string, json> members(const json& doc, const char* which) {
@@ -150,7 +154,7 @@ TEST(Groupd, JoinHeartbeatLeaveAndVersionsAgreeEverywhere) {
 
     HttpResult r = e.call(1, "PUT", "/web/alice?timeout=5", R"({"port": 1})");
     ASSERT_EQ(r.status, 200) << r.body << r.error;
-    EXPECT_EQ(r.group_version(), 1);
+    EXPECT_EQ(group_version(r), 1);
     json doc = parse(r);
     EXPECT_EQ(doc["version"], 1);
     EXPECT_EQ(members(doc, "active_members")["alice"], json::parse(R"({"port": 1})"));
@@ -158,13 +162,13 @@ TEST(Groupd, JoinHeartbeatLeaveAndVersionsAgreeEverywhere) {
 
     r = e.call(2, "PUT", "/web/bob?timeout=5");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.group_version(), 2);
+    EXPECT_EQ(group_version(r), 2);
     EXPECT_EQ(members(parse(r), "active_members")["bob"], json(nullptr));
 
     // A heartbeat through a third server: the session moves there.
     r = e.call(3, "HEAD", "/web/alice");
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.group_version(), 2);
+    EXPECT_EQ(group_version(r), 2);
     EXPECT_TRUE(r.body.empty());
     r = e.call(3, "GET", "/web/alice");
     EXPECT_EQ(r.status, 200);
@@ -174,7 +178,7 @@ TEST(Groupd, JoinHeartbeatLeaveAndVersionsAgreeEverywhere) {
     const uint64_t sessions = e.status(1)["sessions"];
     r = e.call(1, "PUT", "/web/alice", R"({"port": 2})");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.group_version(), 3);
+    EXPECT_EQ(group_version(r), 3);
     EXPECT_EQ(members(parse(r), "active_members")["alice"]["port"], 2);
     EXPECT_TRUE(eventually([&] { return e.status(1)["sessions"] == sessions; }, 2000));
     EXPECT_NE(e.call(1, "GET", "/metrics").body.find("chorus_log_records_total{type=\"open\"} 2\n"),
@@ -183,7 +187,7 @@ TEST(Groupd, JoinHeartbeatLeaveAndVersionsAgreeEverywhere) {
 
     r = e.call(3, "DELETE", "/web/bob");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.group_version(), 4);
+    EXPECT_EQ(group_version(r), 4);
     EXPECT_EQ(members(parse(r), "active_members").count("bob"), 0u);
     EXPECT_EQ(e.call(1, "HEAD", "/web/bob").status, 404);
     EXPECT_EQ(e.call(2, "DELETE", "/web/bob").status, 404);
@@ -197,7 +201,7 @@ TEST(Groupd, JoinHeartbeatLeaveAndVersionsAgreeEverywhere) {
             [&] {
                 r = e.call(id, "GET", "/web");
                 body = r.body;
-                return r.group_version() == 4;
+                return group_version(r) == 4;
             },
             3000))
             << "server " << id << ": " << body;
@@ -240,7 +244,7 @@ TEST(Groupd, SilentMemberExpiresHeartbeatingMemberStays) {
     json doc = parse(r);
     EXPECT_EQ(members(doc, "active_members").size(), 1u) << r.body;
     EXPECT_EQ(members(doc, "active_members").count("busy"), 1u) << r.body;
-    EXPECT_EQ(r.group_version(), 3) << "two joins and one expiry";
+    EXPECT_EQ(group_version(r), 3) << "two joins and one expiry";
     EXPECT_EQ(e.call(follower, "HEAD", "/g/quiet").status, 404);
     // Heartbeats reached the leader and not one was logged.
     const std::string metrics = e.call(leader, "GET", "/metrics").body;
@@ -268,7 +272,7 @@ TEST(Groupd, LongPollWakesOnChangeAndOtherwiseTimesOut) {
     ASSERT_EQ(e.call(3, "PUT", "/lp/b?timeout=30").status, 200);
     poller.join();
     EXPECT_EQ(polled.status, 200) << polled.body;
-    EXPECT_EQ(polled.group_version(), 2) << "woken by the join, not by the timeout";
+    EXPECT_EQ(group_version(polled), 2) << "woken by the join, not by the timeout";
     EXPECT_EQ(members(parse(polled), "active_members").count("b"), 1u);
     EXPECT_GE(waited_ms, 300) << "it waited for the change";
 
@@ -276,10 +280,10 @@ TEST(Groupd, LongPollWakesOnChangeAndOtherwiseTimesOut) {
     const auto start = Clock::now();
     HttpResult r = e.call(1, "GET", "/lp?wait-version=2");
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.group_version(), 2);
+    EXPECT_EQ(group_version(r), 2);
     EXPECT_GE(ms_since(start), GroupdEnsemble::kLongPollMs - 100);
     // A version already passed answers at once.
-    EXPECT_EQ(e.call(1, "GET", "/lp?wait-version=0", {}, 1000).group_version(), 2);
+    EXPECT_EQ(group_version(e.call(1, "GET", "/lp?wait-version=0", {}, 1000)), 2);
 }
 
 TEST(Groupd, MemberAndGroupConfigsAndInactiveMembers) {
@@ -288,31 +292,31 @@ TEST(Groupd, MemberAndGroupConfigsAndInactiveMembers) {
     // A config before the member ever joins: an inactive member.
     HttpResult r = e.call(1, "PUT", "/cfg/carol/config", R"({"zone": "b"})");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.group_version(), 1);
+    EXPECT_EQ(group_version(r), 1);
     json doc = parse(r);
     EXPECT_TRUE(members(doc, "active_members").empty());
     EXPECT_EQ(members(doc, "inactive_members")["carol"], json::parse(R"({"zone": "b"})"));
 
     r = e.call(2, "PUT", "/cfg/config", R"({"replicas": 3})");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.group_version(), 2);
+    EXPECT_EQ(group_version(r), 2);
     EXPECT_EQ(parse(r)["config"], json::parse(R"({"replicas": 3})"));
 
     // Joining without metadata: the config stands in.
     r = e.call(3, "PUT", "/cfg/carol?timeout=30");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.group_version(), 3);
+    EXPECT_EQ(group_version(r), 3);
     doc = parse(r);
     EXPECT_EQ(members(doc, "active_members")["carol"], json::parse(R"({"zone": "b"})"));
     EXPECT_TRUE(members(doc, "inactive_members").empty());
 
     r = e.call(3, "PUT", "/cfg/carol", R"({"port": 9})");
     EXPECT_EQ(members(parse(r), "active_members")["carol"], json::parse(R"({"port": 9})"));
-    EXPECT_EQ(r.group_version(), 4);
+    EXPECT_EQ(group_version(r), 4);
 
     r = e.call(1, "DELETE", "/cfg/carol");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.group_version(), 5);
+    EXPECT_EQ(group_version(r), 5);
     EXPECT_EQ(members(parse(r), "inactive_members")["carol"], json::parse(R"({"zone": "b"})"));
 
     EXPECT_EQ(e.call(1, "PUT", "/cfg/config", "{not json").status, 400);
@@ -350,7 +354,7 @@ TEST(Groupd, KillingTheLeaderExpiresNoHeartbeatingMember) {
     ASSERT_NE(e.wait_ready(), 0);
     for (int id : survivors) {
         HttpResult r = e.call(id, "GET", "/hb");
-        EXPECT_EQ(r.group_version(), kMembers) << "server " << id << ": only the joins changed it";
+        EXPECT_EQ(group_version(r), kMembers) << "server " << id << ": only the joins changed it";
         EXPECT_EQ(members(parse(r), "active_members").size(), static_cast<size_t>(kMembers))
             << r.body;
     }

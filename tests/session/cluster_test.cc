@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "client/client.h"
+#include "net/http_client.h"
 #include "session/client.pb.h"
 #include "tests/support/eventually.h"
 #include "tests/support/process.h"
@@ -44,6 +45,7 @@ class Ensemble {
         for (int id = 1; id <= kServers; ++id) {
             peer_ports_[id] = testing::free_port();
             client_ports_[id] = testing::free_port();
+            admin_ports_[id] = testing::free_port();
             peers += (peers.empty() ? "" : ",") + std::to_string(id) +
                      "=127.0.0.1:" + std::to_string(peer_ports_[id]);
         }
@@ -61,6 +63,8 @@ class Ensemble {
                                          dir_.sub("data" + std::to_string(id)),
                                          "--client",
                                          address(id),
+                                         "--admin",
+                                         admin_address(id),
                                          "--min-session-timeout-ms",
                                          std::to_string(kMinTimeoutMs)};
         if (bootstrap) argv.push_back("--bootstrap");
@@ -71,6 +75,13 @@ class Ensemble {
 
     std::string address(int id) const {
         return "127.0.0.1:" + std::to_string(client_ports_.at(id));
+    }
+    std::string admin_address(int id) const {
+        return "127.0.0.1:" + std::to_string(admin_ports_.at(id));
+    }
+    net::HttpResult admin_get(int id, const std::string& target, const char* method = "GET") {
+        net::HttpClient http(admin_address(id), 3000);
+        return http.request(method, target);
     }
     std::vector<std::string> addresses() const {
         std::vector<std::string> all;
@@ -127,6 +138,7 @@ class Ensemble {
     std::string peers_;
     std::map<int, uint16_t> peer_ports_;
     std::map<int, uint16_t> client_ports_;
+    std::map<int, uint16_t> admin_ports_;
     std::map<int, ChildProcess> servers_;
 };
 
@@ -644,6 +656,72 @@ TEST(SessionCluster, AnElectionMovesOnlyTheDeadLeadersClients) {
     EXPECT_EQ(after->log_of("revalidate")->records - before, static_cast<uint64_t>(on_leader))
         << "clients of surviving servers moved during the election";
     EXPECT_EQ(after->sessions, 6u) << "a session was lost in the failover";
+}
+
+// The admin port (--admin): /health answers while the process lives,
+// /ready only while the server is part of a working quorum, /metrics in
+// Prometheus's text format; anything else gets a clear error.
+TEST(SessionCluster, TheAdminPortAnswersHealthReadinessAndMetrics) {
+    Ensemble e;
+    const int leader = e.wait_serving();
+    ASSERT_NE(leader, 0);
+    for (int id = 1; id <= Ensemble::kServers; ++id) {
+        net::HttpResult health = e.admin_get(id, "/health");
+        EXPECT_EQ(health.status, 200) << health.error;
+        EXPECT_EQ(health.body, R"({"status":"up"})");
+        net::HttpResult ready = e.admin_get(id, "/ready");
+        EXPECT_EQ(ready.status, 200) << ready.body;
+        EXPECT_NE(ready.body.find(R"("ready":true)"), std::string::npos) << ready.body;
+        net::HttpResult metrics = e.admin_get(id, "/metrics");
+        EXPECT_EQ(metrics.status, 200);
+        EXPECT_EQ(metrics.headers["content-type"], "text/plain; version=0.0.4");
+        EXPECT_NE(metrics.body.find("\nchorus_ready 1\n"), std::string::npos) << metrics.body;
+        EXPECT_NE(metrics.body.find("chorus_server_id " + std::to_string(id) + "\n"),
+                  std::string::npos);
+        const std::string role = id == leader ? "leading" : "following";
+        EXPECT_NE(metrics.body.find("chorus_role{role=\"" + role + "\"} 1"), std::string::npos)
+            << metrics.body;
+        EXPECT_NE(metrics.body.find("chorus_admin_http_requests_total{code=\"200\"} 2"),
+                  std::string::npos)
+            << "the /health and /ready answers before it are counted: " << metrics.body;
+    }
+    net::HttpResult missing = e.admin_get(1, "/nope");
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_NE(missing.body.find("/health, /ready and /metrics"), std::string::npos);
+    EXPECT_EQ(e.admin_get(1, "/ready", "POST").status, 405);
+
+    // Two servers gone: the last one lives (health) but is not ready.
+    const int last = leader % 3 + 1;
+    for (int id = 1; id <= Ensemble::kServers; ++id) {
+        if (id != last) e.process(id).kill();
+    }
+    bool unready = false;
+    eventually(
+        [&] {
+            net::HttpResult r = e.admin_get(last, "/ready");
+            unready = r.status == 503 && r.body.find(R"("ready":false)") != std::string::npos;
+            return unready;
+        },
+        10000);
+    EXPECT_TRUE(unready) << "a server without a quorum must not say it is ready";
+    EXPECT_EQ(e.admin_get(last, "/health").status, 200);
+    EXPECT_NE(e.admin_get(last, "/metrics").body.find("\nchorus_ready 0\n"), std::string::npos);
+}
+
+TEST(SessionCluster, ABadAdminAddressIsRefusedClearly) {
+    TempDir dir;
+    ChildProcess server;
+    const std::string log = dir.sub("server.log");
+    server.start(
+        {server_binary(), "--id", "1", "--peers",
+         "1=127.0.0.1:" + std::to_string(testing::free_port()), "--data-dir", dir.sub("data"),
+         "--client", "127.0.0.1:" + std::to_string(testing::free_port()), "--admin", "nowhere"},
+        log);
+    EXPECT_EQ(server.wait_exit(5000), 2);
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_NE(text.str().find("chorus-server: --admin:"), std::string::npos) << text.str();
 }
 
 }  // namespace

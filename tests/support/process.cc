@@ -85,6 +85,11 @@ void ChildProcess::kill() {
 int ChildProcess::terminate(int timeout_ms) {
     if (!running()) return -1;
     ::kill(pid_, SIGTERM);
+    return wait_exit(timeout_ms);
+}
+
+int ChildProcess::wait_exit(int timeout_ms) {
+    if (!running()) return -1;
     for (int waited = 0; waited < timeout_ms; waited += 10) {
         int status = 0;
         if (::waitpid(pid_, &status, WNOHANG) == pid_) {

@@ -32,6 +32,9 @@ class ChildProcess {
     // SIGTERM, then wait up to `timeout_ms` for it to exit; SIGKILL after.
     // Returns the exit status (-1 if it had to be killed).
     int terminate(int timeout_ms = 5000);
+    // Waits up to `timeout_ms` for it to exit by itself; SIGKILL after.
+    // Returns the exit status (-1 if it was killed, or died of a signal).
+    int wait_exit(int timeout_ms = 5000);
 
  private:
     pid_t pid_ = -1;

@@ -1,5 +1,5 @@
-// A small blocking HTTP/1.1 client (Boost.Beast) for chorusctl and the
-// tests: one keep-alive connection to one server, every call bounded in time.
+// A small blocking HTTP/1.1 client (Boost.Beast) for the command-line tools
+// (chorusctl) and the tests: one keep-alive connection to one server, every call bounded in time.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace chorus::groupd {
+namespace chorus::net {
 
 struct HttpResult {
     int status = 0;                              // 0: no answer (see error)
@@ -17,8 +17,8 @@ struct HttpResult {
     std::string body;
 
     bool answered() const { return status != 0; }
-    // x-group-version, or -1.
-    int64_t group_version() const;
+    // A header field (`header` in lower case) read as a number, or -1.
+    int64_t number(const std::string& header) const;
 };
 
 class HttpClient {
@@ -39,4 +39,4 @@ class HttpClient {
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace chorus::groupd
+}  // namespace chorus::net

@@ -1,4 +1,4 @@
-#include "examples/groupd/http_client.h"
+#include "net/http_client.h"
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -11,7 +11,7 @@
 #include <charconv>
 #include <optional>
 
-namespace chorus::groupd {
+namespace chorus::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -19,8 +19,8 @@ namespace http = beast::http;
 using asio::ip::tcp;
 using boost::system::error_code;
 
-int64_t HttpResult::group_version() const {
-    auto it = headers.find("x-group-version");
+int64_t HttpResult::number(const std::string& header) const {
+    auto it = headers.find(header);
     if (it == headers.end()) return -1;
     int64_t v = -1;
     std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
@@ -156,4 +156,4 @@ HttpResult HttpClient::request(std::string_view method, std::string_view target,
     return r;
 }
 
-}  // namespace chorus::groupd
+}  // namespace chorus::net

@@ -1,4 +1,4 @@
-#include "examples/groupd/http_server.h"
+#include "net/http_server.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -12,15 +12,33 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include "examples/groupd/document.h"
 #include "net/listener.h"
 
-namespace chorus::groupd {
+namespace chorus::net {
+
+std::string json_error(std::string_view message) {
+    std::string out = "{\"error\":\"";
+    for (const char c : message) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", u);
+            out += escaped;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"}";
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -125,15 +143,15 @@ class HttpServer::Impl::Connection : public net::Listener::Connection,
         head_ = false;
         if (ec == http::error::body_limit) {
             return send(
-                {413, error_document("the body is over " +
-                                     std::to_string(server_->options.max_body_bytes) + " bytes")});
+                {413, json_error("the body is over " +
+                                 std::to_string(server_->options.max_body_bytes) + " bytes")});
         }
         if (ec == http::error::header_limit) {
-            return send({431, error_document("the headers are over " +
-                                             std::to_string(server_->options.max_header_bytes) +
-                                             " bytes")});
+            return send(
+                {431, json_error("the headers are over " +
+                                 std::to_string(server_->options.max_header_bytes) + " bytes")});
         }
-        send({400, error_document("a malformed HTTP request: " + ec.message())});
+        send({400, json_error("a malformed HTTP request: " + ec.message())});
     }
 
     void on_request() {
@@ -155,7 +173,7 @@ class HttpServer::Impl::Connection : public net::Listener::Connection,
             server_->handler(std::move(request), respond);
         } catch (const std::exception& e) {
             spdlog::error("http: the handler failed: {}", e.what());
-            respond({500, error_document("the server failed to handle the request")});
+            respond({500, json_error("the server failed to handle the request")});
         }
         watch_for_hangup();
     }
@@ -187,16 +205,15 @@ class HttpServer::Impl::Connection : public net::Listener::Connection,
                 reply.body = reply.render();
             } catch (const std::exception& e) {
                 spdlog::error("http: making an answer failed: {}", e.what());
-                reply = HttpReply{500, error_document("the server failed to make the answer")};
+                reply = HttpReply{500, json_error("the server failed to make the answer")};
             }
         }
         server_->count(reply.status);
         auto res = std::make_shared<http::response<http::string_body>>(
             static_cast<http::status>(reply.status), version_);
-        res->set(http::field::server, "groupd");
+        res->set(http::field::server, server_->options.server_name);
         res->set(http::field::content_type, reply.content_type);
-        if (reply.group_version >= 0)
-            res->set("x-group-version", std::to_string(reply.group_version));
+        for (const auto& [field, value] : reply.headers) res->set(field, value);
         res->keep_alive(keep_alive_);
         if (head_) {
             res->content_length(0);
@@ -265,4 +282,4 @@ HttpCounts HttpServer::counts() const {
     return c;
 }
 
-}  // namespace chorus::groupd
+}  // namespace chorus::net
