@@ -25,6 +25,7 @@ PACKAGES=(
     libboost-dev librocksdb-dev libprotobuf-dev protobuf-compiler
     libgtest-dev libgmock-dev libbenchmark-dev
     libspdlog-dev libfmt-dev libcli11-dev libtoml11-dev nlohmann-json3-dev libjemalloc-dev
+    libssl-dev
     # Real ZooKeeper clients, which the ZooKeeper front end is tested with.
     python3-kazoo libzookeeper-mt-dev
 )

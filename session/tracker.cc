@@ -21,6 +21,34 @@ namespace {
 // transactions each), so an answer never finds its result forgotten.
 constexpr size_t kRememberedResults = 70000;
 
+// A stored ACL from its records; null for none (the default).
+SharedAcl acl_of(const google::protobuf::RepeatedPtrField<pb::Acl>& records) {
+    if (records.empty()) return nullptr;
+    auto acl = std::make_shared<AclList>();
+    for (const pb::Acl& a : records) acl->push_back(AclEntry{a.perms(), a.scheme(), a.id()});
+    return acl;
+}
+
+// What a node keeps of the ACL it is given: world:anyone with every
+// permission (what ZooKeeper's clients send by default) is the default,
+// kept as none.
+SharedAcl stored_acl(const google::protobuf::RepeatedPtrField<pb::Acl>& records) {
+    if (records.size() == 1 && records[0].perms() == kPermAll && records[0].scheme() == "world" &&
+        records[0].id() == "anyone")
+        return nullptr;
+    return acl_of(records);
+}
+
+Requester requester_of(const pb::NodeOps& ops) {
+    Requester who;
+    if (!ops.has_requester()) return who;  // the server's own (or logged before ACLs)
+    who.checked = ops.requester().checked();
+    who.superuser = ops.requester().superuser();
+    for (const pb::Acl& id : ops.requester().ids())
+        who.ids.push_back(Identity{id.scheme(), id.id()});
+    return who;
+}
+
 zab::Txn make_txn(const pb::TrackerTxn& change) {
     zab::Txn txn;
     txn.type = kTrackerType;
@@ -61,6 +89,10 @@ const char* node_result_name(NodeResult result) {
             return "bad path";
         case NodeResult::kEphemeralParent:
             return "an ephemeral node cannot have children";
+        case NodeResult::kNoAuth:
+            return "not allowed by the node's ACL";
+        case NodeResult::kInvalidAcl:
+            return "an ACL that may not be stored";
     }
     return "?";
 }
@@ -145,17 +177,22 @@ void Tracker::drop_session(uint64_t id, Zxid zxid) {
     auto owned = ephemerals_.find(id);
     if (owned == ephemerals_.end()) return;
     for (const std::string& path : owned->second) {
-        if (nodes_.erase(path)) {
+        auto gone = nodes_.find(path);
+        if (gone != nodes_.end()) {
+            const SharedAcl acl = gone->second.acl;
+            nodes_.erase(gone);
             // An ephemeral has no children, and its parent is persistent.
             const std::string parent_path = parent_of(path);
-            if (TreeNode* parent = find_node(parent_path)) count_child(*parent, -1, zxid);
+            TreeNode* parent = find_node(parent_path);
+            if (parent) count_child(*parent, -1, zxid);
             check_container(parent_path);
             ++counters_.ephemerals_deleted;
             touched(path);
             if (listener_.children_changed) listener_.children_changed(parent_path);
             if (listener_.node_event) {
-                listener_.node_event(NodeEventKind::kDeleted, path, zxid);
-                listener_.node_event(NodeEventKind::kChildrenChanged, parent_path, zxid);
+                listener_.node_event(NodeEventKind::kDeleted, path, zxid, acl.get());
+                listener_.node_event(NodeEventKind::kChildrenChanged, parent_path, zxid,
+                                     parent ? parent->acl.get() : nullptr);
             }
         }
     }
@@ -177,6 +214,9 @@ TreeNode* Tracker::find_node(const std::string& path) {
 
 NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
     const int64_t time_ms = view.ops.time_ms();
+    // ACLs are checked here, as the transaction applies, so that every
+    // replica decides the same and no check races a change of an ACL.
+    const Requester who = requester_of(view.ops);
     // Check every op against the state as it would be after the ones before
     // it, then apply all of them, or none.
     std::map<std::string, std::optional<TreeNode>> overlay;
@@ -185,7 +225,12 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
     std::set<std::string> changed;
     std::set<std::string> parents_changed;  // their children did
     // The same changes one by one, in order (ChangeListener::node_event).
-    std::vector<std::pair<NodeEventKind, std::string>> events;
+    struct Event {
+        NodeEventKind kind;
+        std::string path;
+        SharedAcl acl;  // the node's (a deleted one's as it was)
+    };
+    std::vector<Event> events;
     NodeOutcome outcome;
     auto lookup = [&](const std::string& path) -> std::optional<TreeNode> {
         auto o = overlay.find(path);
@@ -203,18 +248,19 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
         parents_changed.insert(parent);
     };
     auto create = [&](const std::string& path, const std::string& data, uint64_t owner,
-                      bool container) {
+                      bool container, SharedAcl acl) {
         TreeNode n;
         n.data = data;
         n.ephemeral_owner = owner;
         n.container = container;
+        n.acl = acl;
         n.czxid = n.mzxid = n.pzxid = zxid;
         n.ctime_ms = n.mtime_ms = time_ms;
         overlay[path] = std::move(n);
         changed.insert(path);
         count_in_parent(path, +1);
-        events.emplace_back(NodeEventKind::kCreated, path);
-        events.emplace_back(NodeEventKind::kChildrenChanged, parent_of(path));
+        events.push_back({NodeEventKind::kCreated, path, std::move(acl)});
+        events.push_back({NodeEventKind::kChildrenChanged, parent_of(path), nullptr});
     };
     auto set = [&](const std::string& path, TreeNode& node, const std::string& data) {
         node.data = data;
@@ -223,23 +269,26 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
         node.mtime_ms = time_ms;
         overlay[path] = node;
         changed.insert(path);
-        events.emplace_back(NodeEventKind::kDataChanged, path);
+        events.push_back({NodeEventKind::kDataChanged, path, node.acl});
     };
     // Creates the missing ancestors of `path` (make_parents), or checks
-    // that its parent exists. Ephemeral nodes have no children.
+    // that its parent exists; then that the requester may create under the
+    // nearest one that exists (ZooKeeper's order: a missing parent, then
+    // no permission, then an ephemeral parent, which has no children).
     auto parents_ok = [&](const std::string& path, bool make_parents) {
         std::vector<std::string> missing;
-        for (std::string parent = parent_of(path); parent != "/"; parent = parent_of(parent)) {
-            std::optional<TreeNode> p = lookup(parent);
-            if (p) {
-                if (p->ephemeral_owner != 0) return NodeResult::kEphemeralParent;
-                break;
-            }
+        std::string parent = parent_of(path);
+        std::optional<TreeNode> p = lookup(parent);
+        for (; !p; p = lookup(parent)) {  // the root always exists
             if (!make_parents) return NodeResult::kNoParent;
             missing.push_back(parent);
+            parent = parent_of(parent);
         }
+        if (!acl_allows(p->acl, who, kPermCreate)) return NodeResult::kNoAuth;
+        if (p->ephemeral_owner != 0) return NodeResult::kEphemeralParent;
         // From the top down, so that each one's parent exists.
-        for (auto it = missing.rbegin(); it != missing.rend(); ++it) create(*it, {}, 0, false);
+        for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+            create(*it, {}, 0, false, nullptr);
         return NodeResult::kOk;
     };
     auto failed = [&](NodeResult result, int index) {
@@ -273,9 +322,17 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
                     // Set: only a node of the same kind and owner.
                     if (current->ephemeral_owner != op.ephemeral_owner())
                         return failed(NodeResult::kNodeExists, index);
+                    if (!acl_allows(current->acl, who, kPermWrite))
+                        return failed(NodeResult::kNoAuth, index);
                     if (!version_ok) return failed(NodeResult::kBadVersion, index);
                     set(path, *current, op.data());
                     break;
+                }
+                // The parent first: no permission there is told before the
+                // node exists (as ZooKeeper tells it).
+                if (!sequential) {
+                    if (NodeResult r = parents_ok(path, op.make_parents()); r != NodeResult::kOk)
+                        return failed(r, index);
                 }
                 if (current) return failed(NodeResult::kNodeExists, index);
                 // A PUT that expects a version expects the node to exist.
@@ -283,15 +340,16 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
                     return failed(NodeResult::kNoNode, index);
                 if (op.ephemeral_owner() != 0 && !sessions_.count(op.ephemeral_owner()))
                     return failed(NodeResult::kNoSession, index);
-                if (!sequential) {
-                    if (NodeResult r = parents_ok(path, op.make_parents()); r != NodeResult::kOk)
-                        return failed(r, index);
-                }
                 create(path, op.data(), op.ephemeral_owner(),
-                       op.container() && op.ephemeral_owner() == 0);
+                       op.container() && op.ephemeral_owner() == 0, stored_acl(op.acl()));
                 break;
             }
-            case pb::NodeOp::DELETE:
+            case pb::NodeOp::DELETE: {
+                // The parent's DELETE permission, then the node (ZooKeeper's
+                // order: NOAUTH even for a node that is not there).
+                const std::optional<TreeNode> parent = lookup(parent_of(path));
+                if (parent && !acl_allows(parent->acl, who, kPermDelete))
+                    return failed(NodeResult::kNoAuth, index);
                 if (!current) return failed(NodeResult::kNoNode, index);
                 if (!version_ok) return failed(NodeResult::kBadVersion, index);
                 // The sweeper's delete: only an emptied container (not a
@@ -303,18 +361,37 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
                 overlay[path] = std::nullopt;
                 changed.insert(path);
                 count_in_parent(path, -1);
-                events.emplace_back(NodeEventKind::kDeleted, path);
-                events.emplace_back(NodeEventKind::kChildrenChanged, parent_of(path));
+                events.push_back({NodeEventKind::kDeleted, path, current->acl});
+                events.push_back({NodeEventKind::kChildrenChanged, parent_of(path), nullptr});
                 break;
+            }
             case pb::NodeOp::SET:
                 if (!current) return failed(NodeResult::kNoNode, index);
+                if (!acl_allows(current->acl, who, kPermWrite))
+                    return failed(NodeResult::kNoAuth, index);
                 if (!version_ok) return failed(NodeResult::kBadVersion, index);
                 set(path, *current, op.data());
                 break;
             case pb::NodeOp::CHECK:
                 if (!current) return failed(NodeResult::kNoNode, index);
+                if (!acl_allows(current->acl, who, kPermRead))
+                    return failed(NodeResult::kNoAuth, index);
                 if (!version_ok) return failed(NodeResult::kBadVersion, index);
                 break;
+            case pb::NodeOp::SET_ACL: {
+                if (!current) return failed(NodeResult::kNoNode, index);
+                if (!acl_allows(current->acl, who, kPermAdmin))
+                    return failed(NodeResult::kNoAuth, index);
+                // Its version is the ACL's.
+                if (op.expected_version() != -1 && current->aversion != op.expected_version())
+                    return failed(NodeResult::kBadVersion, index);
+                if (op.acl().empty()) return failed(NodeResult::kInvalidAcl, index);
+                current->acl = stored_acl(op.acl());
+                current->aversion += 1;
+                // No watch hears of it (as in ZooKeeper): not `changed`.
+                overlay[path] = *current;
+                break;
+            }
             default:
                 return failed(NodeResult::kBadPath, index);
         }
@@ -345,7 +422,13 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
         for (const std::string& path : parents_changed) listener_.children_changed(path);
     }
     if (listener_.node_event) {
-        for (const auto& [kind, path] : events) listener_.node_event(kind, path, zxid);
+        for (Event& e : events) {
+            // A parent's ACL as the transaction left it (it may have set it).
+            if (e.kind == NodeEventKind::kChildrenChanged) {
+                if (const TreeNode* n = find_node(e.path)) e.acl = n->acl;
+            }
+            listener_.node_event(e.kind, e.path, zxid, e.acl.get());
+        }
     }
     return outcome;
 }
@@ -484,6 +567,16 @@ void Tracker::clear_deadlines() {
     by_deadline_.clear();
 }
 
+bool operator==(const TreeNode& a, const TreeNode& b) {
+    const bool same_acl = (a.acl ? *a.acl : AclList{}) == (b.acl ? *b.acl : AclList{});
+    return same_acl && a.data == b.data && a.version == b.version &&
+           a.ephemeral_owner == b.ephemeral_owner && a.czxid == b.czxid && a.mzxid == b.mzxid &&
+           a.pzxid == b.pzxid && a.ctime_ms == b.ctime_ms && a.mtime_ms == b.mtime_ms &&
+           a.cversion == b.cversion && a.num_children == b.num_children &&
+           a.children_created == b.children_created && a.container == b.container &&
+           a.aversion == b.aversion;
+}
+
 NodeStat TreeNode::stat() const {
     NodeStat s;
     s.czxid = czxid;
@@ -493,6 +586,7 @@ NodeStat TreeNode::stat() const {
     s.mtime_ms = mtime_ms;
     s.version = version;
     s.cversion = cversion;
+    s.aversion = aversion;
     s.ephemeral_owner = ephemeral_owner;
     s.data_length = static_cast<int32_t>(data.size());
     s.num_children = num_children;
@@ -612,6 +706,15 @@ std::string Tracker::encode(const Image& image) {
         out->set_cversion(n.cversion);
         out->set_container(n.container);
         out->set_children_created(n.children_created);
+        if (n.acl) {
+            for (const AclEntry& e : *n.acl) {
+                auto* a = out->add_acl();
+                a->set_perms(e.perms);
+                a->set_scheme(e.scheme);
+                a->set_id(e.id);
+            }
+        }
+        out->set_aversion(n.aversion);
     }
     for (const auto& [name, version] : image.groups) {
         auto* out = snap.add_groups();
@@ -667,6 +770,8 @@ void Tracker::restore(const std::string& snapshot) {
         node.cversion = n.cversion();
         node.container = n.container();
         node.children_created = n.children_created();
+        node.acl = acl_of(n.acl());
+        node.aversion = n.aversion();
         if (n.path() == "/") {
             root_ = std::move(node);
             continue;

@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "session/acl.h"
 #include "zab/core/state_machine.h"
 
 namespace chorus::session {
@@ -95,6 +96,7 @@ struct NodeStat {
     int64_t mtime_ms = 0;          // ... and at the last set
     int64_t version = 0;           // sets of its data since it was created
     int32_t cversion = 0;          // children created or deleted since then
+    int32_t aversion = 0;          // changes of its ACL
     uint64_t ephemeral_owner = 0;  // 0: persistent
     int32_t data_length = 0;
     int32_t num_children = 0;
@@ -118,8 +120,11 @@ struct TreeNode {
     // (which counts deletes too): read from ZooKeeper 3.8 itself.
     int32_t children_created = 0;
     bool container = false;  // deleted by the leader once emptied of children
+    SharedAcl acl;           // null: world:anyone, every permission
+    int32_t aversion = 0;
     NodeStat stat() const;
-    friend bool operator==(const TreeNode&, const TreeNode&) = default;
+    // The ACL by content (replicas share no pointers).
+    friend bool operator==(const TreeNode& a, const TreeNode& b);
 };
 
 // The kinds of tracker transaction, for counting log records and bytes by
@@ -143,8 +148,11 @@ struct ChangeListener {
     // applied, in the order ZooKeeper reports them: per op, a created or
     // deleted node and then its parent's kChildrenChanged; a set's
     // kDataChanged; the missing parents a create made, top down, before
-    // it. A closed or expired session's ephemerals, each deleted.
-    std::function<void(NodeEventKind kind, const std::string& path, Zxid zxid)> node_event;
+    // it. A closed or expired session's ephemerals, each deleted. `acl` is
+    // the ACL of the node at `path` (a deleted one's, as it was): watchers
+    // that may not read it are not told (as ZooKeeper 3.8.4 does).
+    std::function<void(NodeEventKind kind, const std::string& path, Zxid zxid, const AclList* acl)>
+        node_event;
 };
 
 // Why a node transaction did nothing (it is all or nothing).
@@ -157,7 +165,9 @@ enum class NodeResult : uint8_t {
     kNoSession,
     kNotEmpty,
     kBadPath,
-    kEphemeralParent  // a create under an ephemeral node
+    kEphemeralParent,  // a create under an ephemeral node
+    kNoAuth,           // the ACL does not allow the requester this
+    kInvalidAcl,       // an ACL that may not be stored
 };
 const char* node_result_name(NodeResult result);
 

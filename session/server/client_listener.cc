@@ -118,6 +118,9 @@ class ClientListener::Impl::Connection : public net::Listener::Connection,
             send(net::frame_of(r), false);
             return;
         }
+        // Who asks is this server's to say, never the client's: chorus's own
+        // protocol has no authentication yet, so its clients are anonymous.
+        request.clear_requester();
         ++inflight_;
         const bool is_stats = request.op_case() == cpb::Request::kStats;
         // Weak: an answer that comes after the listener or the connection is

@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
                    "largest ZooKeeper request frame, as ZooKeeper's jute.maxbuffer")
         ->capture_default_str()
         ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
+    app.add_option("--zookeeper-super-digest", zookeeper_options.super_digest,
+                   "the ZooKeeper superuser's digest id, super:BASE64(SHA1(super:PASSWORD)) "
+                   "(ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest): a client "
+                   "that proves it with addauth passes every ACL");
     app.add_option("--4lw-whitelist", zookeeper_options.four_letter_words,
                    "ZooKeeper four-letter words answered on the ZooKeeper port, comma-separated, "
                    "or * for all (4lw.commands.whitelist)")

@@ -47,7 +47,12 @@ struct Watcher {
     bool any_change = false;
     Zxid czxid;          // any_change: the node as its client saw it
     uint64_t owner = 0;  // any_change: who may cancel it
+    Requester who;       // any_change: told only of changes to what it may read
 };
+
+// Who asks: a client of this server, checked against the nodes' ACLs with
+// the identities its front end vouches for (none: anonymous).
+Requester requester_of(const cpb::Request& request);
 
 // What a watch sees of its key now.
 struct WatchedState {
@@ -95,6 +100,7 @@ struct SessionService::Impl {
     std::map<std::string, std::map<uint64_t, uint8_t>> persistent_by_path;
     struct PersistentOwner {
         SessionService::EventSink sink;
+        Requester who;  // told only of changes to what it may read
         std::set<std::string> paths;
     };
     std::map<uint64_t, PersistentOwner> persistent_owners;
@@ -129,7 +135,8 @@ struct SessionService::Impl {
     // `children`: the wake comes from a child created or deleted (a
     // children key's any_change watches fire on it; on a wake of the node
     // itself only if it was deleted or re-created).
-    void wake_watchers(const std::string& key, bool children = false);
+    // `acl`: the ACL of the node the change was to (see node_event).
+    void wake_watchers(const std::string& key, bool children = false, const AclList* acl = nullptr);
     void cancel_watches(const cpb::Request& request, Reply reply);
     // An any_change watch whose node no longer is as its client saw it.
     static bool differs(const Watcher& w, const WatchedState& now, bool children_key);
@@ -141,8 +148,9 @@ struct SessionService::Impl {
     WatchedState watched_state(const std::string& key) const;
     // Persistent watches (service_persistent_watches.cc).
     void set_persistent_watch(uint64_t owner, const std::string& path, uint8_t modes,
-                              SessionService::EventSink sink);
-    void persistent_event(NodeEventKind kind, const std::string& path, Zxid zxid);
+                              SessionService::EventSink sink, Requester who);
+    void persistent_event(NodeEventKind kind, const std::string& path, Zxid zxid,
+                          const AclList* acl);
     void cancel_persistent_watches(uint64_t owner);
     // Every owner is told its events may have been lost (`forget`: and its
     // watches end, at stop).

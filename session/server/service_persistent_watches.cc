@@ -21,7 +21,8 @@ std::string parent_path(const std::string& path) {
 }  // namespace
 
 void SessionService::Impl::set_persistent_watch(uint64_t owner, const std::string& path,
-                                                uint8_t modes, SessionService::EventSink sink) {
+                                                uint8_t modes, SessionService::EventSink sink,
+                                                Requester who) {
     auto& at_path = persistent_by_path[path];
     const bool had = at_path.count(owner) != 0;
     if (modes == 0) {
@@ -38,12 +39,13 @@ void SessionService::Impl::set_persistent_watch(uint64_t owner, const std::strin
     at_path[owner] = modes;
     PersistentOwner& o = persistent_owners[owner];
     o.sink = std::move(sink);
+    o.who = std::move(who);
     o.paths.insert(path);
     if (!had) ++persistent_count;
 }
 
-void SessionService::Impl::persistent_event(NodeEventKind kind, const std::string& path,
-                                            Zxid zxid) {
+void SessionService::Impl::persistent_event(NodeEventKind kind, const std::string& path, Zxid zxid,
+                                            const AclList* acl) {
     if (persistent_by_path.empty()) return;
     std::vector<uint64_t> owners;
     auto collect = [&](const std::string& at, uint8_t wanted) {
@@ -80,7 +82,10 @@ void SessionService::Impl::persistent_event(NodeEventKind kind, const std::strin
     const SessionService::WatchEvent event{.kind = kind, .path = path, .zxid = zxid, .lost = false};
     for (uint64_t owner : owners) {
         auto o = persistent_owners.find(owner);
-        if (o != persistent_owners.end() && o->second.sink) o->second.sink(event);
+        // Only of what it may read (ZooKeeper 3.8.4's fix of CVE-2024-23944).
+        if (o != persistent_owners.end() && o->second.sink &&
+            acl_allows(acl, o->second.who, kPermRead))
+            o->second.sink(event);
     }
 }
 
@@ -114,11 +119,12 @@ void SessionService::Impl::persistent_watches_lost(bool forget) {
 }
 
 void SessionService::set_persistent_watch(uint64_t owner, std::string path, uint8_t modes,
-                                          EventSink sink, std::function<void(bool)> done) {
+                                          EventSink sink, Requester who,
+                                          std::function<void(bool)> done) {
     Impl& m = *impl_;
     CHORUS_ASSERT(m.node != nullptr, "SessionService::set_persistent_watch before attach()");
     m.node->post([&m, owner, path = std::move(path), modes, sink = std::move(sink),
-                  done = std::move(done)]() mutable {
+                  who = std::move(who), done = std::move(done)]() mutable {
         auto at = m.persistent_by_path.find(path);
         const bool adds =
             modes != 0 && (at == m.persistent_by_path.end() || at->second.count(owner) == 0);
@@ -127,7 +133,7 @@ void SessionService::set_persistent_watch(uint64_t owner, std::string path, uint
             if (done) done(false);
             return;
         }
-        m.set_persistent_watch(owner, path, modes, std::move(sink));
+        m.set_persistent_watch(owner, path, modes, std::move(sink), std::move(who));
         if (done) done(true);
     });
 }

@@ -29,6 +29,10 @@ cpb::Code code_of(NodeResult result) {
             return cpb::BAD_PATH;
         case NodeResult::kEphemeralParent:
             return cpb::EPHEMERAL_PARENT;
+        case NodeResult::kNoAuth:
+            return cpb::NO_AUTH;
+        case NodeResult::kInvalidAcl:
+            return cpb::INVALID_ACL;
     }
     return cpb::BAD_REQUEST;
 }
@@ -49,7 +53,32 @@ cpb::Code failed_change(const Status& s) {
     }
 }
 
+void add_acl(const AclList* acl, google::protobuf::RepeatedPtrField<cpb::Acl>* out) {
+    if (acl == nullptr || acl->empty()) {
+        cpb::Acl* a = out->Add();
+        a->set_perms(kPermAll);
+        a->set_scheme("world");
+        a->set_id("anyone");
+        return;
+    }
+    for (const AclEntry& e : *acl) {
+        cpb::Acl* a = out->Add();
+        a->set_perms(e.perms);
+        a->set_scheme(e.scheme);
+        a->set_id(e.id);
+    }
+}
+
 }  // namespace
+
+Requester requester_of(const cpb::Request& request) {
+    Requester who;
+    who.checked = true;
+    who.superuser = request.requester().superuser();
+    for (const cpb::Acl& id : request.requester().ids())
+        who.ids.push_back(Identity{id.scheme(), id.id()});
+    return who;
+}
 
 void SessionService::Impl::open(const cpb::Request& request, Reply reply) {
     const uint64_t timeout =
@@ -172,6 +201,9 @@ void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
             case cpb::Op::PUT:
                 out->set_kind(pb::NodeOp::PUT);
                 break;
+            case cpb::Op::SET_ACL:
+                out->set_kind(pb::NodeOp::SET_ACL);
+                break;
             default:
                 return reply(error_response(request.id(), cpb::BAD_REQUEST, "an unknown op kind"));
         }
@@ -182,6 +214,26 @@ void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
         out->set_make_parents(op.make_parents());
         out->set_sequential(op.sequential());
         out->set_container(op.container());
+        for (const cpb::Acl& a : op.acl()) {
+            std::string why;
+            if (!valid_acl_entry(AclEntry{a.perms(), a.scheme(), a.id()}, &why))
+                return reply(error_response(request.id(), cpb::INVALID_ACL, why));
+            pb::Acl* stored = out->add_acl();
+            stored->set_perms(a.perms());
+            stored->set_scheme(a.scheme());
+            stored->set_id(a.id());
+        }
+        if (op.kind() == cpb::Op::SET_ACL && op.acl().empty())
+            return reply(error_response(request.id(), cpb::INVALID_ACL, "an empty ACL"));
+    }
+    // Checked as it applies, on every replica alike (tracker.cc).
+    pb::Requester* who = r.mutable_nodes()->mutable_requester();
+    who->set_checked(true);
+    who->set_superuser(request.requester().superuser());
+    for (const cpb::Acl& id : request.requester().ids()) {
+        pb::Acl* out = who->add_ids();
+        out->set_scheme(id.scheme());
+        out->set_id(id.id());
     }
     node->submit(tracker_request(r),
                  [this, id = request.id(), reply = std::move(reply)](Status s, Completion c) {
@@ -229,6 +281,12 @@ void SessionService::Impl::read(const cpb::Request& request, Reply reply) {
             case cpb::Request::kRead: {
                 auto* out = r.mutable_node();
                 if (const TreeNode* n = tracker.node(request.read().path())) {
+                    if (request.read().need_perms() != 0 &&
+                        !acl_allows(n->acl, requester_of(request), request.read().need_perms())) {
+                        return reply(error_response(request.id(), cpb::NO_AUTH,
+                                                    "not allowed by the node's ACL"));
+                    }
+                    if (request.read().with_acl()) add_acl(n->acl.get(), out->mutable_acl());
                     out->set_exists(true);
                     out->set_data(n->data.str());
                     out->set_version(n->version);
@@ -242,6 +300,11 @@ void SessionService::Impl::read(const cpb::Request& request, Reply reply) {
             case cpb::Request::kList: {
                 const cpb::List& list = request.list();
                 if (const TreeNode* n = tracker.node(list.path())) {
+                    if (list.need_perms() != 0 &&
+                        !acl_allows(n->acl, requester_of(request), list.need_perms())) {
+                        return reply(error_response(request.id(), cpb::NO_AUTH,
+                                                    "not allowed by the node's ACL"));
+                    }
                     r.mutable_list()->set_exists(true);
                     set_stat(r.mutable_list()->mutable_stat(), n->stat());
                 }

@@ -40,7 +40,8 @@ cpb::Response SessionService::Impl::watch_answer(const Watcher& w, const Watched
     return r;
 }
 
-void SessionService::Impl::wake_watchers(const std::string& key, bool children) {
+void SessionService::Impl::wake_watchers(const std::string& key, bool children,
+                                         const AclList* acl) {
     auto [begin, end] = watchers.equal_range(key);
     if (begin == end) return;
     const WatchedState now = watched_state(key);
@@ -59,7 +60,10 @@ void SessionService::Impl::wake_watchers(const std::string& key, bool children) 
             fire = now.version > w.version || (is_node && !now.exists && w.version >= 0);
         }
         if (fire) {
-            it = end_watch(it, watch_answer(w, now));
+            cpb::Response answer = watch_answer(w, now);
+            if (w.any_change && !acl_allows(acl, w.who, kPermRead))
+                answer.mutable_watch()->set_unreadable(true);
+            it = end_watch(it, std::move(answer));
         } else {
             ++it;
         }
@@ -177,7 +181,8 @@ void SessionService::Impl::watch(const cpb::Request& request, Reply reply) {
                         .request_id = request.id(),
                         .any_change = true,
                         .czxid = Zxid{w.czxid().epoch(), w.czxid().counter()},
-                        .owner = w.owner()};
+                        .owner = w.owner(),
+                        .who = requester_of(request)};
         const WatchedState now = watched_state(key);
         if (differs(watcher, now, key[0] == 'c')) {
             // Changed since its client looked: answered at once.
@@ -196,7 +201,8 @@ void SessionService::Impl::watch(const cpb::Request& request, Reply reply) {
                                                      .request_id = request.id(),
                                                      .any_change = false,
                                                      .czxid = {},
-                                                     .owner = 0});
+                                                     .owner = 0,
+                                                     .who = {}});
     watch_deadlines.insert({now_ms + wait, it});
     wake_watchers(key);  // already past it?
 }

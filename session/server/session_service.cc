@@ -39,6 +39,7 @@ void set_stat(cpb::Stat* out, const NodeStat& s) {
     out->set_data_length(s.data_length);
     out->set_num_children(s.num_children);
     out->set_container(s.container);
+    out->set_aversion(s.aversion);
 }
 
 Request tracker_request(const pb::TrackerRequest& r) {
@@ -69,15 +70,15 @@ SessionService::SessionService(ServiceOptions options) : impl_(std::make_unique<
         // Change by change, so that watches fire in the order of the
         // transaction's ops, as ZooKeeper's do.
         .node_event =
-            [this](NodeEventKind kind, const std::string& path, Zxid zxid) {
+            [this](NodeEventKind kind, const std::string& path, Zxid zxid, const AclList* acl) {
                 if (kind == NodeEventKind::kChildrenChanged) {
-                    impl_->wake_watchers("c" + path, /*children=*/true);
+                    impl_->wake_watchers("c" + path, /*children=*/true, acl);
                 } else {
-                    impl_->wake_watchers("n" + path);
+                    impl_->wake_watchers("n" + path, false, acl);
                     // A child watch ends when its node is deleted, too.
-                    impl_->wake_watchers("c" + path, /*children=*/false);
+                    impl_->wake_watchers("c" + path, /*children=*/false, acl);
                 }
-                impl_->persistent_event(kind, path, zxid);
+                impl_->persistent_event(kind, path, zxid, acl);
             },
     });
 }

@@ -115,8 +115,9 @@ class SessionService final : public StateMachine {
     // owner's sink to `sink` (the sink of all its watches). `done(true)`
     // runs on the core thread once it is in effect; done(false) if it was
     // refused (the server holds max_watches, or it stops). Any thread.
+    // `who`: the owner, told only of changes to nodes it may read.
     void set_persistent_watch(uint64_t owner, std::string path, uint8_t modes, EventSink sink,
-                              std::function<void(bool)> done);
+                              Requester who, std::function<void(bool)> done);
 
     // StateMachine: delegates to the tracker.
     std::optional<Txn> preprocess(const Request& request) override;

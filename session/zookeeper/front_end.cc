@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -15,6 +16,7 @@
 #include "net/frame_io.h"
 #include "net/listener.h"
 #include "session/server/session_service.h"
+#include "session/zookeeper/digest.h"
 #include "session/zookeeper/four_letter.h"
 #include "session/zookeeper/translate.h"
 
@@ -69,6 +71,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         peer_ = ec ? std::string("?")
                    : remote.address().to_string() + ":" + std::to_string(remote.port());
         peer_ip_ = ec ? std::string("?") : remote.address().to_string();
+        auth_.ip = peer_ip_;
     }
     ~Connection() override { impl_->listener.connection_closed(); }
 
@@ -155,7 +158,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             if (state_ == State::kHandshake) {
                 handshake(body);
             } else {
-                Call call = read_call(body, session_id_);
+                Call call = read_call(body, session_id_, auth_);
                 // Nothing after closeSession or an unknown opcode is read:
                 // ZooKeeper would not run it either.
                 if (call.close_after || call.header.type == kOpCloseSession) draining_ = true;
@@ -295,6 +298,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             return close();
         }
         if (call.header.type == kOpPing) return ping(std::move(call));
+        if (call.auth_packet) return add_auth(*call.auth_packet, call.header.xid);
         keep_alive();
         if (!call.request && !call.why.empty()) {
             spdlog::debug("ZooKeeper client {}: xid {} refused: {}", peer_, call.header.xid,
@@ -318,7 +322,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     void dispatch(uint64_t seq, Call call) {
         if (call.set_watches) return restore_watches(seq, std::move(call));
         if (call.multi_read) return dispatch_multi_read(seq, std::move(call));
-        if (call.who_am_i) return fill(seq, who_am_i_reply(call.header.xid, peer_ip_), false);
+        if (call.who_am_i) return fill(seq, who_am_i_reply(call.header.xid, auth_), false);
         if (call.watch_control) return control_watches(seq, std::move(call));
         if (!call.request) return fill(seq, immediate_reply(call), call.close_after);
         if (call.orders_reads) ++writes_inflight_;
@@ -460,6 +464,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         watch->mutable_czxid()->set_epoch(armed.czxid.epoch);
         watch->mutable_czxid()->set_counter(armed.czxid.counter);
         watch->set_owner(owner_);
+        set_requester(&w, auth_);  // told only of changes to what it may read
         ask(std::move(w), [children, path, armed](Connection& self, cpb::Response r) {
             self.watch_answered(children, path, armed, r);
         });
@@ -477,6 +482,9 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             return close();
         }
         armed.erase(it);
+        // A change to a node this client may not read: used up, untold (as
+        // ZooKeeper does since its fix of CVE-2024-23944).
+        if (r.watch().unreadable()) return;
         // The first thing that happened to the node since the client looked
         // (as ZooKeeper's event says): it was created, if it was missing;
         // deleted, if it is gone or is another node now; else changed.
@@ -559,7 +567,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             on_core([e](Connection& self) { self.persistent_event(e); });
         };
         impl_->service.set_persistent_watch(
-            owner_, path, modes, sink, [on_core, path, modes, then](bool ok) {
+            owner_, path, modes, sink, requester_of(auth_), [on_core, path, modes, then](bool ok) {
                 on_core([path, modes, ok, then](Connection& self) {
                     if (!ok) {
                         spdlog::warn(
@@ -753,6 +761,31 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         done(*this);
     }
 
+    // addAuth, taken at once as ZooKeeper takes it: the requests read after
+    // it carry the identity. Its answer needs no place in the order (the
+    // clients match it by its xid, -4). A scheme not served fails the
+    // authentication and closes the connection, as in ZooKeeper.
+    void add_auth(const AuthPacket& packet, int32_t xid) {
+        if (packet.scheme == "digest") {
+            const std::string id = digest_id(packet.auth);
+            auto& digests = auth_.digests;
+            if (std::find(digests.begin(), digests.end(), id) == digests.end())
+                digests.push_back(id);
+            if (!impl_->options.super_digest.empty() && id == impl_->options.super_digest) {
+                spdlog::info("ZooKeeper client {}: authenticated as the superuser", peer_);
+                auth_.superuser = true;
+            }
+        } else if (packet.scheme != "ip") {  // ip: its address, which it has already
+            spdlog::warn(
+                "ZooKeeper client {}: addAuth with the scheme '{}' (digest and ip are "
+                "served); closing",
+                peer_, packet.scheme);
+            draining_ = true;
+            return send(net::frame_of_bytes(header_reply(xid, 0, kAuthFailed)), true);
+        }
+        send(net::frame_of_bytes(header_reply(xid, 0, kOk)), false);
+    }
+
     // A ping is a heartbeat; its answer needs no place in the order (the
     // clients match it by its xid, -2).
     void ping(Call call) {
@@ -823,6 +856,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     tcp::socket socket_;
     std::string peer_;
     std::string peer_ip_;
+    ClientAuth auth_;  // who the client is: its address, and what addAuth proved
     net::FrameReader reader_;
     net::FrameWriter writer_;
     State state_ = State::kHandshake;

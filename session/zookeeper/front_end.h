@@ -23,6 +23,11 @@
 // A connection that starts with a four-letter word (four_letter.h) gets
 // its answer and is closed.
 //
+// ACLs: every node has one (session/acl.h), checked by chorus as ZooKeeper
+// checks it; a connection's identities are its address and the digests it
+// proved with addAuth (digest:user:password), and the superuser's digest
+// (FrontEndOptions::super_digest) passes every check.
+//
 // Bad input never takes the server down: a frame over max_frame_bytes, a
 // record that does not parse, or a request before the handshake closes
 // that connection, with a log line.
@@ -54,6 +59,10 @@ struct FrontEndOptions {
     // The four-letter words answered (ZooKeeper's 4lw.commands.whitelist):
     // a comma-separated list, or "*" for all.
     std::string four_letter_words = "ruok,srvr,isro,mntr";
+    // The superuser's digest id ("super:BASE64(SHA1(super:PASSWORD))", as
+    // ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest): a
+    // client that proves it with addAuth passes every ACL. Empty: none.
+    std::string super_digest;
 };
 
 class ZooKeeperFrontEnd final : public session::FrontEnd {

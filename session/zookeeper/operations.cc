@@ -10,20 +10,39 @@ void write_strings(JuteWriter& out, const std::vector<std::string>& strings) {
 
 }  // namespace
 
-bool read_create_request(JuteReader& in, CreateRequest* out, bool whole_frame) {
-    CreateRequest r;
+namespace {
+
+bool read_acl(JuteReader& in, std::vector<Acl>* out) {
     int32_t acls = 0;
-    if (!in.read_string("path", &r.path) || !in.read_buffer("data", &r.data) ||
-        !in.read_vector_size("acl", &acls)) {
-        return false;
-    }
+    if (!in.read_vector_size("acl", &acls)) return false;
     for (int32_t i = 0; i < acls; ++i) {
         Acl a;
         if (!in.read_int("acl perms", &a.perms) || !in.read_string("acl scheme", &a.scheme) ||
             !in.read_string("acl id", &a.id)) {
             return false;
         }
-        r.acl.push_back(std::move(a));
+        out->push_back(std::move(a));
+    }
+    return true;
+}
+
+}  // namespace
+
+bool read_set_acl_request(JuteReader& in, SetAclRequest* out) {
+    SetAclRequest r;
+    if (!in.read_string("path", &r.path) || !read_acl(in, &r.acl) ||
+        !in.read_int("version", &r.version) || !in.expect_end("SetACLRequest")) {
+        return false;
+    }
+    *out = std::move(r);
+    return true;
+}
+
+bool read_create_request(JuteReader& in, CreateRequest* out, bool whole_frame) {
+    CreateRequest r;
+    if (!in.read_string("path", &r.path) || !in.read_buffer("data", &r.data) ||
+        !read_acl(in, &r.acl)) {
+        return false;
     }
     if (!in.read_int("flags", &r.flags) || (whole_frame && !in.expect_end("CreateRequest")))
         return false;

@@ -75,6 +75,14 @@ struct SetWatchesRequest {
     std::vector<std::string> persistent, persistent_recursive;  // setWatches2 only
 };
 
+// setACL (7): the new ACL, if the ACL's version (aversion) is `version`
+// (-1: any).
+struct SetAclRequest {
+    std::string path;
+    std::vector<Acl> acl;
+    int32_t version = -1;
+};
+
 // addWatch (106, AddWatchModeRequest: mode 0 persistent, 1 persistent and
 // recursive), checkWatches (17) and removeWatches (18) (their type: 1 child
 // watches, 2 data watches, 3 any): a path and a number.
@@ -120,6 +128,7 @@ bool read_multi_header(JuteReader& in, MultiHeader* out);
 void write_multi_header(JuteWriter& out, const MultiHeader& header);
 bool read_sync_request(JuteReader& in, SyncRequest* out);
 bool read_path_mode_request(JuteReader& in, PathModeRequest* out);
+bool read_set_acl_request(JuteReader& in, SetAclRequest* out);
 // `version2`: a setWatches2, with the persistent watches.
 bool read_set_watches_request(JuteReader& in, bool version2, SetWatchesRequest* out);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "session/acl.h"
+
 namespace chorus::zookeeper {
 namespace {
 
@@ -11,6 +13,8 @@ constexpr int32_t kFlagSequential = 2;
 constexpr int32_t kFlagContainer = 4;
 // ZooKeeper's permissions: READ | WRITE | CREATE | DELETE | ADMIN.
 constexpr int32_t kAllPerms = 31;
+constexpr uint32_t kRead = session::kPermRead;
+constexpr uint32_t kAdmin = session::kPermAdmin;
 
 uint64_t mix(uint64_t x) {  // splitmix64's finaliser
     x += 0x9e3779b97f4a7c15ULL;
@@ -84,9 +88,46 @@ bool check_path(Call* call, const std::string& path, bool sequential) {
     return false;
 }
 
+// The ACL a create or setACL gives, as ZooKeeper's fixupACL makes it: not
+// empty; duplicates dropped; each "auth" entry replaced by one per digest
+// identity of the client (INVALIDACL if it has none); every other entry
+// valid (session/acl.h). False, with `why`, for INVALIDACL.
+bool fixup_acl(const std::vector<Acl>& acl, const ClientAuth& auth, cpb::Op* op, std::string* why) {
+    if (acl.empty()) {
+        *why = "an empty ACL";
+        return false;
+    }
+    std::vector<session::AclEntry> out;
+    auto add = [&](session::AclEntry e) {
+        if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(std::move(e));
+    };
+    for (const Acl& a : acl) {
+        const auto perms = static_cast<uint32_t>(a.perms);
+        if (a.scheme == "auth") {
+            if (auth.digests.empty()) {
+                *why = "an \"auth\" ACL from a client that has not authenticated (addAuth)";
+                return false;
+            }
+            for (const std::string& id : auth.digests) add({perms, "digest", id});
+            continue;
+        }
+        session::AclEntry e{perms, a.scheme, a.id};
+        if (!session::valid_acl_entry(e, why)) return false;
+        add(std::move(e));
+    }
+    for (const session::AclEntry& e : out) {
+        cpb::Acl* stored = op->add_acl();
+        stored->set_perms(e.perms);
+        stored->set_scheme(e.scheme);
+        stored->set_id(e.id);
+    }
+    return true;
+}
+
 // A create's op (create, create2, createContainer), or false with the
 // call refused. `type` is the opcode.
-bool create_op(JuteReader& in, int32_t type, bool whole_frame, Call* call, cpb::Op* out) {
+bool create_op(JuteReader& in, int32_t type, bool whole_frame, const ClientAuth& auth, Call* call,
+               cpb::Op* out) {
     CreateRequest create;
     if (!read_create_request(in, &create, whole_frame)) return false;
     call->path = create.path;
@@ -111,11 +152,11 @@ bool create_op(JuteReader& in, int32_t type, bool whole_frame, Call* call, cpb::
         return false;
     }
     if (!check_path(call, create.path, sequential)) return false;
-    if (create.acl.empty()) {
-        refuse(call, kInvalidAcl, "a create with an empty ACL");
+    cpb::Op op = op_of(cpb::Op::CREATE, create.path, -1);
+    if (std::string why; !fixup_acl(create.acl, auth, &op, &why)) {
+        refuse(call, kInvalidAcl, why);
         return false;
     }
-    cpb::Op op = op_of(cpb::Op::CREATE, create.path, -1);
     if (create.data) op.set_data(std::move(*create.data));
     op.set_ephemeral(!container && (create.flags & kFlagEphemeral));
     op.set_sequential(!container && sequential);
@@ -124,9 +165,9 @@ bool create_op(JuteReader& in, int32_t type, bool whole_frame, Call* call, cpb::
     return true;
 }
 
-void read_create(JuteReader& in, uint64_t session_id, Call* call) {
+void read_create(JuteReader& in, uint64_t session_id, const ClientAuth& auth, Call* call) {
     cpb::Op op;
-    if (!create_op(in, call->header.type, true, call, &op)) return;
+    if (!create_op(in, call->header.type, true, auth, call, &op)) return;
     call->request = write_of(session_id, std::move(op));
     call->orders_reads = true;
 }
@@ -134,7 +175,7 @@ void read_create(JuteReader& in, uint64_t session_id, Call* call) {
 // The ops of a multi, all or nothing. An op refused before it reaches the
 // tree (a bad path, say) refuses the whole multi, with that op's error in
 // its place among the results.
-void read_multi(JuteReader& in, uint64_t session_id, Call* call) {
+void read_multi(JuteReader& in, uint64_t session_id, const ClientAuth& auth, Call* call) {
     cpb::Request request;
     cpb::Write* write = request.mutable_write();
     write->set_session_id(session_id);
@@ -154,7 +195,7 @@ void read_multi(JuteReader& in, uint64_t session_id, Call* call) {
             case kOpCreate:
             case kOpCreate2:
             case kOpCreateContainer:
-                parsed = create_op(in, h.type, false, &checked, &op) || in.ok();
+                parsed = create_op(in, h.type, false, auth, &checked, &op) || in.ok();
                 break;
             case kOpDelete: {
                 DeleteRequest d;
@@ -222,8 +263,10 @@ void read_multi_read(JuteReader& in, uint64_t session_id, Call* call) {
         if (check_path(&read, r.path, false)) {
             if (h.type == kOpGetData) {
                 read.request.emplace().mutable_read()->set_path(r.path);
+                read.request->mutable_read()->set_need_perms(kRead);
             } else {
                 read.request.emplace().mutable_list()->set_path(r.path);
+                read.request->mutable_list()->set_need_perms(kRead);
             }
         }
         call->reads.push_back(std::move(read));
@@ -255,7 +298,7 @@ Stat stat_of(const cpb::Stat& s) {
     out.mtime = s.mtime_ms();
     out.version = static_cast<int32_t>(s.version());
     out.cversion = s.cversion();
-    out.aversion = 0;
+    out.aversion = s.aversion();
     // A container's is 0, as ZooKeeper shows it to clients (it marks one
     // inside by an owner no session has, and hides that).
     out.ephemeral_owner = static_cast<int64_t>(s.ephemeral_owner());
@@ -281,6 +324,10 @@ int32_t error_of(cpb::Code code) {
             return kBadVersion;
         case cpb::EPHEMERAL_PARENT:
             return kNoChildrenForEphemerals;
+        case cpb::NO_AUTH:
+            return kNoAuth;
+        case cpb::INVALID_ACL:
+            return kInvalidAcl;
         case cpb::NOT_EMPTY:
             return kNotEmpty;
         case cpb::BAD_PATH:
@@ -345,7 +392,49 @@ bool valid_path(std::string_view path, bool sequential, std::string* why) {
     return true;
 }
 
-Call read_call(std::string_view frame, uint64_t session_id) {
+session::Requester requester_of(const ClientAuth& auth) {
+    session::Requester who;
+    who.checked = true;
+    who.superuser = auth.superuser;
+    if (!auth.ip.empty()) who.ids.push_back({"ip", auth.ip});
+    for (const std::string& d : auth.digests) who.ids.push_back({"digest", d});
+    return who;
+}
+
+void set_requester(cpb::Request* request, const ClientAuth& auth) {
+    cpb::Requester* who = request->mutable_requester();
+    who->set_superuser(auth.superuser);
+    if (!auth.ip.empty()) {
+        cpb::Acl* ip = who->add_ids();
+        ip->set_scheme("ip");
+        ip->set_id(auth.ip);
+    }
+    for (const std::string& digest : auth.digests) {
+        cpb::Acl* id = who->add_ids();
+        id->set_scheme("digest");
+        id->set_id(digest);
+    }
+}
+
+namespace {
+
+Call read_call_unattributed(std::string_view frame, uint64_t session_id, const ClientAuth& auth);
+
+}  // namespace
+
+Call read_call(std::string_view frame, uint64_t session_id, const ClientAuth& auth) {
+    Call call = read_call_unattributed(frame, session_id, auth);
+    call.auth = auth;
+    if (call.request) set_requester(&*call.request, auth);
+    for (Call& read : call.reads) {
+        if (read.request) set_requester(&*read.request, auth);
+    }
+    return call;
+}
+
+namespace {
+
+Call read_call_unattributed(std::string_view frame, uint64_t session_id, const ClientAuth& auth) {
     Call call;
     JuteReader in(frame);
     if (!read_request_header(in, &call.header)) {
@@ -361,13 +450,13 @@ Call read_call(std::string_view frame, uint64_t session_id) {
         case kOpCreate:
         case kOpCreate2:
         case kOpCreateContainer:
-            read_create(in, session_id, &call);
+            read_create(in, session_id, auth, &call);
             break;
         case kOpCreateTtl:
             refuse(&call, kUnimplemented, "TTL nodes are not served");
             return call;
         case kOpMulti:
-            read_multi(in, session_id, &call);
+            read_multi(in, session_id, auth, &call);
             break;
         case kOpMultiRead:
             read_multi_read(in, session_id, &call);
@@ -413,8 +502,12 @@ Call read_call(std::string_view frame, uint64_t session_id) {
             call.watch = read.watch;
             if (call.header.type == kOpGetChildren || call.header.type == kOpGetChildren2) {
                 call.request.emplace().mutable_list()->set_path(read.path);
+                call.request->mutable_list()->set_need_perms(kRead);
             } else {
                 call.request.emplace().mutable_read()->set_path(read.path);
+                // exists needs no permission (as in ZooKeeper).
+                if (call.header.type == kOpGetData)
+                    call.request->mutable_read()->set_need_perms(kRead);
             }
             return call;
         }
@@ -437,9 +530,37 @@ Call read_call(std::string_view frame, uint64_t session_id) {
                 cpb::List* list = call.request.emplace().mutable_list();
                 list->set_path(sync.path);
                 list->set_count_all(true);
-            } else {
-                call.request.emplace().mutable_read()->set_path(sync.path);
+                list->set_need_perms(kRead);
+            } else {  // getACL: READ or ADMIN
+                cpb::Read* read = call.request.emplace().mutable_read();
+                read->set_path(sync.path);
+                read->set_need_perms(kRead | kAdmin);
+                read->set_with_acl(true);
             }
+            return call;
+        }
+        case kOpSetAcl: {
+            SetAclRequest set;
+            if (!read_set_acl_request(in, &set)) break;
+            call.path = set.path;
+            if (!check_path(&call, set.path, false)) return call;
+            cpb::Op op = op_of(cpb::Op::SET_ACL, set.path, set.version);
+            if (std::string why; !fixup_acl(set.acl, auth, &op, &why)) {
+                refuse(&call, kInvalidAcl, why);
+                return call;
+            }
+            call.request = write_of(session_id, std::move(op));
+            call.orders_reads = true;
+            return call;
+        }
+        case kOpAuth: {
+            AuthPacket packet;
+            if (!in.read_int("type", &packet.type) || !in.read_string("scheme", &packet.scheme))
+                break;
+            std::optional<std::string> data;
+            if (!in.read_buffer("auth", &data) || !in.expect_end("AuthPacket")) break;
+            packet.auth = data.value_or("");
+            call.auth_packet = std::move(packet);
             return call;
         }
         case kOpSetWatches:
@@ -492,12 +613,19 @@ Call read_call(std::string_view frame, uint64_t session_id) {
     return call;
 }
 
-std::string who_am_i_reply(int32_t xid, const std::string& ip) {
+}  // namespace
+
+std::string who_am_i_reply(int32_t xid, const ClientAuth& auth) {
     JuteWriter out;
     write_reply_header(out, ReplyHeader{xid, 0, kOk});
-    out.write_vector_size(1);  // ClientInfo: the scheme, and who by it
+    // ClientInfo: the scheme, and who by it (a digest's user).
+    out.write_vector_size(static_cast<int32_t>(1 + auth.digests.size()));
     out.write_string("ip");
-    out.write_string(ip);
+    out.write_string(auth.ip);
+    for (const std::string& digest : auth.digests) {
+        out.write_string("digest");
+        out.write_string(digest.substr(0, digest.find(':')));
+    }
     return out.take();
 }
 
@@ -610,6 +738,25 @@ std::string multi_read_reply_of(const Call& call, const std::vector<cpb::Respons
     return out.take();
 }
 
+namespace {
+
+// getACL's answer: the node's ACL, its digests' hashes hidden ("user:x")
+// from a client without ADMIN on it, as ZooKeeper hides them.
+std::vector<Acl> visible_acl(const Call& call, const cpb::NodeReply& node) {
+    session::AclList acl;
+    for (const cpb::Acl& a : node.acl()) acl.push_back({a.perms(), a.scheme(), a.id()});
+    const bool admin = session::acl_allows(&acl, requester_of(call.auth), kAdmin);
+    std::vector<Acl> out;
+    for (const session::AclEntry& e : acl) {
+        std::string id = e.id;
+        if (!admin && e.scheme == "digest") id = id.substr(0, id.find(':')) + ":x";
+        out.push_back(Acl{static_cast<int32_t>(e.perms), e.scheme, std::move(id)});
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string reply_of(const Call& call, const cpb::Response& response) {
     const int32_t xid = call.header.xid;
     const int64_t zxid = response.has_zxid() ? zk_zxid(response.zxid()) : 0;
@@ -621,13 +768,14 @@ std::string reply_of(const Call& call, const cpb::Response& response) {
         case kOpCreate:
         case kOpCreate2:
         case kOpCreateContainer:
-        case kOpSetData: {
+        case kOpSetData:
+        case kOpSetAcl: {
             if (response.results_size() != 1) return header_reply(xid, zxid, kSystemError);
             const cpb::OpResult& result = response.results(0);
             header(kOk);
             if (call.header.type == kOpCreate) {
                 write_create_response(out, result.path());
-            } else if (call.header.type != kOpSetData) {  // create2, createContainer
+            } else if (call.header.type != kOpSetData && call.header.type != kOpSetAcl) {
                 write_create2_response(out, result.path(), stat_of(result.stat()));
             } else {
                 write_stat_response(out, stat_of(result.stat()));
@@ -645,8 +793,7 @@ std::string reply_of(const Call& call, const cpb::Response& response) {
             } else if (call.header.type == kOpGetData) {
                 write_get_data_response(out, node.data(), stat_of(node.stat()));
             } else {
-                write_get_acl_response(out, {Acl{kAllPerms, "world", "anyone"}},
-                                       stat_of(node.stat()));
+                write_get_acl_response(out, visible_acl(call, node), stat_of(node.stat()));
             }
             break;
         }

@@ -9,8 +9,9 @@
 //   ZooKeeper (a counter past 2^32 - 1 is clamped there; chorus's own
 //   counter does not wrap);
 // - times: the leader's wall clock in ms, stamped on each transaction;
-// - aversion: 0 (ACLs are not kept yet: every node is world:anyone, all
-//   permissions);
+// - ACLs: kept on the nodes and checked by chorus (session/acl.h); a
+//   create's or setACL's list is checked and its "auth" entries become the
+//   connection's digest identities here, as ZooKeeper's fixupACL does;
 // - session passwords: 16 bytes derived from the session id, so any server
 //   can check one (as ZooKeeper derives them from a fixed secret).
 #pragma once
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "base/zxid.h"
+#include "session/acl.h"
 #include "session/client.pb.h"
 #include "session/zookeeper/operations.h"
 #include "session/zookeeper/records.h"
@@ -45,6 +47,27 @@ std::string password_of(uint64_t session_id);
 // it refuses (controls, U+007F–U+009F, U+D800–U+F8FF, U+FFF0–U+FFFF), and
 // valid UTF-8. On failure, `why` says which rule.
 bool valid_path(std::string_view path, bool sequential, std::string* why);
+
+// Who a connection's client is: its address, the digest identities it
+// proved with addAuth ("user:hash", in order), and whether one of them is
+// the superuser's.
+struct ClientAuth {
+    std::string ip;
+    std::vector<std::string> digests;
+    bool superuser = false;
+};
+
+// The Requester a service request carries for `auth`, and the same as
+// session/acl.h's checks take it.
+void set_requester(cpb::Request* request, const ClientAuth& auth);
+session::Requester requester_of(const ClientAuth& auth);
+
+// addAuth (opcode 100): a scheme and its credentials.
+struct AuthPacket {
+    int32_t type = 0;
+    std::string scheme;
+    std::string auth;
+};
 
 // A request read from its frame: what to ask the service, or what to
 // answer at once.
@@ -81,6 +104,10 @@ struct Call {
     bool multi_read = false;
     // whoAmI: answered by the front end, which knows the client's address.
     bool who_am_i = false;
+    // addAuth: the front end adds the identity.
+    std::optional<AuthPacket> auth_packet;
+    // Who asked (every service request carries it, as its Requester).
+    ClientAuth auth;
     // Close the connection once the reply is written (ZooKeeper does after
     // an unknown opcode).
     bool close_after = false;
@@ -91,7 +118,8 @@ struct Call {
 // Reads one request frame (header and record) of the session `session_id`.
 // (A value over the service's limit comes back from it as TOO_LARGE, and is
 // answered BADARGUMENTS.)
-Call read_call(std::string_view frame, uint64_t session_id);
+// `auth`: the connection's client, for the ACL checks and for "auth" ACLs.
+Call read_call(std::string_view frame, uint64_t session_id, const ClientAuth& auth = {});
 
 // The service's answers that ZooKeeper gives as a closed connection, never
 // as a reply: this server is not serving (the client tries the next one),
@@ -108,8 +136,8 @@ std::string reply_of(const Call& call, const cpb::Response& response);
 std::string immediate_reply(const Call& call);
 // multiRead's reply, from each read's answer (in order).
 std::string multi_read_reply_of(const Call& call, const std::vector<cpb::Response>& answers);
-// whoAmI's reply for a client with no credentials: who it is by its address.
-std::string who_am_i_reply(int32_t xid, const std::string& ip);
+// whoAmI's reply: who the client is by its address and by each digest.
+std::string who_am_i_reply(int32_t xid, const ClientAuth& auth);
 // A reply that is only a header.
 std::string header_reply(int32_t xid, int64_t zxid, int32_t error);
 

@@ -44,6 +44,7 @@ KINDS = [
     ("cli11", lambda q, p: not q and p.startswith("CLI/")),
     ("toml11", lambda q, p: not q and p.startswith("toml")),
     ("json", lambda q, p: not q and p.startswith("nlohmann/")),
+    ("openssl", lambda q, p: not q and p.startswith("openssl/")),
     ("test-libs", lambda q, p: not q and p.split("/")[0] in ("gtest", "gmock", "benchmark")),
     ("posix", lambda q, p: not q and (p.endswith(".h") and "/" not in p or p.split("/")[0]
                                       in ("sys", "netinet", "arpa", "linux"))),
@@ -61,7 +62,8 @@ RULES = {
     "zab/runtime": STD | {"posix", "base", "core", "core-proto", "runtime", "net", "storage",
                           "boost", "protobuf", "logging"},
     "session": STD | {"posix", "base", "core", "core-proto", "runtime", "net", "storage",
-                      "session", "client-proto", "group-names", "boost", "protobuf", "logging"},
+                      "session", "client-proto", "group-names", "boost", "protobuf", "logging",
+                      "openssl"},
     "client": STD | {"base", "net", "client", "client-proto", "group-names", "boost",
                      "protobuf"},
     "cli": STD | {"posix", "base", "net", "core", "runtime", "boost", "logging", "cli11",

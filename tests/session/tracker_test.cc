@@ -176,15 +176,15 @@ TEST(Tracker, EveryChangeIsToldOneByOneInZooKeepersOrder) {
     Ensemble e;
     const uint64_t id = e.open(1, 1000);
     std::vector<std::string> told;
-    e.follower.set_listener(
-        ChangeListener{.node_changed = {},
-                       .children_changed = {},
-                       .group_changed = {},
-                       .restored = {},
-                       .node_event = [&](NodeEventKind kind, const std::string& path, Zxid) {
-                           const char* names[] = {"created", "deleted", "data", "children"};
-                           told.push_back(std::string(names[static_cast<int>(kind)]) + " " + path);
-                       }});
+    e.follower.set_listener(ChangeListener{
+        .node_changed = {},
+        .children_changed = {},
+        .group_changed = {},
+        .restored = {},
+        .node_event = [&](NodeEventKind kind, const std::string& path, Zxid, const AclList*) {
+            const char* names[] = {"created", "deleted", "data", "children"};
+            told.push_back(std::string(names[static_cast<int>(kind)]) + " " + path);
+        }});
     ASSERT_EQ(e.node_op(pb::NodeOp::CREATE, "/a/b", "", -1, 0, true), NodeResult::kOk);
     EXPECT_EQ(told, (std::vector<std::string>{"created /a", "children /", "created /a/b",
                                               "children /a"}));
@@ -205,6 +205,63 @@ TEST(Tracker, EveryChangeIsToldOneByOneInZooKeepersOrder) {
     close.mutable_close()->set_session_id(id);
     e.submit(close);
     EXPECT_EQ(told, (std::vector<std::string>{"deleted /a/e", "children /a"}));
+}
+
+// ACLs are checked as a transaction applies, from the requester it
+// carries, in ZooKeeper's order; replicas agree; the server's own
+// transactions (no requester) are never refused.
+TEST(Tracker, ACLsAreCheckedAsTransactionsApply) {
+    Ensemble e;
+    auto as = [](const std::string& digest, std::vector<pb::NodeOp> ops) {
+        pb::TrackerRequest r;
+        for (pb::NodeOp& o : ops) *r.mutable_nodes()->add_ops() = std::move(o);
+        pb::Requester* who = r.mutable_nodes()->mutable_requester();
+        who->set_checked(true);
+        if (!digest.empty()) {
+            pb::Acl* id = who->add_ids();
+            id->set_scheme("digest");
+            id->set_id(digest);
+        }
+        return r;
+    };
+    auto result = [&](const pb::TrackerRequest& r) {
+        return e.leader.node_outcome(*e.submit(r))->result;
+    };
+    pb::NodeOp locked = op(pb::NodeOp::CREATE, "/locked");
+    pb::Acl* only_alice = locked.add_acl();
+    only_alice->set_perms(kPermRead | kPermCreate | kPermAdmin);
+    only_alice->set_scheme("digest");
+    only_alice->set_id("alice:h");
+    ASSERT_EQ(result(as("", {locked})), NodeResult::kOk);
+    EXPECT_EQ(result(as("", {op(pb::NodeOp::SET, "/locked")})), NodeResult::kNoAuth);
+    EXPECT_EQ(result(as("alice:h", {op(pb::NodeOp::SET, "/locked")})), NodeResult::kNoAuth)
+        << "alice has no WRITE";
+    EXPECT_EQ(result(as("", {op(pb::NodeOp::CREATE, "/locked/x")})), NodeResult::kNoAuth);
+    EXPECT_EQ(result(as("alice:h", {op(pb::NodeOp::CREATE, "/locked/x")})), NodeResult::kOk);
+    // NOAUTH comes before NODEEXISTS, and before NONODE for a delete.
+    EXPECT_EQ(result(as("", {op(pb::NodeOp::CREATE, "/locked/x")})), NodeResult::kNoAuth);
+    EXPECT_EQ(result(as("", {op(pb::NodeOp::DELETE, "/locked/nothing")})), NodeResult::kNoAuth);
+    EXPECT_EQ(result(as("", {op(pb::NodeOp::CHECK, "/locked")})), NodeResult::kNoAuth);
+    pb::NodeOp open_up = op(pb::NodeOp::SET_ACL, "/locked", false, 0);
+    pb::Acl* world = open_up.add_acl();
+    world->set_perms(kPermAll);
+    world->set_scheme("world");
+    world->set_id("anyone");
+    EXPECT_EQ(result(as("", {open_up})), NodeResult::kNoAuth) << "setACL needs ADMIN";
+    ASSERT_EQ(result(as("alice:h", {open_up})), NodeResult::kOk);
+    EXPECT_EQ(result(as("alice:h", {open_up})), NodeResult::kBadVersion) << "aversion is 1 now";
+    EXPECT_EQ(e.follower.node("/locked")->stat().aversion, 1);
+    EXPECT_EQ(e.follower.node("/locked")->acl, nullptr) << "world:anyone:31 is kept as none";
+    EXPECT_EQ(result(as("", {op(pb::NodeOp::SET, "/locked")})), NodeResult::kOk);
+    // The server's own: unchecked.
+    pb::TrackerRequest own;
+    *own.mutable_nodes()->add_ops() = op(pb::NodeOp::SET, "/locked/x");
+    EXPECT_EQ(result(own), NodeResult::kOk);
+    EXPECT_EQ(e.leader.save(), e.follower.save()) << "replicas apply ACLs alike";
+    Tracker restored;
+    restored.restore(e.follower.save());
+    EXPECT_TRUE(*restored.node("/locked/x") == *e.follower.node("/locked/x"));
+    EXPECT_EQ(restored.node("/locked")->aversion, 1) << "a snapshot keeps aversion";
 }
 
 TEST(Tracker, AContainerIsDueForDeletionOnceItHadChildrenAndHasNone) {

@@ -28,6 +28,8 @@ otherwise the first difference, with both answers.
 Needs ZooKeeper installed (./chorus.sh install-zookeeper); says so and
 exits 77 (skipped) if it is not."""
 import argparse
+import base64
+import hashlib
 import os
 import random
 import struct
@@ -35,7 +37,7 @@ import sys
 import tempfile
 import time
 
-from zklib import (OP_ADD_WATCH, OP_CHECK_VERSION, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREATE2, OP_CREATE_CONTAINER,
+from zklib import (OP_ADD_WATCH, OP_AUTH, OP_GET_ACL, OP_SET_ACL, OP_WHO_AM_I, frame, OP_CHECK_VERSION, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREATE2, OP_CREATE_CONTAINER,
                    OP_DELETE, OP_EXISTS, OP_GET_ALL_CHILDREN_NUMBER, OP_GET_CHILDREN2,
                    OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_REMOVE_WATCHES, OP_SET_DATA,
                    OP_SYNC, Ensemble,
@@ -114,6 +116,14 @@ class System:
         answer = raw.connect(timeout_ms=30000)
         if answer is None:
             raise RuntimeError(f"{self.name}: cannot open session {k}")
+        # Sessions 1, 2, 4, 5, ... prove a digest identity (alice, bob).
+        user = USERS[k % 3]
+        if user:
+            raw.send(frame(jint(-4) + jint(OP_AUTH) + jint(0) + jbuf("digest") +
+                           jbuf(f"{user}:{user}-password")))
+            r = raw.reply()
+            if r is None or r[2] != 0:
+                raise RuntimeError(f"{self.name}: addAuth of session {k} failed: {r}")
         self.conns[k] = raw
         self.session_ids[k] = answer[1]
         self.opened += 1
@@ -155,6 +165,43 @@ class System:
                     self.events[k].append((rd.int(), rd.int(), rd.buf().decode()))
         finally:
             raw.sock.settimeout(10)
+
+
+USERS = [None, "alice", "bob"]
+
+
+def digest(user):
+    h = hashlib.sha1(f"{user}:{user}-password".encode()).digest()
+    return f"{user}:{base64.b64encode(h).decode()}"
+
+
+# The ACLs the workload gives nodes: (perms, scheme, id) lists.
+ACLS = [
+    [(31, "world", "anyone")],
+    [(31, "digest", "alice")],             # the id is filled in: digest("alice")
+    [(1 | 16, "digest", "bob"), (1, "world", "anyone")],
+    [(31, "auth", "")],                    # the creator's digests (INVALIDACL without)
+    [(31, "ip", "127.0.0.1")],
+    [(31, "ip", "10.0.0.0/8")],
+    [(1 | 4, "world", "anyone")],          # read and create only
+    [(2 | 8, "world", "anyone"), (31, "world", "anyone")],
+    [(31, "ip", "127.0.0.1/33")],          # INVALIDACL
+    [(31, "world", "nobody")],             # INVALIDACL
+    [],                                    # INVALIDACL
+]
+
+
+def acl_bytes(acl):
+    out = jint(len(acl))
+    for perms, scheme, ident in acl:
+        if scheme == "digest":
+            ident = digest(ident)
+        out += jint(perms) + jbuf(scheme) + jbuf(ident)
+    return out
+
+
+def create_with_acl(path, data, flags, acl):
+    return jbuf(path) + jbuf(data) + acl_bytes(acl) + jint(flags)
 
 
 def in_comparable_order(events):
@@ -200,7 +247,12 @@ def parse(system, op, reply, multi_types=()):
         return (0, rd.buf().decode())
     if op in (OP_CREATE2, OP_CREATE_CONTAINER):
         return (0, rd.buf().decode(), normal_stat(system, rd.stat()))
-    if op in (OP_EXISTS, OP_SET_DATA):
+    if op == OP_GET_ACL:
+        acl = [(rd.int(), rd.buf().decode(), rd.buf().decode()) for _ in range(rd.int())]
+        return (0, acl, normal_stat(system, rd.stat()))
+    if op == OP_WHO_AM_I:
+        return (0, sorted((rd.buf().decode(), rd.buf().decode()) for _ in range(rd.int())))
+    if op in (OP_EXISTS, OP_SET_DATA, OP_SET_ACL):
         return (0, normal_stat(system, rd.stat()))
     if op == OP_GET_DATA:
         return (0, rd.buf(), normal_stat(system, rd.stat()))
@@ -296,8 +348,9 @@ class Workload:
             # when an emptied one is swept is each system's own timing.
             path = self.path() if flags != 4 else "/d/" + "/".join(
                 self.rng.choice(self.names) for _ in range(3))
+            acl = 0 if self.rng.random() < 0.7 else self.rng.randrange(len(ACLS))
             return k, "create", (path, self.rng.choice([b"", b"x", b"hello"]), flags,
-                                 self.rng.random() < 0.5)
+                                 self.rng.random() < 0.5, acl)
         if r < 0.40:
             return k, "delete", (self.path(), version)
         if r < 0.52:
@@ -317,8 +370,16 @@ class Workload:
             return k, "multi", (ops,)
         if r < 0.92:
             return k, "count", (self.rng.choice(["/d", self.path(1)]),)
-        if r < 0.95:
+        if r < 0.935:
             return k, "ephemerals", (self.rng.choice(["/d", "/d/a"]),)
+        if r < 0.95:
+            kind = self.rng.choice(["setacl", "getacl", "getacl", "whoami"])
+            if kind == "setacl":
+                return k, "setacl", (self.path(), self.rng.randrange(len(ACLS)),
+                                     self.rng.choice([-1, -1, 0, 1]))
+            if kind == "getacl":
+                return k, "getacl", (self.path(),)
+            return k, "whoami", ()
         if r < 0.965:
             return k, "sync", ("/d",)
         if r < 0.975:
@@ -330,9 +391,18 @@ def carry_out(system, index, step):
     """Runs one planned step on `system`; its normalised answer."""
     k, kind, args = step
     if kind == "create":
-        path, data, flags, with_stat = args
+        path, data, flags, with_stat, acl = args
         op = OP_CREATE_CONTAINER if flags == 4 else (OP_CREATE2 if with_stat else OP_CREATE)
-        r = system.call(k, op, create_body(path, data, flags))
+        r = system.call(k, op, create_with_acl(path, data, flags, ACLS[acl]))
+    elif kind == "setacl":
+        op = OP_SET_ACL
+        r = system.call(k, op, jbuf(args[0]) + acl_bytes(ACLS[args[1]]) + jint(args[2]))
+    elif kind == "getacl":
+        op = OP_GET_ACL
+        r = system.call(k, op, jbuf(args[0]))
+    elif kind == "whoami":
+        op = OP_WHO_AM_I
+        r = system.call(k, op, b"")
     elif kind == "delete":
         op = OP_DELETE
         r = system.call(k, op, jbuf(args[0]) + jint(args[1]))
@@ -380,7 +450,7 @@ def carry_out(system, index, step):
         system.conns[k].close()
         system.open(k)
     if op in (OP_CREATE, OP_CREATE2, OP_CREATE_CONTAINER, OP_DELETE, OP_SET_DATA, OP_MULTI,
-              OP_CLOSE):
+              OP_CLOSE, OP_SET_ACL):
         system.write_zxids[r[1]] = f"w{index}"
     return parse(system, op, r)
 

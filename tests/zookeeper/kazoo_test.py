@@ -22,8 +22,10 @@ import time
 import traceback
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import (BadArgumentsError, BadVersionError, NoChildrenForEphemeralsError,
-                              NodeExistsError, NoNodeError, NotEmptyError)
+from kazoo.exceptions import (BadArgumentsError, BadVersionError, InvalidACLError, NoAuthError,
+                              NoChildrenForEphemeralsError, NodeExistsError, NoNodeError,
+                              NotEmptyError)
+from kazoo.security import ACL, Id, Permissions, make_digest_acl, make_digest_acl_credential
 
 from zklib import (OP_ADD_WATCH, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_DELETE, OP_EXISTS,
                    OP_GET_ALL_CHILDREN_NUMBER, OP_GET_CHILDREN, OP_REMOVE_WATCHES, OP_SYNC,
@@ -486,6 +488,61 @@ def test_persistent_watches(ens):
         writer.close()
 
 
+def test_acls_with_kazoo(ens):
+    """kazoo's own ACL calls: a node only alice may touch, a reader by
+    address, setACL with versions, the superuser; across servers."""
+    alice = KazooClient(hosts=ens.hosts([1]), auth_data=[("digest", "alice:pw")])
+    alice.start(timeout=15)
+    anonymous = client(ens, [2])
+    wrong = KazooClient(hosts=ens.hosts([3]), auth_data=[("digest", "alice:nope")])
+    wrong.start(timeout=15)
+    root = KazooClient(hosts=ens.hosts([3]), auth_data=[("digest", "super:super-secret")])
+    root.start(timeout=15)
+    try:
+        mine = make_digest_acl("alice", "pw", all=True)
+        alice.create("/acl-mine", b"secret", acl=[mine])
+        assert alice.get("/acl-mine")[0] == b"secret"
+        for other in (anonymous, wrong):
+            other.sync("/acl-mine")
+            try:
+                other.get("/acl-mine")
+                raise AssertionError("read a node it has no READ on")
+            except NoAuthError:
+                pass
+            try:
+                other.set("/acl-mine", b"x")
+                raise AssertionError("wrote a node it has no WRITE on")
+            except NoAuthError:
+                pass
+            assert other.exists("/acl-mine") is not None, "exists needs no permission"
+        acls, stat = alice.get_acls("/acl-mine")
+        assert [(a.perms, a.id.scheme, a.id.id) for a in acls] == \
+            [(31, "digest", mine.id.id)], acls
+        # A reader by address; the ACL's version must match.
+        reader = ACL(Permissions.READ, Id("ip", "127.0.0.1"))
+        try:
+            alice.set_acls("/acl-mine", [mine, reader], version=5)
+            raise AssertionError("setACL with a wrong aversion")
+        except BadVersionError:
+            pass
+        assert alice.set_acls("/acl-mine", [mine, reader], version=0).aversion == 1
+        anonymous.sync("/acl-mine")
+        assert anonymous.get("/acl-mine")[0] == b"secret", "ip:127.0.0.1 may read"
+        # The superuser passes every check.
+        root.sync("/acl-mine")
+        root.set("/acl-mine", b"by root")
+        root.delete("/acl-mine")
+        try:
+            anonymous.create("/acl-bad", acl=[ACL(31, Id("world", "nobody"))])
+            raise AssertionError("an invalid ACL was taken")
+        except InvalidACLError:
+            pass
+    finally:
+        for zk in (alice, anonymous, wrong, root):
+            zk.stop()
+            zk.close()
+
+
 def test_sessions(ens):
     # A wrong password: ZooKeeper's expired answer, and the connection ends.
     raw = Raw(ens.zk_ports[1])
@@ -624,7 +681,8 @@ def test_lock_and_counter_across_a_leader_kill(ens):
 
 def main():
     workdir = tempfile.mkdtemp(prefix="chorus-zk-test-")
-    ens = Ensemble(SERVER, workdir)
+    ens = Ensemble(SERVER, workdir, extra_args=[
+        "--zookeeper-super-digest", make_digest_acl_credential("super", "super-secret")])
     ens.start_all()
     try:
         leader = ens.wait_serving()
@@ -648,6 +706,7 @@ def main():
               test_event_comes_before_the_reply_of_the_write_that_fired_it, ens)
         check("persistent watches (addWatch), checkWatches, removeWatches, setWatches2",
               test_persistent_watches, ens)
+        check("ACLs and digest authentication with kazoo", test_acls_with_kazoo, ens)
         check("sessions", test_sessions, ens)
         check("setWatches after a reconnect", test_set_watches_after_a_reconnect, ens)
         check("the same tree as chorus's own clients", test_the_same_tree_as_chorus_clients, ens,
