@@ -41,8 +41,7 @@ SharedAcl stored_acl(const google::protobuf::RepeatedPtrField<pb::Acl>& records)
 
 Requester requester_of(const pb::NodeOps& ops) {
     Requester who;
-    if (!ops.has_requester()) return who;  // the server's own (or logged before ACLs)
-    who.checked = ops.requester().checked();
+    who.checked = !ops.requester().server();
     who.superuser = ops.requester().superuser();
     for (const pb::Acl& id : ops.requester().ids())
         who.ids.push_back(Identity{id.scheme(), id.id()});
@@ -188,7 +187,6 @@ void Tracker::drop_session(uint64_t id, Zxid zxid) {
             check_container(parent_path);
             ++counters_.ephemerals_deleted;
             touched(path);
-            if (listener_.children_changed) listener_.children_changed(parent_path);
             if (listener_.node_event) {
                 listener_.node_event(NodeEventKind::kDeleted, path, zxid, acl.get());
                 listener_.node_event(NodeEventKind::kChildrenChanged, parent_path, zxid,
@@ -418,9 +416,6 @@ NodeOutcome Tracker::apply_node_ops(const NodeOpsView& view, Zxid zxid) {
     for (const std::string& path : parents_changed) check_container(path);
     // Only now, with every change applied, may watchers look.
     for (const std::string& path : changed) touched(path);
-    if (listener_.children_changed) {
-        for (const std::string& path : parents_changed) listener_.children_changed(path);
-    }
     if (listener_.node_event) {
         for (Event& e : events) {
             // A parent's ACL as the transaction left it (it may have set it).
@@ -443,7 +438,6 @@ void Tracker::check_container(const std::string& path) {
 }
 
 void Tracker::touched(const std::string& path) {
-    if (listener_.node_changed) listener_.node_changed(path);
     std::string group = group_of(path);
     if (!group.empty()) touched_groups_.insert(std::move(group));
 }

@@ -139,9 +139,6 @@ enum class NodeEventKind : uint8_t { kCreated, kDeleted, kDataChanged, kChildren
 // Called on the core thread as the replicated state changes (to wake
 // watchers). Each may be empty.
 struct ChangeListener {
-    std::function<void(const std::string& path)> node_changed;  // created, set or deleted
-    // A child of `path` was created or deleted (its cversion moved).
-    std::function<void(const std::string& path)> children_changed;
     std::function<void(const std::string& group, int64_t version)> group_changed;
     std::function<void()> restored;  // the whole state was replaced
     // Every change a transaction made, one by one, once the whole of it is

@@ -31,6 +31,7 @@ void SessionService::Impl::create_system_nodes() {
         op->set_path(path);
         op->set_expected_version(-1);
         op->set_make_parents(true);
+        r.mutable_nodes()->mutable_requester()->set_server(true);  // whatever the ACLs say
         node->submit(tracker_request(r), [this, path = std::string(path)](Status, Completion) {
             system_nodes_asked.erase(path);
         });
@@ -50,6 +51,7 @@ void SessionService::Impl::sweep_containers() {
         op->set_path(path);
         op->set_expected_version(n ? n->version : -1);
         op->set_container(true);  // applied only if it still is an emptied container
+        r.mutable_nodes()->mutable_requester()->set_server(true);  // whatever the ACLs say
         node->submit(tracker_request(r),
                      [this, path](Status, Completion) { containers_deleting.erase(path); });
         ++sent;

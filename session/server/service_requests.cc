@@ -226,14 +226,16 @@ void SessionService::Impl::write(const cpb::Request& request, Reply reply) {
         if (op.kind() == cpb::Op::SET_ACL && op.acl().empty())
             return reply(error_response(request.id(), cpb::INVALID_ACL, "an empty ACL"));
     }
-    // Checked as it applies, on every replica alike (tracker.cc).
-    pb::Requester* who = r.mutable_nodes()->mutable_requester();
-    who->set_checked(true);
-    who->set_superuser(request.requester().superuser());
-    for (const cpb::Acl& id : request.requester().ids()) {
-        pb::Acl* out = who->add_ids();
-        out->set_scheme(id.scheme());
-        out->set_id(id.id());
+    // Checked as it applies, on every replica alike (tracker.cc); an
+    // anonymous client's carries nothing.
+    if (request.requester().superuser() || request.requester().ids_size() > 0) {
+        pb::Requester* who = r.mutable_nodes()->mutable_requester();
+        who->set_superuser(request.requester().superuser());
+        for (const cpb::Acl& id : request.requester().ids()) {
+            pb::Acl* out = who->add_ids();
+            out->set_scheme(id.scheme());
+            out->set_id(id.id());
+        }
     }
     node->submit(tracker_request(r),
                  [this, id = request.id(), reply = std::move(reply)](Status s, Completion c) {

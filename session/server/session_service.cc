@@ -58,8 +58,6 @@ uint64_t SessionService::Impl::clock_ms() {
 SessionService::SessionService(ServiceOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options = options;
     impl_->tracker.set_listener(ChangeListener{
-        .node_changed = {},
-        .children_changed = {},
         .group_changed = [this](const std::string& group,
                                 int64_t) { impl_->wake_watchers("g" + group); },
         .restored =
@@ -71,7 +69,9 @@ SessionService::SessionService(ServiceOptions options) : impl_(std::make_unique<
         // transaction's ops, as ZooKeeper's do.
         .node_event =
             [this](NodeEventKind kind, const std::string& path, Zxid zxid, const AclList* acl) {
-                if (kind == NodeEventKind::kChildrenChanged) {
+                if (impl_->watchers.empty()) {
+                    // Nothing waits: no keys to make.
+                } else if (kind == NodeEventKind::kChildrenChanged) {
                     impl_->wake_watchers("c" + path, /*children=*/true, acl);
                 } else {
                     impl_->wake_watchers("n" + path, false, acl);

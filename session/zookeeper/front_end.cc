@@ -555,7 +555,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         }
         std::weak_ptr<Connection> weak = shared_from_this();
         std::weak_ptr<Impl> weak_impl = impl_;
-        auto on_core = [weak, weak_impl](std::function<void(Connection&)> work) {
+        auto on_io = [weak, weak_impl](std::function<void(Connection&)> work) {
             auto impl = weak_impl.lock();
             if (!impl) return;
             asio::post(impl->listener.io(), [weak, work = std::move(work)] {
@@ -563,12 +563,12 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                 if (self && !self->closed_) work(*self);
             });
         };
-        auto sink = [on_core](const session::SessionService::WatchEvent& e) {
-            on_core([e](Connection& self) { self.persistent_event(e); });
+        auto sink = [on_io](const session::SessionService::WatchEvent& e) {
+            on_io([e](Connection& self) { self.persistent_event(e); });
         };
         impl_->service.set_persistent_watch(
-            owner_, path, modes, sink, requester_of(auth_), [on_core, path, modes, then](bool ok) {
-                on_core([path, modes, ok, then](Connection& self) {
+            owner_, path, modes, sink, requester_of(auth_), [on_io, path, modes, then](bool ok) {
+                on_io([path, modes, ok, then](Connection& self) {
                     if (!ok) {
                         spdlog::warn(
                             "ZooKeeper client {}: the server holds as many watches as it "

@@ -153,11 +153,11 @@ TEST(Tracker, EphemeralsEndingWithTheirSessionCountAsChildChanges) {
     EXPECT_EQ(e.node_op(pb::NodeOp::CREATE, "/m/e/x"), NodeResult::kEphemeralParent);
     std::vector<std::string> parents;
     e.follower.set_listener(ChangeListener{
-        .node_changed = {},
-        .children_changed = [&](const std::string& path) { parents.push_back(path); },
         .group_changed = {},
         .restored = {},
-        .node_event = {}});
+        .node_event = [&](NodeEventKind kind, const std::string& path, Zxid, const AclList*) {
+            if (kind == NodeEventKind::kChildrenChanged) parents.push_back(path);
+        }});
     pb::TrackerRequest close;
     close.mutable_close()->set_session_id(id);
     e.submit(close);
@@ -177,8 +177,6 @@ TEST(Tracker, EveryChangeIsToldOneByOneInZooKeepersOrder) {
     const uint64_t id = e.open(1, 1000);
     std::vector<std::string> told;
     e.follower.set_listener(ChangeListener{
-        .node_changed = {},
-        .children_changed = {},
         .group_changed = {},
         .restored = {},
         .node_event = [&](NodeEventKind kind, const std::string& path, Zxid, const AclList*) {
@@ -208,17 +206,15 @@ TEST(Tracker, EveryChangeIsToldOneByOneInZooKeepersOrder) {
 }
 
 // ACLs are checked as a transaction applies, from the requester it
-// carries, in ZooKeeper's order; replicas agree; the server's own
-// transactions (no requester) are never refused.
+// carries (none: anonymous), in ZooKeeper's order; replicas agree; the
+// server's own transactions are never refused.
 TEST(Tracker, ACLsAreCheckedAsTransactionsApply) {
     Ensemble e;
     auto as = [](const std::string& digest, std::vector<pb::NodeOp> ops) {
         pb::TrackerRequest r;
         for (pb::NodeOp& o : ops) *r.mutable_nodes()->add_ops() = std::move(o);
-        pb::Requester* who = r.mutable_nodes()->mutable_requester();
-        who->set_checked(true);
-        if (!digest.empty()) {
-            pb::Acl* id = who->add_ids();
+        if (!digest.empty()) {  // else anonymous: no requester at all
+            pb::Acl* id = r.mutable_nodes()->mutable_requester()->add_ids();
             id->set_scheme("digest");
             id->set_id(digest);
         }
@@ -248,15 +244,16 @@ TEST(Tracker, ACLsAreCheckedAsTransactionsApply) {
     world->set_scheme("world");
     world->set_id("anyone");
     EXPECT_EQ(result(as("", {open_up})), NodeResult::kNoAuth) << "setACL needs ADMIN";
+    // The server's own work (the container sweep, system nodes): never refused.
+    pb::TrackerRequest own;
+    *own.mutable_nodes()->add_ops() = op(pb::NodeOp::CREATE, "/locked/by-the-server");
+    own.mutable_nodes()->mutable_requester()->set_server(true);
+    EXPECT_EQ(result(own), NodeResult::kOk);
     ASSERT_EQ(result(as("alice:h", {open_up})), NodeResult::kOk);
     EXPECT_EQ(result(as("alice:h", {open_up})), NodeResult::kBadVersion) << "aversion is 1 now";
     EXPECT_EQ(e.follower.node("/locked")->stat().aversion, 1);
     EXPECT_EQ(e.follower.node("/locked")->acl, nullptr) << "world:anyone:31 is kept as none";
     EXPECT_EQ(result(as("", {op(pb::NodeOp::SET, "/locked")})), NodeResult::kOk);
-    // The server's own: unchecked.
-    pb::TrackerRequest own;
-    *own.mutable_nodes()->add_ops() = op(pb::NodeOp::SET, "/locked/x");
-    EXPECT_EQ(result(own), NodeResult::kOk);
     EXPECT_EQ(e.leader.save(), e.follower.save()) << "replicas apply ACLs alike";
     Tracker restored;
     restored.restore(e.follower.save());
@@ -526,9 +523,7 @@ TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
     Ensemble e;
     int64_t notified = -1;
     std::string notified_group;
-    e.follower.set_listener(ChangeListener{.node_changed = {},
-                                           .children_changed = {},
-                                           .group_changed =
+    e.follower.set_listener(ChangeListener{.group_changed =
                                                [&](const std::string& g, int64_t v) {
                                                    notified_group = g;
                                                    notified = v;
@@ -592,7 +587,7 @@ TEST(Tracker, EveryChangeToAGroupRaisesItsVersionByOne) {
     // Versions survive a snapshot.
     Tracker fresh;
     bool restored = false;
-    fresh.set_listener(ChangeListener{{}, {}, {}, [&] { restored = true; }, {}});
+    fresh.set_listener(ChangeListener{{}, [&] { restored = true; }, {}});
     fresh.restore(e.follower.save());
     EXPECT_TRUE(restored);
     EXPECT_EQ(fresh.group_version("g"), 6);
