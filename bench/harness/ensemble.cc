@@ -182,6 +182,11 @@ class ChorusEnsemble final : public Ensemble {
         if (!zookeeper_ports_.empty()) {
             argv.push_back("--zookeeper");
             argv.push_back("127.0.0.1:" + std::to_string(zookeeper_ports_.at(id)));
+            // Every benchmark client is on 127.0.0.1, thousands of them in
+            // the sessions workload (ZooKeeper's own runs with
+            // maxClientCnxns=0 too).
+            argv.push_back("--zookeeper-max-client-cnxns");
+            argv.push_back("0");
         }
         processes_[id].start(argv, log_of(id));
     }

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
                    "the ZooKeeper superuser's digest id, super:BASE64(SHA1(super:PASSWORD)) "
                    "(ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest): a client "
                    "that proves it with addauth passes every ACL");
+    app.add_option("--zookeeper-max-client-cnxns", zookeeper_options.max_connections_per_address,
+                   "ZooKeeper connections at once from one IP address, as ZooKeeper's "
+                   "maxClientCnxns (0: no limit)")
+        ->capture_default_str();
     app.add_option("--4lw-whitelist", zookeeper_options.four_letter_words,
                    "ZooKeeper four-letter words answered on the ZooKeeper port, comma-separated, "
                    "or * for all (4lw.commands.whitelist)")
@@ -91,6 +95,14 @@ int main(int argc, char** argv) {
     }
     if (chorus::Status s = chorus::session::check_server_options(options); !s.is_ok())
         return fail(2, s.message());
+    // What the four-letter words conf and dirs report.
+    zookeeper_options.facts.server_id = options.node.id;
+    zookeeper_options.facts.data_dir = options.node.data_dir;
+    zookeeper_options.facts.tick_ms = options.node.tick_ms;
+    zookeeper_options.facts.min_session_timeout_ms = service.min_session_timeout_ms;
+    zookeeper_options.facts.max_session_timeout_ms = service.max_session_timeout_ms;
+    for (const auto& [id, peer] : options.node.peers)
+        zookeeper_options.facts.peers.emplace_back(id, peer.str());
     spdlog::set_pattern("[%H:%M:%S.%e] [server " + std::to_string(options.node.id) + "] %v");
 
     chorus::session::Server server(options);

@@ -9,8 +9,10 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string_view>
+#include <type_traits>
 
 #include "net/frame.h"
 #include "net/frame_io.h"
@@ -18,6 +20,7 @@
 #include "session/server/session_service.h"
 #include "session/zookeeper/digest.h"
 #include "session/zookeeper/four_letter.h"
+#include "session/zookeeper/host_facts.h"
 #include "session/zookeeper/translate.h"
 
 namespace chorus::zookeeper {
@@ -32,6 +35,12 @@ uint64_t steady_ms() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::steady_clock::now().time_since_epoch())
                                      .count());
+}
+
+int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 // The answer to a refused handshake: ZooKeeper's "this session has
@@ -59,6 +68,66 @@ struct ZooKeeperFrontEnd::Impl : std::enable_shared_from_this<ZooKeeperFrontEnd:
 
     // Connections number their watches' owner from here (CancelWatches).
     std::atomic<uint64_t> next_owner{1};
+
+    // The connections open now, for the four-letter words, and how many
+    // come from each address (max_connections_per_address). Each connection
+    // admits itself as it starts and leaves as it closes.
+    std::mutex live_mu;
+    std::set<Connection*> live;
+    std::map<std::string, size_t> per_address;
+
+    bool admit(Connection* c, const std::string& ip) {
+        std::lock_guard lock(live_mu);
+        size_t& n = per_address[ip];
+        if (options.max_connections_per_address != 0 && n >= options.max_connections_per_address) {
+            if (n == 0) per_address.erase(ip);
+            return false;
+        }
+        ++n;
+        live.insert(c);
+        return true;
+    }
+    void leave(Connection* c, const std::string& ip) {
+        std::lock_guard lock(live_mu);
+        if (live.erase(c) == 0) return;
+        if (--per_address[ip] == 0) per_address.erase(ip);
+    }
+
+    // Server-wide figures of srvr, stat and mntr since the last srst (I/O
+    // thread only).
+    uint64_t received = 0;
+    uint64_t sent = 0;
+    Latencies latency;
+
+    // conf's lines, from the facts the server program gave.
+    std::vector<std::pair<std::string, std::string>> conf(uint64_t data_dir_bytes) const {
+        const ServerFacts& f = options.facts;
+        std::vector<std::pair<std::string, std::string>> out;
+        auto add = [&](const char* key, const auto& value) {
+            if constexpr (std::is_convertible_v<decltype(value), std::string>) {
+                out.emplace_back(key, value);
+            } else {
+                out.emplace_back(key, std::to_string(value));
+            }
+        };
+        add("clientPort", listener.port());
+        add("secureClientPort", -1);
+        if (!f.data_dir.empty()) {
+            add("dataDir", f.data_dir);
+            add("dataDirSize", data_dir_bytes);
+            add("dataLogDir", f.data_dir);
+            add("dataLogSize", data_dir_bytes);
+        }
+        if (f.tick_ms) add("tickTime", f.tick_ms);
+        add("maxClientCnxns", options.max_connections_per_address);
+        if (f.min_session_timeout_ms) add("minSessionTimeout", f.min_session_timeout_ms);
+        if (f.max_session_timeout_ms) add("maxSessionTimeout", f.max_session_timeout_ms);
+        add("clientPortListenBacklog", -1);
+        add("serverId", f.server_id);
+        for (const auto& [id, address] : f.peers)
+            out.emplace_back("server." + std::to_string(id), address);
+        return out;
+    }
 };
 
 class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
@@ -73,12 +142,23 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         peer_ip_ = ec ? std::string("?") : remote.address().to_string();
         auth_.ip = peer_ip_;
     }
-    ~Connection() override { impl_->listener.connection_closed(); }
+    ~Connection() override {
+        impl_->leave(this, peer_ip_);
+        impl_->listener.connection_closed();
+    }
 
-    void start() { read_more(); }
+    void start() {
+        if (!impl_->admit(this, peer_ip_)) {
+            spdlog::warn("ZooKeeper client {}: too many connections from {} - max is {}; closing",
+                         peer_, peer_ip_, impl_->options.max_connections_per_address);
+            return close();
+        }
+        read_more();
+    }
     void close() override {
         if (closed_) return;
         closed_ = true;
+        impl_->leave(this, peer_ip_);
         paused_self_.reset();
         // Its watches end with it: they have no deadline of their own.
         if (!data_watches_.empty() || !child_watches_.empty() || !persistent_.empty()) {
@@ -102,6 +182,12 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         bool ready = false;
         std::string frame;
         bool close_after = false;
+        // For the figures (cons): the request, when it was read, and the
+        // zxid its reply carries.
+        int32_t type = 0;
+        int32_t xid = 0;
+        uint64_t started_ms = 0;
+        int64_t zxid = -1;
     };
     // A request that must wait for the writes before it.
     struct Held {
@@ -155,6 +241,8 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             }
             std::string_view body;
             if (!reader_.next(&body)) return true;
+            ++received_;
+            ++impl_->received;
             if (state_ == State::kHandshake) {
                 handshake(body);
             } else {
@@ -203,13 +291,93 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         paused_self_ = shared_from_this();  // alive until the answer is written
         cpb::Request stats;
         stats.mutable_stats();
+        received_ = 1;  // the word, as ZooKeeper counts it
+        ++impl_->received;
         ask(std::move(stats), [word](Connection& self, cpb::Response r) {
             self.closing_ = false;
             self.paused_self_.reset();  // the write holds it now
-            self.send(four_letter_answer(word, self.impl_->options.four_letter_words, r.stats(),
-                                         self.impl_->listener.connections()),
-                      /*then_close=*/true);
+            Impl& impl = *self.impl_;
+            const bool allowed = four_letter_allowed(word, impl.options.four_letter_words);
+            FourLetterFacts facts;
+            facts.whitelist = impl.options.four_letter_words;
+            facts.stats = r.stats();
+            // Read on this, the I/O thread, where every connection's
+            // figures change.
+            {
+                std::lock_guard lock(impl.live_mu);
+                for (Connection* c : impl.live) facts.connections.push_back(c->facts());
+            }
+            facts.received = impl.received;
+            facts.sent = impl.sent;
+            facts.latency = impl.latency;
+            // Only the words that tell them read the disk and the host.
+            if (allowed && (word == "conf" || word == "dirs"))
+                facts.data_dir_bytes = directory_bytes(impl.options.facts.data_dir);
+            if (allowed && word == "conf") facts.conf = impl.conf(facts.data_dir_bytes);
+            if (allowed && word == "envi") facts.environment = host_environment();
+            if (allowed && word == "crst") {
+                std::lock_guard lock(impl.live_mu);
+                for (Connection* c : impl.live) c->reset_figures();
+            }
+            if (allowed && word == "srst") {
+                impl.received = 0;
+                impl.sent = 0;
+                impl.latency = {};
+            }
+            self.send(four_letter_answer(word, facts), /*then_close=*/true);
         });
+    }
+
+    // This connection as cons, stat and the watch words show it.
+    ConnectionFacts facts() const {
+        ConnectionFacts f;
+        f.peer = peer_;
+        f.has_session = state_ == State::kServing;
+        f.queued = slots_.size();
+        f.received = received_;
+        f.sent = sent_;
+        f.session_id = session_id_;
+        f.timeout_ms = timeout_ms_;
+        f.established_ms = established_ms_;
+        f.last_op = last_op_;
+        f.last_cxid = last_cxid_;
+        f.last_zxid = last_zxid_;
+        f.last_response_ms = last_response_ms_;
+        f.last_latency_ms = last_latency_ms_;
+        f.latency = latency_;
+        for (const auto& [path, armed] : data_watches_) f.data_watches.push_back(path);
+        // The data half of a persistent watch is in ZooKeeper's data
+        // watches too.
+        for (const auto& [path, modes] : persistent_) {
+            if ((modes & (kNodeData | kSubtree)) != 0 && data_watches_.count(path) == 0)
+                f.data_watches.push_back(path);
+        }
+        return f;
+    }
+
+    // crst: the figures start again (as ZooKeeper resets a connection's).
+    void reset_figures() {
+        received_ = 0;
+        sent_ = 0;
+        last_op_ = "NA";
+        last_cxid_ = -1;
+        last_zxid_ = -1;
+        last_response_ms_ = 0;
+        last_latency_ms_ = 0;
+        latency_ = {};
+    }
+
+    // A reply went out: the figures of cons, stat and srvr.
+    void note_reply(int32_t type, int32_t xid, int64_t zxid, uint64_t started_ms) {
+        const uint64_t now = steady_ms();
+        const uint64_t latency = now >= started_ms ? now - started_ms : 0;
+        last_op_ = last_op_name(type);
+        last_cxid_ = xid;
+        if (zxid >= 0) last_zxid_ = zxid;
+        last_response_ms_ = static_cast<int64_t>(now);
+        last_latency_ms_ = latency;
+        latency_.add(latency);
+        impl_->latency.add(latency);
     }
 
     void handshake(std::string_view body) {
@@ -271,6 +439,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
             answer.has_read_only = request.has_read_only;
             self.session_id_ = response.session().session_id();
             self.timeout_ms_ = response.session().timeout_ms();
+            self.established_ms_ = wall_ms();
             self.last_heartbeat_ms_ = steady_ms();
             self.state_ = State::kServing;
             self.answer_handshake(answer, false);
@@ -305,7 +474,10 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                           call.why);
         }
         const uint64_t seq = next_seq_++;
-        slots_.emplace_back();
+        Slot& slot = slots_.emplace_back();
+        slot.type = call.header.type;
+        slot.xid = call.header.xid;
+        slot.started_ms = steady_ms();
         if (!held_.empty() || must_wait(call)) {
             held_.push_back(Held{seq, std::move(call)});
             return;
@@ -382,12 +554,18 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     void fill(uint64_t seq, std::string body, bool close_after) {
         Slot& slot = slots_.at(seq - first_seq_);
         slot.ready = true;
+        JuteReader header(body);
+        int32_t xid = 0;
+        int64_t zxid = -1;
+        if (!header.read_int("xid", &xid) || !header.read_long("zxid", &zxid)) zxid = -1;
+        slot.zxid = zxid;
         slot.frame = net::frame_of_bytes(body);
         slot.close_after = close_after;
         while (!slots_.empty() && slots_.front().ready) {
             Slot front = std::move(slots_.front());
             slots_.pop_front();
             ++first_seq_;
+            note_reply(front.type, front.xid, front.zxid, front.started_ms);
             send(std::move(front.frame), front.close_after);
             if (front.close_after) return;
         }
@@ -791,8 +969,10 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     void ping(Call call) {
         last_heartbeat_ms_ = steady_ms();
         const int32_t xid = call.header.xid;
-        ask(std::move(*call.request), [xid](Connection& self, cpb::Response response) {
+        const uint64_t started = last_heartbeat_ms_;
+        ask(std::move(*call.request), [xid, started](Connection& self, cpb::Response response) {
             if (!self.heartbeat_ok(response)) return;
+            self.note_reply(kOpPing, xid, -1, started);
             self.send(net::frame_of_bytes(header_reply(xid, 0, kOk)), false);
         });
     }
@@ -827,6 +1007,8 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
 
     void send(std::string frame, bool then_close) {
         if (closing_) return;
+        ++sent_;
+        ++impl_->sent;
         writer_.push(std::move(frame));
         if (writer_.queued_bytes() > impl_->options.max_queued_bytes) {
             spdlog::warn("ZooKeeper client {}: {} bytes of replies unread; closing", peer_,
@@ -863,6 +1045,16 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
     uint64_t session_id_ = 0;
     uint64_t timeout_ms_ = 0;
     uint64_t last_heartbeat_ms_ = 0;
+    // The figures of cons (four_letter.h).
+    uint64_t received_ = 0;
+    uint64_t sent_ = 0;
+    int64_t established_ms_ = 0;
+    std::string last_op_ = "NA";
+    int64_t last_cxid_ = -1;
+    int64_t last_zxid_ = -1;
+    int64_t last_response_ms_ = 0;
+    uint64_t last_latency_ms_ = 0;
+    Latencies latency_;
     std::deque<Slot> slots_;  // replies owed, in request order
     uint64_t first_seq_ = 0;  // the request of slots_.front()
     uint64_t next_seq_ = 0;

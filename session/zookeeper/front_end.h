@@ -21,7 +21,8 @@
 // reconnects elsewhere with its session.
 //
 // A connection that starts with a four-letter word (four_letter.h) gets
-// its answer and is closed.
+// its answer and is closed. Every connection counts its packets and its
+// requests' latencies for them (cons, stat, srvr, mntr).
 //
 // ACLs: every node has one (session/acl.h), checked by chorus as ZooKeeper
 // checks it; a connection's identities are its address and the digests it
@@ -39,6 +40,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "net/endpoint.h"
 #include "session/server/front_end.h"
@@ -49,6 +52,17 @@ class SessionService;
 
 namespace chorus::zookeeper {
 
+// What the four-letter words conf and dirs report of the server around the
+// front end; the server program fills it in (empty fields are left out).
+struct ServerFacts {
+    uint64_t server_id = 0;
+    std::string data_dir;  // chorus's log and snapshots: ZooKeeper's dataDir and dataLogDir
+    uint64_t tick_ms = 0;
+    uint64_t min_session_timeout_ms = 0;
+    uint64_t max_session_timeout_ms = 0;
+    std::vector<std::pair<uint64_t, std::string>> peers;  // id, HOST:PORT of its peer port
+};
+
 struct FrontEndOptions {
     net::Endpoint endpoint;
     // ZooKeeper's jute.maxbuffer: the largest request frame.
@@ -56,6 +70,10 @@ struct FrontEndOptions {
     size_t max_inflight_per_connection = 1000;
     size_t max_queued_bytes = 64 << 20;
     size_t max_connections = 10000;
+    // ZooKeeper's maxClientCnxns: connections at once from one IP address;
+    // one more is closed as soon as it is accepted, with a log line (the
+    // client tries again, or another server). 0: no limit.
+    size_t max_connections_per_address = 60;
     // The four-letter words answered (ZooKeeper's 4lw.commands.whitelist):
     // a comma-separated list, or "*" for all.
     std::string four_letter_words = "ruok,srvr,isro,mntr";
@@ -63,6 +81,7 @@ struct FrontEndOptions {
     // ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest): a
     // client that proves it with addAuth passes every ACL. Empty: none.
     std::string super_digest;
+    ServerFacts facts;
 };
 
 class ZooKeeperFrontEnd final : public session::FrontEnd {

@@ -8,8 +8,9 @@ Covers: every operation served, ZooKeeper's error codes, sequential and
 ephemeral nodes and their Stat, watches (one-shot, ordered before the reply
 of the write that fired them), sessions (close, expiry on every server, a
 wrong password, moving between servers, lastZxidSeen), pings absorbed with
-zero log bytes, bad input, chorus's own client seeing the same tree, and
-kazoo's Lock and counter staying correct across a leader SIGKILL. Each check
+zero log bytes, bad input, chorus's own client seeing the same tree,
+kazoo's Lock and counter staying correct across a leader SIGKILL, and the
+four-letter words and the per-address connection cap on a server of its own. Each check
 prints a line; the exit status is the number that failed."""
 import os
 import signal
@@ -679,6 +680,93 @@ def test_lock_and_counter_across_a_leader_kill(ens):
         ens.start(leader)
 
 
+def test_four_letter_words_and_the_per_address_cap(workdir):
+    """A one-server ensemble of its own, every word allowed and at most four
+    connections from one address: the words tell real figures in
+    ZooKeeper's layout, and a fifth connection is closed at once."""
+    one = Ensemble(SERVER, os.path.join(workdir, "four-letter"), n=1, extra_args=[
+        "--4lw-whitelist", "*", "--zookeeper-max-client-cnxns", "4"])
+    os.makedirs(one.workdir, exist_ok=True)
+    one.start_all()
+    raws = []
+    zk = None
+    try:
+        assert one.wait_serving() == 1, "the one-server ensemble did not serve\n" + one.tail_logs()
+        zk = client(one)
+        sid = f"{zk.client_id[0]:#x}"
+        zk.create("/fl", b"x")
+        zk.get("/fl", watch=lambda e: None)
+        zk.exists("/fl-none", watch=lambda e: None)
+        zk.get_children("/fl", watch=lambda e: None)  # a child watch: not in wchs
+        for _ in range(20):
+            zk.get("/fl")
+
+        cons = one.four(1, "cons")
+        mine = [line for line in cons.splitlines() if f"sid={sid}," in line]
+        assert len(mine) == 1, cons
+        assert "[1](queued=0,recved=" in mine[0] and ",lop=GETD," in mine[0] and \
+            ",to=10000," in mine[0], mine[0]
+        assert "[0](queued=0,recved=1,sent=0)" in cons, "the asking connection: " + cons
+        assert cons.endswith(")\n\n"), repr(cons)
+        wchc = one.four(1, "wchc")
+        assert f"{sid}\n\t/fl\n\t/fl-none\n" in wchc, repr(wchc)
+        assert one.four(1, "wchs") == "1 connections watching 2 paths\nTotal watches:2\n"
+        wchp = one.four(1, "wchp")
+        assert f"/fl\n\t{sid}\n" in wchp and f"/fl-none\n\t{sid}\n" in wchp, repr(wchp)
+
+        stat = one.four(1, "stat")
+        assert stat.startswith("Zookeeper version: chorus") and "\nClients:\n /127.0.0.1:" in stat
+        assert "\nMode: leader\n" in stat, stat
+        srvr = one.four(1, "srvr")
+        received = int(srvr.split("Received: ")[1].split("\n")[0])
+        assert received >= 24, srvr  # the handshake, 24 requests, the words
+        assert "Latency min/avg/max: " in srvr, srvr
+
+        conf = dict(line.split("=", 1) for line in one.four(1, "conf").splitlines())
+        assert conf["clientPort"] == str(one.zk_ports[1]), conf
+        assert conf["serverId"] == "1" and conf["maxClientCnxns"] == "4", conf
+        assert conf["dataDir"] == os.path.join(one.workdir, "data1"), conf
+        assert int(conf["dataDirSize"]) > 0, conf
+        assert conf["server.1"] == f"127.0.0.1:{one.peer_ports[1]}", conf
+        dirs = one.four(1, "dirs")
+        assert dirs.startswith("datadir_size: ") and "\nlogdir_size: " in dirs, dirs
+        envi = one.four(1, "envi")
+        assert envi.startswith("Environment:\n"), envi
+        assert f"\nchorus.pid={one.procs[1].pid}\n" in envi, envi
+
+        assert one.four(1, "crst") == "Connection stats reset.\n"
+        mine = [line for line in one.four(1, "cons").splitlines() if f"sid={sid}," in line]
+        assert "(queued=0,recved=0,sent=0," in mine[0] and ",lop=NA," in mine[0], mine
+        assert one.four(1, "srst") == "Server stats reset.\n"
+        after = one.four(1, "srvr")
+        assert int(after.split("Received: ")[1].split("\n")[0]) < received, after
+        assert one.four(1, "dump").startswith("dump is not served by chorus")
+
+        # The cap: kazoo's connection and three more are let in; a fifth is
+        # closed as soon as it is accepted, and once one leaves, another is
+        # let in.
+        for _ in range(3):
+            raw = Raw(one.zk_ports[1])
+            assert raw.connect() is not None, "a connection within the cap was refused"
+            raws.append(raw)
+        refused = Raw(one.zk_ports[1])
+        began = time.time()
+        assert refused.connect() is None, "a fifth connection from one address was let in"
+        assert time.time() - began < 3, "the fifth connection was not closed at once"
+        raws.pop().sock.close()
+        until(lambda: Raw(one.zk_ports[1]).connect() is not None,
+              what="a connection to be let in again once another left")
+        with open(one.log(1), errors="replace") as log:
+            assert "too many connections from 127.0.0.1 - max is 4" in log.read()
+    finally:
+        for raw in raws:
+            raw.sock.close()
+        if zk is not None:
+            zk.stop()
+            zk.close()
+        one.stop_all()
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix="chorus-zk-test-")
     ens = Ensemble(SERVER, workdir, extra_args=[
@@ -713,6 +801,8 @@ def main():
               workdir)
         check("kazoo's Lock and a counter across a leader SIGKILL",
               test_lock_and_counter_across_a_leader_kill, ens)
+        check("four-letter words (stat, cons, wchs, wchc, wchp, conf, envi, dirs, crst, srst) "
+              "and the per-address cap", test_four_letter_words_and_the_per_address_cap, workdir)
     finally:
         ens.stop_all()
     if failures:

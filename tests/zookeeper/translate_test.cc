@@ -1,12 +1,9 @@
 // The mapping between ZooKeeper's protocol and chorus's own
-// (session/zookeeper/translate.h) and the four-letter words
-// (four_letter.h), without sockets: frames in, service requests out, and
-// service answers back into ZooKeeper's replies.
+// (session/zookeeper/translate.h), without sockets: frames in, service
+// requests out, and service answers back into ZooKeeper's replies.
 #include "session/zookeeper/translate.h"
 
 #include <gtest/gtest.h>
-
-#include "session/zookeeper/four_letter.h"
 
 namespace chorus::zookeeper {
 namespace {
@@ -179,39 +176,6 @@ TEST(ZooKeeperTranslate, PasswordsAreSixteenBytesAndDifferPerSession) {
     EXPECT_EQ(password_of(1).size(), 16u);
     EXPECT_EQ(password_of(42), password_of(42));
     EXPECT_NE(password_of(42), password_of(43));
-}
-
-TEST(ZooKeeperFourLetterWords, KnownWordsOnTheWhitelistAreAnswered) {
-    auto word = [](const char* w) {
-        return four_letter_word(static_cast<uint32_t>(static_cast<uint8_t>(w[0])) << 24 |
-                                static_cast<uint32_t>(static_cast<uint8_t>(w[1])) << 16 |
-                                static_cast<uint32_t>(static_cast<uint8_t>(w[2])) << 8 |
-                                static_cast<uint8_t>(w[3]));
-    };
-    EXPECT_EQ(word("ruok"), "ruok");
-    EXPECT_EQ(word("mntr"), "mntr");
-    EXPECT_EQ(word("abcd"), std::nullopt);
-    EXPECT_TRUE(four_letter_allowed("srvr", "ruok, srvr"));
-    EXPECT_FALSE(four_letter_allowed("conf", "ruok,srvr"));
-    EXPECT_TRUE(four_letter_allowed("conf", "*"));
-
-    cpb::StatsReply stats;
-    stats.set_serving(true);
-    stats.set_role("leading");
-    stats.set_nodes(4);
-    stats.set_log_records_appended(17);
-    EXPECT_EQ(four_letter_answer("ruok", "ruok", stats, 1), "imok");
-    EXPECT_EQ(four_letter_answer("mntr", "ruok", stats, 1),
-              "mntr is not executed because it is not in the whitelist.\n");
-    const std::string srvr = four_letter_answer("srvr", "srvr", stats, 3);
-    EXPECT_NE(srvr.find("Mode: leader\n"), std::string::npos) << srvr;
-    EXPECT_NE(srvr.find("Node count: 5\n"), std::string::npos) << "the root counts" << srvr;
-    const std::string mntr = four_letter_answer("mntr", "*", stats, 3);
-    EXPECT_NE(mntr.find("zk_server_state\tleader\n"), std::string::npos) << mntr;
-    EXPECT_NE(mntr.find("chorus_log_records_appended\t17\n"), std::string::npos) << mntr;
-    stats.set_serving(false);
-    EXPECT_EQ(four_letter_answer("srvr", "srvr", stats, 3),
-              "This ZooKeeper instance is not currently serving requests\n");
 }
 
 }  // namespace
