@@ -193,7 +193,7 @@ refresh_configuration() {
 }
 
 install_zookeeper() {
-    PACKAGES+=(zookeeper libzookeeper-mt-dev default-jre-headless gnuplot-nox)
+    PACKAGES+=(zookeeper zookeeper-bin libzookeeper-mt-dev default-jre-headless gnuplot-nox)
     install_missing
     # meson looks for the C client when it configures: look again.
     refresh_configuration build

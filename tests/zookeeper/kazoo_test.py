@@ -9,7 +9,8 @@ ephemeral nodes and their Stat, watches (one-shot, ordered before the reply
 of the write that fired them), sessions (close, expiry on every server, a
 wrong password, moving between servers, lastZxidSeen), pings absorbed with
 zero log bytes, bad input, chorus's own client seeing the same tree,
-kazoo's Lock and counter staying correct across a leader SIGKILL, and the
+kazoo's Lock and counter and its Election staying correct across a leader
+SIGKILL, and the
 four-letter words and the per-address connection cap on a server of its own. Each check
 prints a line; the exit status is the number that failed."""
 import os
@@ -680,6 +681,65 @@ def test_lock_and_counter_across_a_leader_kill(ens):
         ens.start(leader)
 
 
+def test_election_across_a_leader_kill(ens):
+    """kazoo's Election: one leader at a time, kept across the kill of the
+    chorus leader (its session lives on), and handed over once it leaves."""
+    leader = ens.wait_serving()
+    others = [i for i in (1, 2, 3) if i != leader]
+    a = client(ens, [leader] + others, timeout=10)  # moved by the kill
+    b = client(ens, others + [leader], timeout=10)
+    leading = []  # who led, in order
+    now = set()   # who leads now
+    guard = threading.Lock()
+    overlap = []
+    stops = {"a": threading.Event(), "b": threading.Event()}
+
+    def lead(name):
+        with guard:
+            if now:
+                overlap.append((name, set(now)))
+            now.add(name)
+            leading.append(name)
+        stops[name].wait(60)
+        with guard:
+            now.discard(name)
+
+    def run(zk, name):
+        try:
+            zk.Election("/election", name).run(lead, name)
+        except Exception:  # noqa: BLE001 - its client was closed under it
+            pass
+
+    ta = threading.Thread(target=run, args=(a, "a"), daemon=True)
+    ta.start()
+    until(lambda: leading == ["a"], what="a to lead")
+    tb = threading.Thread(target=run, args=(b, "b"), daemon=True)
+    tb.start()
+    try:
+        until(lambda: len(b.get_children("/election")) == 2, what="b to stand")
+        ens.kill(leader)
+        assert ens.wait_serving(timeout=30) not in (None, leader), "no new chorus leader"
+        # a's session lives through the failover, and with it its lead.
+        until(lambda: a.connected and b.connected, timeout=30, what="both to reconnect")
+        time.sleep(1.0)
+        with guard:
+            assert leading == ["a"] and now == {"a"}, (leading, now)
+        # a leaves (its session closes): b leads, and never with a.
+        stops["a"].set()
+        a.stop()
+        a.close()
+        until(lambda: leading == ["a", "b"], timeout=20, what="b to lead once a left")
+        assert not overlap, overlap
+        print(f"     a led across the kill of chorus leader {leader}; b led once a left")
+    finally:
+        for e in stops.values():
+            e.set()
+        b.stop()
+        b.close()
+        ens.start(leader)
+        ens.wait_serving(timeout=30)
+
+
 def test_four_letter_words_and_the_per_address_cap(workdir):
     """A one-server ensemble of its own, every word allowed and at most four
     connections from one address: the words tell real figures in
@@ -801,6 +861,8 @@ def main():
               workdir)
         check("kazoo's Lock and a counter across a leader SIGKILL",
               test_lock_and_counter_across_a_leader_kill, ens)
+        check("kazoo's Election across a leader SIGKILL", test_election_across_a_leader_kill,
+              ens)
         check("four-letter words (stat, cons, wchs, wchc, wchp, conf, envi, dirs, crst, srst) "
               "and the per-address cap", test_four_letter_words_and_the_per_address_cap, workdir)
     finally:
