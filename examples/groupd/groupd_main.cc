@@ -2,9 +2,12 @@
 //
 //   groupd --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 //          --data-dir /var/lib/groupd/1 --http 127.0.0.1:8001 [--bootstrap]
+//          [--client 127.0.0.1:9001] [--zookeeper 127.0.0.1:2181]
 //
 // Every server serves the same API (docs/groupd.md); the session tracker
-// runs in process, on a chorus::Node. SIGTERM/SIGINT stop it cleanly.
+// runs in process, on a chorus::Node. With --client and --zookeeper the same
+// groups are also served to chorus::Client and to ZooKeeper clients. SIGTERM/SIGINT stop it
+// cleanly.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -12,9 +15,11 @@
 
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
+#include "cli/zookeeper_flags.h"
 #include "examples/groupd/front_end.h"
 #include "session/server/client_listener.h"
 #include "session/server/server.h"
+#include "session/zookeeper/front_end.h"
 
 namespace {
 
@@ -47,7 +52,7 @@ int main(int argc, char** argv) {
     chorus::block_stop_signals();  // before any thread starts (cli/stop_signals.h)
     CLI::App app{"groupd: group membership over HTTP (join, heartbeat, leave, watch), replicated"};
     chorus::NodeFlags flags;
-    flags.extra_config_keys = {"http"};  // read with config_string
+    flags.extra_config_keys = {"http", "zookeeper"};  // read with config_string
     chorus::add_node_flags(app, flags);
     std::string http, advertise, client;
     chorus::session::ServerOptions options;
@@ -63,6 +68,8 @@ int main(int argc, char** argv) {
                    "group document's endpoints (default: --http; set it when --http is 0.0.0.0)");
     app.add_option("--client", client,
                    "HOST:PORT to also serve the binary client protocol on (chorus::Client)");
+    chorus::ZooKeeperFlags zookeeper_flags;
+    chorus::add_zookeeper_flags(app, zookeeper_flags);
     app.add_option("--min-session-timeout-ms", service_options.min_session_timeout_ms,
                    "shortest member timeout granted")
         ->capture_default_str();
@@ -104,6 +111,9 @@ int main(int argc, char** argv) {
         if (!endpoint.is_ok()) return fail("--client: " + endpoint.status().message());
         client_endpoint = endpoint.value();
     }
+    auto zookeeper = chorus::finish_zookeeper_flags(zookeeper_flags, flags.config_file,
+                                                    options.node, service_options);
+    if (!zookeeper.is_ok()) return fail(zookeeper.status().message());
     if (chorus::Status s = chorus::session::check_server_options(options); !s.is_ok())
         return fail(s.message());
     // Bodies are stored normalised, which can make one a little longer
@@ -127,6 +137,10 @@ int main(int argc, char** argv) {
     if (client_endpoint) {
         server.add_front_end(std::make_unique<chorus::session::ClientListener>(
             chorus::session::ListenerOptions{.endpoint = *client_endpoint}, server.service()));
+    }
+    if (zookeeper.value()) {
+        server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
+            *zookeeper.value(), server.service()));
     }
     if (chorus::Status s = server.start(); !s.is_ok()) return fail(s.str(), 1);
     return chorus::wait_for_stop_signal([&] { server.stop(); });

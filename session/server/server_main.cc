@@ -14,6 +14,7 @@
 
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
+#include "cli/zookeeper_flags.h"
 #include "session/server/admin_front_end.h"
 #include "session/server/client_listener.h"
 #include "session/server/server.h"
@@ -34,33 +35,15 @@ int main(int argc, char** argv) {
     chorus::NodeFlags flags;
     flags.extra_config_keys = {"zookeeper", "admin"};  // read with config_string
     chorus::add_node_flags(app, flags);
-    std::string client, zookeeper, admin;
-    chorus::zookeeper::FrontEndOptions zookeeper_options;
+    std::string client, admin;
+    chorus::ZooKeeperFlags zookeeper_flags;
+    chorus::add_zookeeper_flags(app, zookeeper_flags);
     chorus::session::ServerOptions options;
     chorus::session::ServiceOptions& service = options.service;
     app.add_option("--client", client, "HOST:PORT to serve the client protocol on")->required();
-    app.add_option("--zookeeper", zookeeper,
-                   "HOST:PORT to serve ZooKeeper's client protocol on (or zookeeper = \"...\" "
-                   "in --config)");
     app.add_option("--admin", admin,
                    "HOST:PORT to serve /health, /ready and /metrics (Prometheus) on, over HTTP "
                    "(or admin = \"...\" in --config)");
-    app.add_option("--jute-maxbuffer", zookeeper_options.max_frame_bytes,
-                   "largest ZooKeeper request frame, as ZooKeeper's jute.maxbuffer")
-        ->capture_default_str()
-        ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
-    app.add_option("--zookeeper-super-digest", zookeeper_options.super_digest,
-                   "the ZooKeeper superuser's digest id, super:BASE64(SHA1(super:PASSWORD)) "
-                   "(ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest): a client "
-                   "that proves it with addauth passes every ACL");
-    app.add_option("--zookeeper-max-client-cnxns", zookeeper_options.max_connections_per_address,
-                   "ZooKeeper connections at once from one IP address, as ZooKeeper's "
-                   "maxClientCnxns (0: no limit)")
-        ->capture_default_str();
-    app.add_option("--4lw-whitelist", zookeeper_options.four_letter_words,
-                   "ZooKeeper four-letter words answered on the ZooKeeper port, comma-separated, "
-                   "or * for all (4lw.commands.whitelist)")
-        ->capture_default_str();
     app.add_option("--min-session-timeout-ms", service.min_session_timeout_ms,
                    "shortest session timeout granted")
         ->capture_default_str();
@@ -79,13 +62,9 @@ int main(int argc, char** argv) {
     options.node = std::move(node_options).value();
     auto endpoint = chorus::parse_endpoint(client);
     if (!endpoint.is_ok()) return fail(2, "--client: " + endpoint.status().message());
-    if (zookeeper.empty()) zookeeper = chorus::config_string(flags.config_file, "zookeeper");
-    if (!zookeeper.empty()) {
-        auto zk = chorus::parse_endpoint(zookeeper);
-        if (!zk.is_ok()) return fail(2, "--zookeeper: " + zk.status().message());
-        zookeeper_options.endpoint = zk.value();
-        service.zookeeper_system_nodes = true;
-    }
+    auto zookeeper =
+        chorus::finish_zookeeper_flags(zookeeper_flags, flags.config_file, options.node, service);
+    if (!zookeeper.is_ok()) return fail(2, zookeeper.status().message());
     if (admin.empty()) admin = chorus::config_string(flags.config_file, "admin");
     chorus::net::Endpoint admin_endpoint;
     if (!admin.empty()) {
@@ -95,22 +74,14 @@ int main(int argc, char** argv) {
     }
     if (chorus::Status s = chorus::session::check_server_options(options); !s.is_ok())
         return fail(2, s.message());
-    // What the four-letter words conf and dirs report.
-    zookeeper_options.facts.server_id = options.node.id;
-    zookeeper_options.facts.data_dir = options.node.data_dir;
-    zookeeper_options.facts.tick_ms = options.node.tick_ms;
-    zookeeper_options.facts.min_session_timeout_ms = service.min_session_timeout_ms;
-    zookeeper_options.facts.max_session_timeout_ms = service.max_session_timeout_ms;
-    for (const auto& [id, peer] : options.node.peers)
-        zookeeper_options.facts.peers.emplace_back(id, peer.str());
     spdlog::set_pattern("[%H:%M:%S.%e] [server " + std::to_string(options.node.id) + "] %v");
 
     chorus::session::Server server(options);
     server.add_front_end(std::make_unique<chorus::session::ClientListener>(
         chorus::session::ListenerOptions{.endpoint = endpoint.value()}, server.service()));
-    if (!zookeeper.empty()) {
+    if (zookeeper.value()) {
         server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
-            zookeeper_options, server.service()));
+            *zookeeper.value(), server.service()));
     }
     if (!admin.empty()) {
         server.add_front_end(

@@ -66,8 +66,10 @@ RULES = {
                       "openssl"},
     "client": STD | {"base", "net", "client", "client-proto", "group-names", "boost",
                      "protobuf"},
-    "cli": STD | {"posix", "base", "net", "core", "runtime", "boost", "logging", "cli11",
-                  "toml11"},
+    # cli/ also holds the flags of a ZooKeeper port (cli/zookeeper_flags.h),
+    # which fill in session/zookeeper's options.
+    "cli": STD | {"posix", "base", "net", "core", "runtime", "session", "client-proto",
+                  "boost", "logging", "cli11", "toml11"},
 }
 # A program's main (a *_main.cc, e.g. chorus-server's) may also use cli/.
 # Known exceptions, each with its reason; an exception that no longer

@@ -2,7 +2,7 @@
 (python3-kazoo), and against hand-written jute where a real client would
 never send it: a three-server chorus-server ensemble on 127.0.0.1.
 
-    kazoo_test.py CHORUS_SERVER MEMBERSHIP_EXAMPLE
+    kazoo_test.py CHORUS_SERVER MEMBERSHIP_EXAMPLE GROUPD
 
 Covers: every operation served, ZooKeeper's error codes, sequential and
 ephemeral nodes and their Stat, watches (one-shot, ordered before the reply
@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import (BadArgumentsError, BadVersionError, InvalidACLError, NoAuthError,
@@ -29,6 +30,7 @@ from kazoo.exceptions import (BadArgumentsError, BadVersionError, InvalidACLErro
                               NotEmptyError)
 from kazoo.security import ACL, Id, Permissions, make_digest_acl, make_digest_acl_credential
 
+from zklib import free_ports
 from zklib import (OP_ADD_WATCH, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_DELETE, OP_EXISTS,
                    OP_GET_ALL_CHILDREN_NUMBER, OP_GET_CHILDREN, OP_REMOVE_WATCHES, OP_SYNC,
                    OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_MULTI_READ, OP_PING, OP_SET_DATA,
@@ -36,7 +38,7 @@ from zklib import (OP_ADD_WATCH, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREAT
                    ZUNIMPLEMENTED, Ensemble, Raw, create_body, frame, jbuf, jint, path_watch,
                    set_data_body)
 
-SERVER, MEMBERSHIP = sys.argv[1], sys.argv[2]
+SERVER, MEMBERSHIP, GROUPD = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
 
 
@@ -740,6 +742,50 @@ def test_election_across_a_leader_kill(ens):
         ens.wait_serving(timeout=30)
 
 
+def test_groupd_serves_zookeeper_too(workdir):
+    """groupd --zookeeper: a member that joined over HTTP is an ephemeral
+    znode to a ZooKeeper client, and it leaves when its HTTP member does."""
+    dirname = os.path.join(workdir, "groupd")
+    os.makedirs(dirname, exist_ok=True)
+    peer, http, zk_port = free_ports(3)
+    log = open(os.path.join(dirname, "groupd.log"), "ab")
+    proc = subprocess.Popen([GROUPD, "--id", "1", "--peers", f"1=127.0.0.1:{peer}",
+                             "--data-dir", os.path.join(dirname, "data"),
+                             "--http", f"127.0.0.1:{http}", "--zookeeper", f"127.0.0.1:{zk_port}",
+                             "--bootstrap"], stdout=log, stderr=subprocess.STDOUT)
+    zk = None
+    try:
+        url = f"http://127.0.0.1:{http}/web/alice?timeout=30"
+
+        def joined():
+            try:
+                request = urllib.request.Request(url, data=b'{"host": "10.0.0.5"}', method="PUT")
+                with urllib.request.urlopen(request, timeout=2) as reply:
+                    return reply.status in (200, 201)
+            except OSError:
+                return False
+
+        until(joined, timeout=30, what="groupd to take a member over HTTP")
+        zk = KazooClient(hosts=f"127.0.0.1:{zk_port}", timeout=10)
+        zk.start(timeout=15)
+        data, stat = zk.get("/groups/web/members/alice")
+        assert b"10.0.0.5" in data and stat.ephemeralOwner != 0, (data, stat)
+        gone = threading.Event()
+        zk.exists("/groups/web/members/alice", watch=lambda event: gone.set())
+        member = f"http://127.0.0.1:{http}/web/alice"
+        with urllib.request.urlopen(urllib.request.Request(member, method="DELETE"), timeout=5):
+            pass
+        assert gone.wait(10), "the ZooKeeper watch did not see the member leave"
+        assert zk.exists("/groups/web/members/alice") is None
+    finally:
+        if zk is not None:
+            zk.stop()
+            zk.close()
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
 def test_four_letter_words_and_the_per_address_cap(workdir):
     """A one-server ensemble of its own, every word allowed and at most four
     connections from one address: the words tell real figures in
@@ -863,6 +909,8 @@ def main():
               test_lock_and_counter_across_a_leader_kill, ens)
         check("kazoo's Election across a leader SIGKILL", test_election_across_a_leader_kill,
               ens)
+        check("groupd --zookeeper: a member over HTTP is a znode", test_groupd_serves_zookeeper_too,
+              workdir)
         check("four-letter words (stat, cons, wchs, wchc, wchp, conf, envi, dirs, crst, srst) "
               "and the per-address cap", test_four_letter_words_and_the_per_address_cap, workdir)
     finally:
