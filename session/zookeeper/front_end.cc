@@ -78,11 +78,9 @@ struct ZooKeeperFrontEnd::Impl : std::enable_shared_from_this<ZooKeeperFrontEnd:
 
     bool admit(Connection* c, const std::string& ip) {
         std::lock_guard lock(live_mu);
-        size_t& n = per_address[ip];
-        if (options.max_connections_per_address != 0 && n >= options.max_connections_per_address) {
-            if (n == 0) per_address.erase(ip);
+        size_t& n = per_address[ip];  // at least 1 if over a cap of 1 or more
+        if (options.max_connections_per_address != 0 && n >= options.max_connections_per_address)
             return false;
-        }
         ++n;
         live.insert(c);
         return true;

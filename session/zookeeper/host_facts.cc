@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -35,7 +36,9 @@ std::vector<std::pair<std::string, std::string>> host_environment() {
     std::ifstream status("/proc/self/status");
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("VmRSS:", 0) != 0) continue;
-        const uint64_t kib = std::stoull(line.substr(6));
+        // strtoull, not stoull: a line it cannot read gives 0, never a throw
+        // on the front end's thread.
+        const uint64_t kib = std::strtoull(line.c_str() + 6, nullptr, 10);
         out.emplace_back("chorus.memory.resident", std::to_string(kib / 1024) + "MB");
     }
     return out;
