@@ -1,0 +1,279 @@
+#include "examples/registry/master_election.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <vector>
+
+#include "session/client.pb.h"
+#include "session/server/session_service.h"
+
+namespace chorus::registry {
+
+namespace cpb = chorus::client::pb;
+
+namespace {
+
+constexpr const char* kMasterPath = "/hbase/master";
+constexpr const char* kBackupDir = "/hbase/backup-masters/";
+// After a refused write (not serving, busy), wait this long before the next.
+constexpr uint64_t kRetryMs = 100;
+
+cpb::Request create_request(uint64_t session, const std::string& path, const std::string& data,
+                            bool ephemeral) {
+    cpb::Request r;
+    cpb::Write* w = r.mutable_write();
+    w->set_session_id(session);
+    cpb::Op* op = w->add_ops();
+    op->set_kind(cpb::Op::CREATE);
+    op->set_path(path);
+    op->set_data(data);
+    op->set_ephemeral(ephemeral);
+    return r;
+}
+
+}  // namespace
+
+const char* master_state_name(MasterState state) {
+    switch (state) {
+        case MasterState::kStarting:
+            return "starting";
+        case MasterState::kBackup:
+            return "backup";
+        case MasterState::kActive:
+            return "active";
+    }
+    return "?";
+}
+
+struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl> {
+    Impl(ElectionOptions o, session::SessionService& s) : options(std::move(o)), service(s) {}
+
+    const ElectionOptions options;
+    session::SessionService& service;
+    const std::string name = options.self.str();
+
+    std::atomic<MasterState> state{MasterState::kStarting};
+    std::atomic<uint64_t> session{0};
+    std::atomic<uint64_t> won{0};
+    std::atomic<uint64_t> lost{0};
+    std::atomic<bool> resigned{false};
+
+    // Core thread only.
+    uint64_t granted_timeout_ms = 0;
+    bool busy = false;  // a request of the run in flight (one at a time)
+    bool heartbeat_in_flight = false;
+    size_t setup_done = 0;       // paths of setup_paths() made so far
+    bool backup_listed = false;  // /hbase/backup-masters/<name> is ours
+    uint64_t next_heartbeat_ms = 0;
+    uint64_t retry_at_ms = 0;
+    std::string active_seen;  // the active master last logged
+
+    struct SetupPath {
+        std::string path;
+        std::string data;
+    };
+    std::vector<SetupPath> setup_paths() const {
+        return {{"/hbase", ""},
+                {"/hbase/rs", ""},
+                {"/hbase/backup-masters", ""},
+                {"/hbase/hbaseid", options.new_cluster_id}};
+    }
+
+    // Sends `request` for the run; `then` gets the answer on the core
+    // thread, unless the election is gone by then.
+    void send(cpb::Request request, std::function<void(Impl&, const cpb::Response&)> then) {
+        busy = true;
+        std::weak_ptr<Impl> weak = weak_from_this();
+        service.handle(std::move(request), [weak, then = std::move(then)](cpb::Response r) {
+            auto self = weak.lock();
+            if (!self) return;
+            self->busy = false;
+            then(*self, r);
+        });
+    }
+
+    void session_gone(const char* why) {
+        if (session.load() == 0) return;
+        spdlog::warn("master {}: session {:#x} {}; opening a new one", name, session.load(), why);
+        session = 0;
+        backup_listed = false;
+        ++lost;
+        set_state(MasterState::kStarting);
+    }
+
+    void set_state(MasterState s) {
+        const MasterState before = state.exchange(s);
+        if (before == s) return;
+        if (s == MasterState::kActive) {
+            ++won;
+            spdlog::info("master {}: active (holds {})", name, kMasterPath);
+        } else if (before == MasterState::kActive) {
+            spdlog::warn("master {}: no longer active ({})", name, master_state_name(s));
+        }
+    }
+
+    // A refused or failed write: retried after a pause. NO_SESSION means the
+    // session is gone.
+    void failed(uint64_t now, const cpb::Response& r, const char* what) {
+        if (r.code() == cpb::NO_SESSION) return session_gone("is gone");
+        if (r.code() != cpb::NOT_SERVING && r.code() != cpb::BUSY && r.code() != cpb::UNCERTAIN)
+            spdlog::warn("master {}: {}: {} {}", name, what, cpb::Code_Name(r.code()), r.message());
+        retry_at_ms = now + kRetryMs;
+    }
+
+    void heartbeat(uint64_t now) {
+        if (heartbeat_in_flight || now < next_heartbeat_ms) return;
+        heartbeat_in_flight = true;
+        next_heartbeat_ms = now + std::max<uint64_t>(granted_timeout_ms / 3, 1);
+        const uint64_t id = session.load();
+        cpb::Request r;
+        r.mutable_heartbeat()->add_session_ids(id);
+        std::weak_ptr<Impl> weak = weak_from_this();
+        service.handle(std::move(r), [weak, id](cpb::Response reply) {
+            auto self = weak.lock();
+            if (!self) return;
+            self->heartbeat_in_flight = false;
+            if (self->session.load() != id) return;
+            for (uint64_t unknown : reply.heartbeat().unknown())
+                if (unknown == id) return self->session_gone("expired");
+            for (uint64_t not_owned : reply.heartbeat().not_owned()) {
+                if (not_owned != id) continue;
+                // Moved away from this server (someone revalidated it
+                // elsewhere): take it back, so its heartbeats count.
+                cpb::Request back;
+                back.mutable_revalidate()->set_session_id(id);
+                self->service.handle(std::move(back), [](cpb::Response) {});
+            }
+        });
+    }
+
+    void tick(uint64_t now, const RegistryView& view, bool serving) {
+        if (resigned.load()) return;
+        const uint64_t id = session.load();
+        if (id != 0) heartbeat(now);
+        const bool named = view.active_master && view.active_master->str() == name;
+        if (id != 0 && setup_done == setup_paths().size()) {
+            set_state(!serving ? MasterState::kStarting
+                      : named  ? MasterState::kActive
+                               : MasterState::kBackup);
+        }
+        if (view.active_master && view.active_master->str() != active_seen) {
+            active_seen = view.active_master->str();
+            if (!named)
+                spdlog::info("master {}: standing by; the active master is {}", name, active_seen);
+        }
+        if (busy || now < retry_at_ms || !serving) return;
+        if (id == 0) return open_session(now);
+        if (setup_done < setup_paths().size()) return setup(now);
+        if (named) {
+            if (backup_listed) unlist_backup(now);
+            return;
+        }
+        if (!view.active_master) return run_for_active(now, id);
+        if (!backup_listed) list_backup(now, id);
+    }
+
+    void open_session(uint64_t now) {
+        cpb::Request r;
+        r.mutable_open()->set_timeout_ms(options.session_timeout_ms);
+        send(std::move(r), [now](Impl& self, const cpb::Response& reply) {
+            if (reply.code() != cpb::OK) return self.failed(now, reply, "opening a session");
+            self.granted_timeout_ms = reply.session().timeout_ms();
+            self.session = reply.session().session_id();
+            self.next_heartbeat_ms = 0;
+            spdlog::info("master {}: session {:#x} ({} ms)", self.name, self.session.load(),
+                         self.granted_timeout_ms);
+        });
+    }
+
+    void setup(uint64_t now) {
+        const SetupPath p = setup_paths()[setup_done];
+        send(create_request(0, p.path, p.data, false),
+             [now, path = p.path](Impl& self, const cpb::Response& reply) {
+                 if (reply.code() != cpb::OK && reply.code() != cpb::NODE_EXISTS)
+                     return self.failed(now, reply, ("creating " + path).c_str());
+                 if (path == "/hbase/hbaseid" && reply.code() == cpb::OK)
+                     spdlog::info("master {}: the cluster id is {}", self.name,
+                                  self.options.new_cluster_id);
+                 ++self.setup_done;
+             });
+    }
+
+    void run_for_active(uint64_t now, uint64_t id) {
+        send(create_request(id, kMasterPath, name, true),
+             [now](Impl& self, const cpb::Response& reply) {
+                 // NODE_EXISTS: another won; the cache will name it. UNCERTAIN:
+                 // the cache will say whether the create applied.
+                 if (reply.code() != cpb::OK && reply.code() != cpb::NODE_EXISTS)
+                     self.failed(now, reply, "running for active master");
+             });
+    }
+
+    void list_backup(uint64_t now, uint64_t id) {
+        send(create_request(id, kBackupDir + name, "", true),
+             [now](Impl& self, const cpb::Response& reply) {
+                 if (reply.code() == cpb::OK || reply.code() == cpb::NODE_EXISTS) {
+                     self.backup_listed = true;
+                 } else {
+                     self.failed(now, reply, "listing as a backup master");
+                 }
+             });
+    }
+
+    void unlist_backup(uint64_t now) {
+        cpb::Request r;
+        cpb::Op* op = r.mutable_write()->add_ops();
+        op->set_kind(cpb::Op::DELETE);
+        op->set_path(kBackupDir + name);
+        send(std::move(r), [now](Impl& self, const cpb::Response& reply) {
+            if (reply.code() == cpb::OK || reply.code() == cpb::NO_NODE) {
+                self.backup_listed = false;
+            } else {
+                self.failed(now, reply, "leaving the backup masters");
+            }
+        });
+    }
+};
+
+MasterElection::MasterElection(ElectionOptions options, session::SessionService& service)
+    : impl_(std::make_shared<Impl>(std::move(options), service)) {}
+
+MasterElection::~MasterElection() = default;
+
+void MasterElection::tick(uint64_t now_ms, const RegistryView& view, bool serving) {
+    impl_->tick(now_ms, view, serving);
+}
+
+void MasterElection::resign(uint64_t wait_ms) {
+    if (impl_->resigned.exchange(true)) return;
+    const uint64_t id = impl_->session.load();
+    impl_->set_state(MasterState::kStarting);
+    if (id == 0) return;
+    auto closed = std::make_shared<std::promise<cpb::Code>>();
+    cpb::Request r;
+    r.mutable_close()->set_session_id(id);
+    impl_->service.handle(std::move(r),
+                          [closed](cpb::Response reply) { closed->set_value(reply.code()); });
+    auto done = closed->get_future();
+    if (done.wait_for(std::chrono::milliseconds(wait_ms)) != std::future_status::ready) {
+        spdlog::warn("master {}: its session was not closed within {} ms; it will expire",
+                     impl_->name, wait_ms);
+    } else if (const cpb::Code code = done.get(); code != cpb::OK) {
+        spdlog::warn("master {}: closing its session: {}; it will expire", impl_->name,
+                     cpb::Code_Name(code));
+    } else {
+        spdlog::info("master {}: session closed; {} is free for the others", impl_->name,
+                     kMasterPath);
+    }
+    impl_->session = 0;
+}
+
+MasterState MasterElection::state() const { return impl_->state.load(); }
+uint64_t MasterElection::session_id() const { return impl_->session.load(); }
+uint64_t MasterElection::times_won() const { return impl_->won.load(); }
+uint64_t MasterElection::sessions_lost() const { return impl_->lost.load(); }
+
+}  // namespace chorus::registry
