@@ -17,9 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/table.h"
 #include "net/http_client.h"
 
 namespace {
+
+using chorus::examples::print_table;
 
 using chorus::net::HttpClient;
 using chorus::net::HttpResult;
@@ -55,23 +58,6 @@ std::optional<ordered_json> get_json(const std::string& address, const std::stri
         return std::nullopt;
     }
     return doc;
-}
-
-// Prints rows as columns, each as wide as its widest cell.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<size_t> width;
-    for (const auto& row : rows) {
-        width.resize(std::max(width.size(), row.size()));
-        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-    }
-    for (const auto& row : rows) {
-        std::string line;
-        for (size_t i = 0; i < row.size(); ++i) {
-            line += row[i];
-            if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-        }
-        std::printf("%s\n", line.c_str());
-    }
 }
 
 // A name as one path segment: every byte but letters, digits and -._~ as %XX.

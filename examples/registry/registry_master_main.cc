@@ -68,6 +68,11 @@ int main(int argc, char** argv) {
     std::string registry, http, client, advertise;
     chorus::session::ServerOptions options;
     chorus::registry::MasterOptions master;
+    // A killed active master is replaced once its session expires: keep it
+    // short (the failover is about that long), and let the minimum allow it
+    // (it must stay at least twice the election timeout).
+    master.session_timeout_ms = 800;
+    options.service.min_session_timeout_ms = 500;
     app.add_option("--registry", registry,
                    "HOST:PORT to serve the binary lookups on (or registry = \"...\" in --config)");
     app.add_option("--http", http, "HOST:PORT to serve the lookups as JSON, /health and /metrics");
