@@ -31,6 +31,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxAnswerBytes = 64 << 20;
+// How often active_master() asks again while there is none.
+constexpr auto kNoActiveRetry = std::chrono::milliseconds(20);
 
 // Answers that settle a lookup; the others (not serving, no answer) send it
 // on to the next master.
@@ -365,11 +367,23 @@ Result<std::string> RegistryClient::cluster_id() {
 }
 
 Result<ServerName> RegistryClient::active_master() {
-    pb::RegistryRequest r;
-    r.mutable_get_active_master();
-    return result_of<ServerName>(impl_->ask(std::move(r), true), [](const pb::RegistryResponse& a) {
-        return name_of(a.active_master());
-    });
+    // No active master is what a failover looks like from outside (the old
+    // one's node gone, the next one's not yet made): ask again, for as long
+    // as the timeout allows, before saying there is none.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(impl_->options.timeout_ms);
+    for (;;) {
+        pb::RegistryRequest r;
+        r.mutable_get_active_master();
+        Outcome outcome = impl_->ask(std::move(r), true);
+        if (outcome.response && outcome.response->code() == pb::NOT_FOUND &&
+            Clock::now() + kNoActiveRetry < deadline) {
+            std::this_thread::sleep_for(kNoActiveRetry);
+            continue;
+        }
+        return result_of<ServerName>(std::move(outcome), [](const pb::RegistryResponse& a) {
+            return name_of(a.active_master());
+        });
+    }
 }
 
 Result<MetaLocation> RegistryClient::meta_location() {

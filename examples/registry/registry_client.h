@@ -21,8 +21,9 @@
 // - set_masters() changes the list without a restart; the masters' own
 //   list (masters()) is there to build it from.
 //
-// Errors: kNotFound (nothing there yet: no active master, no meta
-// location), kNotLeader (every master asked said it is not serving),
+// Errors: kNotFound (nothing there yet: no meta location; no active
+// master — which active_master() waits out, within the timeout, since a
+// failover shows as a moment without one), kNotLeader (every master asked said it is not serving),
 // kTimeout (no answer within timeout_ms, or none of the masters could be
 // reached), kInvalidArgument (a request a master refused as malformed).
 //

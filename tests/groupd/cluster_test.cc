@@ -17,6 +17,7 @@
 #include "net/http_client.h"
 #include "tests/support/eventually.h"
 #include "tests/support/process.h"
+#include "tests/support/process_env.h"
 #include "tests/support/raw_connection.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,19 +27,12 @@ namespace {
 using net::HttpClient;
 using net::HttpResult;
 using nlohmann::json;
+using testing::binary;
 using testing::ChildProcess;
 using testing::eventually;
+using testing::ms_since;
 using testing::TempDir;
 using Clock = std::chrono::steady_clock;
-
-std::string binary(const char* variable, const char* fallback) {
-    const char* path = std::getenv(variable);
-    return path ? path : fallback;
-}
-
-int64_t ms_since(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
 
 json parse(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
 // The group's version an answer shows (x-group-version), or -1.

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 // active master's port, unless told to say NOT_SERVING or to stay silent.
 class FakeMaster {
  public:
-    enum class Mode { kAnswer, kNotServing, kSilent };
+    enum class Mode { kAnswer, kNotServing, kSilent, kNoActive };
 
     FakeMaster()
         : listener_(LookupListenerOptions{.endpoint = {"127.0.0.1", 0}},
@@ -41,6 +41,9 @@ class FakeMaster {
                         if (mode_ == Mode::kNotServing) {
                             a.set_code(pb::NOT_SERVING);
                             a.set_message("not serving");
+                        } else if (r.has_get_active_master() && mode_ == Mode::kNoActive) {
+                            a.set_code(pb::NOT_FOUND);
+                            a.set_message("no active master now");
                         } else if (r.has_get_active_master()) {
                             *a.mutable_active_master() =
                                 to_pb(ServerName{.host = "m", .port = port(), .start_code = 1});
@@ -177,6 +180,31 @@ TEST(RegistryClient, AnswersFromItsCacheWithinTheStalenessBound) {
     EXPECT_EQ(meta.status().code(), Code::kNotFound);
     EXPECT_FALSE(client.meta_location().is_ok());
     EXPECT_EQ(a.asked(), 5u);
+}
+
+TEST(RegistryClient, WaitsOutAMomentWithoutAnActiveMaster) {
+    FakeMaster a;
+    a.set_mode(FakeMaster::Mode::kNoActive);
+    RegistryClient client({.masters = addresses({&a}), .timeout_ms = 3000, .cache_ttl_ms = 0});
+    std::thread failover([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        a.set_mode(FakeMaster::Mode::kAnswer);  // the next master has won
+    });
+    const auto start = Clock::now();
+    auto active = client.active_master();
+    failover.join();
+    ASSERT_TRUE(active.is_ok()) << active.status().str();
+    EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(200));
+    EXPECT_GT(a.asked(), 2u);
+    // None for good: kNotFound once the timeout is spent, not before.
+    a.set_mode(FakeMaster::Mode::kNoActive);
+    RegistryClient impatient({.masters = addresses({&a}), .timeout_ms = 300, .cache_ttl_ms = 0});
+    const auto again = Clock::now();
+    auto none = impatient.active_master();
+    ASSERT_FALSE(none.is_ok());
+    EXPECT_EQ(none.status().code(), Code::kNotFound);
+    EXPECT_GE(Clock::now() - again, std::chrono::milliseconds(250));
+    EXPECT_LT(Clock::now() - again, std::chrono::milliseconds(1000));
 }
 
 TEST(RegistryClient, FollowsANewMasterListWithoutARestart) {
