@@ -123,8 +123,11 @@ This runs groupd — group membership over HTTP, built on chorus — as three
 real server processes on this machine: members join, one goes silent and is
 dropped, the leader is killed and the others carry on. Then chorus-bench
 measures chorus against ZooKeeper (when installed) on this machine.
+First, the master registry: HBase-style masters that are their own quorum.
 
 TXT
+    bash examples/registry/demo.sh
+    echo
     python3 examples/groupd/demo.py build/examples/groupd build/examples/chorusctl \
         build/bench/chorus-bench --quick
 }

@@ -136,8 +136,10 @@ int main(int argc, char** argv) {
         auto w = client.set_meta_location(*name, expected_version);
         if (!w.is_ok()) return lookup_failed(w.status());
         if (!w.value().applied) {
-            std::fprintf(stderr, "registry-admin: refused: the version is not %lld (now: %s)\n",
-                         static_cast<long long>(expected_version),
+            const std::string why = expected_version == -1
+                                        ? std::string("a meta location is set already")
+                                        : "the version is not " + std::to_string(expected_version);
+            std::fprintf(stderr, "registry-admin: refused: %s (now: %s)\n", why.c_str(),
                          w.value().now ? (w.value().now->server.str() + " at version " +
                                           std::to_string(w.value().now->version))
                                              .c_str()
