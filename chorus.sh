@@ -28,6 +28,8 @@ PACKAGES=(
     libssl-dev
     # Real ZooKeeper clients, which the ZooKeeper front end is tested with.
     python3-kazoo libzookeeper-mt-dev
+    # The registry's monitoring is checked against a real Prometheus.
+    prometheus
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
