@@ -31,8 +31,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxAnswerBytes = 64 << 20;
-// How often active_master() asks again while there is none.
+// How often active_master() asks again while there is none, and a lookup
+// that found no master serving.
 constexpr auto kNoActiveRetry = std::chrono::milliseconds(20);
+constexpr auto kRetryPause = std::chrono::milliseconds(20);
 
 // Answers that settle a lookup; the others (not serving, no answer) send it
 // on to the next master.
@@ -52,7 +54,10 @@ std::optional<std::pair<std::string, std::string>> split_address(const std::stri
 // for their answers; a broken connection fails them all (nullopt).
 class Link : public std::enable_shared_from_this<Link> {
  public:
-    using Answer = std::function<void(std::optional<pb::RegistryResponse>, std::string error)>;
+    // The answer, or nullopt and why not; `unsent`: the request never left
+    // (the connection was never made), so it cannot have been applied.
+    using Answer =
+        std::function<void(std::optional<pb::RegistryResponse>, std::string error, bool unsent)>;
 
     Link(asio::io_context& io, std::string address)
         : address_(std::move(address)), resolver_(io), socket_(io) {}
@@ -70,6 +75,7 @@ class Link : public std::enable_shared_from_this<Link> {
     void forget(uint64_t id) { pending_.erase(id); }
 
     void close(const std::string& why) {
+        const bool unsent = state_ != State::kUp;
         error_code ignored;
         resolver_.cancel();
         socket_.close(ignored);
@@ -79,7 +85,7 @@ class Link : public std::enable_shared_from_this<Link> {
         reading_ = false;
         auto failed = std::move(pending_);
         pending_.clear();
-        for (auto& [id, answer] : failed) answer(std::nullopt, why);
+        for (auto& [id, answer] : failed) answer(std::nullopt, why, unsent);
     }
 
  private:
@@ -143,7 +149,7 @@ class Link : public std::enable_shared_from_this<Link> {
                     if (it == self->pending_.end()) continue;  // forgotten, or id 0 (a bad frame)
                     Answer answer = std::move(it->second);
                     self->pending_.erase(it);
-                    answer(std::move(r), "");
+                    answer(std::move(r), "", false);
                 }
                 self->read_more();
             });
@@ -164,6 +170,9 @@ namespace {
 struct Outcome {
     std::optional<pb::RegistryResponse> response;
     Status error;
+    // Every master said it is not serving, or could not be reached: nothing
+    // was applied, and an election or a restart may be all it is.
+    bool retryable = false;
 };
 
 }  // namespace
@@ -178,6 +187,7 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
     // Fails what is in flight, closes the connections and ends the I/O
     // thread (whose handlers hold this state: it is freed once they are).
     void shutdown() {
+        closing = true;
         asio::post(io, [this] {
             for (auto& [address, link] : links) link->close("the client is closing");
             links.clear();
@@ -197,6 +207,7 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
     asio::executor_work_guard<asio::io_context::executor_type> work;
     std::map<std::string, std::shared_ptr<Link>> links;  // I/O thread
     uint64_t next_id = 1;                                // I/O thread
+    std::atomic<bool> closing{false};
     std::thread thread;
 
     std::shared_ptr<Link> link(const std::string& address) {
@@ -213,6 +224,7 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
         size_t outstanding = 0;
         bool done = false;
         Status last_error;
+        bool all_unapplied = true;  // every failure so far left nothing applied
         std::string answered_by;
         std::promise<Outcome> promise;
         std::unique_ptr<asio::steady_timer> deadline;
@@ -229,9 +241,11 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
         if (l->done) return;
         if (l->next == l->order.size()) {
             if (l->outstanding == 0)
-                finish(l, Outcome{std::nullopt, l->last_error.is_ok()
-                                                    ? Status(Code::kTimeout, "no masters to ask")
-                                                    : l->last_error});
+                finish(l,
+                       Outcome{std::nullopt,
+                               l->last_error.is_ok() ? Status(Code::kTimeout, "no masters to ask")
+                                                     : l->last_error,
+                               l->all_unapplied});
             return;
         }
         const std::string address = l->order[l->next++];
@@ -249,7 +263,7 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
             io, std::chrono::milliseconds(options.attempt_timeout_ms));
         auto self = shared_from_this();
         auto result = [self, l, address, settled, timer](std::optional<pb::RegistryResponse> r,
-                                                         std::string error) {
+                                                         std::string error, bool unsent) {
             if (*settled) return;
             *settled = true;
             timer->cancel();
@@ -265,6 +279,7 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
                 std::lock_guard lock(self->mu);
                 ++self->counters.failovers;
             }
+            if (!r && !unsent) l->all_unapplied = false;  // sent, and no answer came
             l->last_error = r ? Status(Code::kNotLeader, address + ": " + r->message())
                               : Status(Code::kTimeout, std::move(error));
             self->launch_next(l);
@@ -272,12 +287,30 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
         timer->async_wait([result, master, id](error_code ec) {
             if (ec) return;  // cancelled: answered
             master->forget(id);
-            result(std::nullopt, master->address() + " did not answer in time");
+            result(std::nullopt, master->address() + " did not answer in time", false);
         });
         master->request(r, result);
     }
 
-    Outcome ask(pb::RegistryRequest request, bool cacheable) {
+    // Asks until a master settles it, within the timeout: a lookup that
+    // found every master not serving or unreachable (an election, a
+    // restart) is tried again after a pause, while time is left.
+    Outcome ask(const pb::RegistryRequest& request, bool cacheable) {
+        return ask(request, cacheable,
+                   Clock::now() + std::chrono::milliseconds(options.timeout_ms));
+    }
+    Outcome ask(const pb::RegistryRequest& request, bool cacheable, Clock::time_point deadline) {
+        for (;;) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            Outcome outcome = ask_once(request, cacheable, std::max<int64_t>(left.count(), 1));
+            if (!outcome.retryable || closing.load() || Clock::now() + kRetryPause >= deadline)
+                return outcome;
+            std::this_thread::sleep_for(kRetryPause);
+        }
+    }
+
+    Outcome ask_once(pb::RegistryRequest request, bool cacheable, int64_t timeout_ms) {
         const auto op = request.op_case();
         std::vector<std::string> order;
         {
@@ -300,9 +333,9 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
         l->order = std::move(order);
         auto future = l->promise.get_future();
         const uint32_t hedge = std::max<uint32_t>(options.hedge, 1);
-        asio::post(io, [self = shared_from_this(), l, hedge] {
+        asio::post(io, [self = shared_from_this(), l, hedge, timeout_ms] {
             l->deadline = std::make_unique<asio::steady_timer>(
-                self->io, std::chrono::milliseconds(self->options.timeout_ms));
+                self->io, std::chrono::milliseconds(timeout_ms));
             l->deadline->async_wait([self, l](error_code ec) {
                 if (ec) return;
                 self->finish(l,
@@ -374,7 +407,7 @@ Result<ServerName> RegistryClient::active_master() {
     for (;;) {
         pb::RegistryRequest r;
         r.mutable_get_active_master();
-        Outcome outcome = impl_->ask(std::move(r), true);
+        Outcome outcome = impl_->ask(r, true, deadline);
         if (outcome.response && outcome.response->code() == pb::NOT_FOUND &&
             Clock::now() + kNoActiveRetry < deadline) {
             std::this_thread::sleep_for(kNoActiveRetry);

@@ -14,7 +14,9 @@
 //   at random (not in list order); the first good answer wins.
 // - A master that does not answer within attempt_timeout_ms (stopped,
 //   partitioned, overloaded), or says it is not serving, is passed over for
-//   the next. One overall timeout (timeout_ms) bounds every lookup.
+//   the next. When every master said it is not serving or could not be
+//   reached (an election, a restart), the lookup is tried again after a
+//   short pause. One overall timeout (timeout_ms) bounds every lookup.
 // - A cache: an answer is reused for cache_ttl_ms (the staleness bound),
 //   then fetched again; invalidate() drops it at once, for a caller that
 //   found an answer wrong (the active master it named refused it).
