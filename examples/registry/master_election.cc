@@ -9,6 +9,7 @@
 
 #include "session/client.pb.h"
 #include "session/server/session_service.h"
+#include "zab/runtime/node.h"
 
 namespace chorus::registry {
 
@@ -48,25 +49,37 @@ const char* master_state_name(MasterState state) {
     return "?";
 }
 
+uint64_t steady_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
+
 struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl> {
-    Impl(ElectionOptions o, session::SessionService& s) : options(std::move(o)), service(s) {}
+    Impl(ElectionOptions o, session::SessionService& s, Node& n)
+        : options(std::move(o)), service(s), node(n) {}
 
     const ElectionOptions options;
     session::SessionService& service;
+    Node& node;
     const std::string name = options.self.str();
 
-    std::atomic<MasterState> state{MasterState::kStarting};
+    // Read by state() on any thread.
     std::atomic<uint64_t> session{0};
+    std::atomic<uint64_t> lease_until_ms{0};  // steady clock: the session surely lives till then
+    std::atomic<bool> named{false};           // /hbase/master names this master (its replica says)
+    std::atomic<bool> set_up{false};          // the setup writes are done
+    MasterState logged = MasterState::kStarting;  // core thread: the state last logged
     std::atomic<uint64_t> won{0};
     std::atomic<uint64_t> lost{0};
     std::atomic<bool> resigned{false};
 
     // Core thread only.
     uint64_t granted_timeout_ms = 0;
-    bool busy = false;  // a request of the run in flight (one at a time)
-    bool heartbeat_in_flight = false;
-    size_t setup_done = 0;       // paths of setup_paths() made so far
-    bool backup_listed = false;  // /hbase/backup-masters/<name> is ours
+    bool busy = false;               // a request of the run in flight (one at a time)
+    bool confirm_in_flight = false;  // a confirmed heartbeat and its barrier under way
+    size_t setup_done = 0;           // paths of setup_paths() made so far
+    bool backup_listed = false;      // /hbase/backup-masters/<name> is ours
     uint64_t next_heartbeat_ms = 0;
     uint64_t retry_at_ms = 0;
     std::string active_seen;  // the active master last logged
@@ -99,20 +112,38 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
         if (session.load() == 0) return;
         spdlog::warn("master {}: session {:#x} {}; opening a new one", name, session.load(), why);
         session = 0;
+        lease_until_ms = 0;
         backup_listed = false;
         ++lost;
-        set_state(MasterState::kStarting);
     }
 
-    void set_state(MasterState s) {
-        const MasterState before = state.exchange(s);
-        if (before == s) return;
+    // What the master is now, from the lease and the replica (any thread).
+    MasterState state() const {
+        if (session.load() == 0 || !set_up.load()) return MasterState::kStarting;
+        if (!named.load()) return MasterState::kBackup;
+        return steady_ms() < lease_until_ms.load() ? MasterState::kActive : MasterState::kStarting;
+    }
+
+    // The lease: how long the session surely lives after a heartbeat the
+    // leader took at or after `sent_ms` — its timeout, less a margin for the
+    // leader's clock (read once per tick) and a stalled core thread.
+    void extend_lease(uint64_t sent_ms) {
+        const uint64_t margin = granted_timeout_ms / 5 + 20;
+        if (granted_timeout_ms <= margin) return;
+        const uint64_t until = sent_ms + granted_timeout_ms - margin;
+        if (until > lease_until_ms.load()) lease_until_ms = until;
+    }
+
+    void log_state() {
+        const MasterState s = state();
+        if (s == logged) return;
         if (s == MasterState::kActive) {
             ++won;
             spdlog::info("master {}: active (holds {})", name, kMasterPath);
-        } else if (before == MasterState::kActive) {
+        } else if (logged == MasterState::kActive) {
             spdlog::warn("master {}: no longer active ({})", name, master_state_name(s));
         }
+        logged = s;
     }
 
     // A refused or failed write: retried after a pause. NO_SESSION means the
@@ -124,51 +155,53 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
         retry_at_ms = now + kRetryMs;
     }
 
-    void heartbeat(uint64_t now) {
-        if (heartbeat_in_flight || now < next_heartbeat_ms) return;
-        heartbeat_in_flight = true;
-        next_heartbeat_ms = now + std::max<uint64_t>(granted_timeout_ms / 3, 1);
+    // A heartbeat the leader confirms, then a read barrier: if the replica
+    // still has the session after it, the session lived when the leader
+    // took the heartbeat (an expiry before it would have been delivered
+    // first), so it lives a full timeout after the heartbeat was sent.
+    void confirm(uint64_t now) {
+        if (confirm_in_flight || now < next_heartbeat_ms) return;
+        confirm_in_flight = true;
+        next_heartbeat_ms = now + std::max<uint64_t>(granted_timeout_ms / 4, 1);
         const uint64_t id = session.load();
-        cpb::Request r;
-        r.mutable_heartbeat()->add_session_ids(id);
+        const uint64_t sent = steady_ms();
         std::weak_ptr<Impl> weak = weak_from_this();
-        service.handle(std::move(r), [weak, id](cpb::Response reply) {
+        service.heartbeat_confirmed(id, [weak, id, sent](bool taken) {
             auto self = weak.lock();
             if (!self) return;
-            self->heartbeat_in_flight = false;
-            if (self->session.load() != id) return;
-            for (uint64_t unknown : reply.heartbeat().unknown())
-                if (unknown == id) return self->session_gone("expired");
-            for (uint64_t not_owned : reply.heartbeat().not_owned()) {
-                if (not_owned != id) continue;
-                // Moved away from this server (someone revalidated it
-                // elsewhere): take it back, so its heartbeats count.
-                cpb::Request back;
-                back.mutable_revalidate()->set_session_id(id);
-                self->service.handle(std::move(back), [](cpb::Response) {});
+            if (!taken) {
+                self->confirm_in_flight = false;
+                return;
             }
+            self->node.sync([weak, id, sent](Status s, Zxid) {
+                auto self = weak.lock();
+                if (!self) return;
+                self->confirm_in_flight = false;
+                if (!s.is_ok() || self->session.load() != id) return;
+                if (self->service.tracker().sessions().count(id) == 0)
+                    return self->session_gone("expired");
+                self->extend_lease(sent);
+            });
         });
     }
 
     void tick(uint64_t now, const RegistryView& view, bool serving) {
         if (resigned.load()) return;
         const uint64_t id = session.load();
-        if (id != 0) heartbeat(now);
-        const bool named = view.active_master && view.active_master->str() == name;
-        if (id != 0 && setup_done == setup_paths().size()) {
-            set_state(!serving ? MasterState::kStarting
-                      : named  ? MasterState::kActive
-                               : MasterState::kBackup);
-        }
+        if (id != 0) confirm(now);
+        const bool is_named = view.active_master && view.active_master->str() == name;
+        named = is_named;
+        set_up = setup_done == setup_paths().size();
+        log_state();
         if (view.active_master && view.active_master->str() != active_seen) {
             active_seen = view.active_master->str();
-            if (!named)
+            if (!is_named)
                 spdlog::info("master {}: standing by; the active master is {}", name, active_seen);
         }
         if (busy || now < retry_at_ms || !serving) return;
         if (id == 0) return open_session(now);
         if (setup_done < setup_paths().size()) return setup(now);
-        if (named) {
+        if (is_named) {
             if (backup_listed) unlist_backup(now);
             return;
         }
@@ -179,10 +212,13 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
     void open_session(uint64_t now) {
         cpb::Request r;
         r.mutable_open()->set_timeout_ms(options.session_timeout_ms);
-        send(std::move(r), [now](Impl& self, const cpb::Response& reply) {
+        const uint64_t sent = steady_ms();
+        send(std::move(r), [now, sent](Impl& self, const cpb::Response& reply) {
             if (reply.code() != cpb::OK) return self.failed(now, reply, "opening a session");
             self.granted_timeout_ms = reply.session().timeout_ms();
             self.session = reply.session().session_id();
+            // The leader opened it after `sent`, with a full timeout.
+            self.extend_lease(sent);
             self.next_heartbeat_ms = 0;
             spdlog::info("master {}: session {:#x} ({} ms)", self.name, self.session.load(),
                          self.granted_timeout_ms);
@@ -238,8 +274,9 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
     }
 };
 
-MasterElection::MasterElection(ElectionOptions options, session::SessionService& service)
-    : impl_(std::make_shared<Impl>(std::move(options), service)) {}
+MasterElection::MasterElection(ElectionOptions options, session::SessionService& service,
+                               Node& node)
+    : impl_(std::make_shared<Impl>(std::move(options), service, node)) {}
 
 MasterElection::~MasterElection() = default;
 
@@ -250,7 +287,7 @@ void MasterElection::tick(uint64_t now_ms, const RegistryView& view, bool servin
 void MasterElection::resign(uint64_t wait_ms) {
     if (impl_->resigned.exchange(true)) return;
     const uint64_t id = impl_->session.load();
-    impl_->set_state(MasterState::kStarting);
+    impl_->lease_until_ms = 0;  // no longer active, whatever the replica says
     if (id == 0) return;
     auto closed = std::make_shared<std::promise<cpb::Code>>();
     cpb::Request r;
@@ -271,7 +308,7 @@ void MasterElection::resign(uint64_t wait_ms) {
     impl_->session = 0;
 }
 
-MasterState MasterElection::state() const { return impl_->state.load(); }
+MasterState MasterElection::state() const { return impl_->state(); }
 uint64_t MasterElection::session_id() const { return impl_->session.load(); }
 uint64_t MasterElection::times_won() const { return impl_->won.load(); }
 uint64_t MasterElection::sessions_lost() const { return impl_->lost.load(); }

@@ -10,13 +10,20 @@
 //     there lists itself as the ephemeral /hbase/backup-masters/<name> and
 //     stands by; when the active master's session ends its node goes with
 //     it, and the standbys race again.
-//   - It counts itself active only while /hbase/master names it, this
-//     server serves (it is part of a working quorum) and its replica knows
-//     the session. A server cut off from the quorum stops serving within an
-//     election timeout, and the ensemble expires the session only after the
-//     session timeout, which is at least twice that (session::Server checks
-//     it): so the old master stops calling itself active before another
-//     one can win.
+//   - It counts itself active only while /hbase/master names it and it
+//     holds a lease on its session: every quarter of the session timeout
+//     it sends a heartbeat the leader confirms
+//     (SessionService::heartbeat_confirmed), then a read barrier
+//     (Node::sync); if its replica still has the session after the
+//     barrier, the session lived when the leader took the heartbeat (an
+//     expiry before it would have been delivered first), so it lives until
+//     at least a full timeout after the heartbeat was sent. The lease runs
+//     that long, less a fifth of the timeout. It is checked against the
+//     clock wherever state() is read, so a master cut off from the quorum,
+//     or whose core thread stalls, or whose replica lags after a partition
+//     heals, stops calling itself active before the ensemble can expire its
+//     session and let another win. (This needs the masters' clocks to run
+//     at about the same rate, not to agree.)
 //   - A session the ensemble expired (lost) is replaced by a new one, and
 //     the run starts again.
 //
@@ -36,9 +43,12 @@
 
 #include "examples/registry/registry_cache.h"
 
-namespace chorus::session {
+namespace chorus {
+class Node;
+namespace session {
 class SessionService;
 }
+}  // namespace chorus
 
 namespace chorus::registry {
 
@@ -49,8 +59,8 @@ struct ElectionOptions {
 };
 
 enum class MasterState : uint8_t {
-    // No session yet, the setup writes not done, or this server not
-    // serving (its session's life is unknown).
+    // No session yet, the setup writes not done, or named by /hbase/master
+    // without a lease (its session's life is unknown).
     kStarting,
     kBackup,  // standing by (listed under /hbase/backup-masters once done)
     kActive,  // /hbase/master names this master and its session lives
@@ -59,13 +69,14 @@ const char* master_state_name(MasterState state);  // "starting", "backup", "act
 
 class MasterElection {
  public:
-    // `service` must outlive the election.
-    MasterElection(ElectionOptions options, session::SessionService& service);
+    // `service` and `node` (the node it runs on) must outlive the election.
+    MasterElection(ElectionOptions options, session::SessionService& service, Node& node);
     ~MasterElection();
 
-    // One step (core thread): heartbeat when due, retry what failed, run
-    // for active when /hbase/master is free. `view` is the cache as this
-    // replica has delivered it; `serving`, whether this server serves now.
+    // One step (core thread): renew the lease when due, retry what failed,
+    // run for active when /hbase/master is free. `view` is the cache as this
+    // replica has delivered it; `serving`, whether this server serves now
+    // (no writes are tried while it does not).
     void tick(uint64_t now_ms, const RegistryView& view, bool serving);
 
     // Closes the session (so /hbase/master, or this backup's node, goes at
@@ -73,6 +84,7 @@ class MasterElection {
     // answer. After it, tick() does nothing. Not on the core thread.
     void resign(uint64_t wait_ms);
 
+    // From the lease and the replica, against the clock now (any thread).
     MasterState state() const;
     uint64_t session_id() const;     // 0: none now
     uint64_t times_won() const;      // times this master became active

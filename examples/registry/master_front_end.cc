@@ -53,7 +53,7 @@ struct MasterFrontEnd::Impl : std::enable_shared_from_this<MasterFrontEnd::Impl>
           election(ElectionOptions{.self = options.self,
                                    .session_timeout_ms = options.session_timeout_ms,
                                    .new_cluster_id = options.new_cluster_id},
-                   s.service()),
+                   s.service(), s.node()),
           lookups(options.lookups,
                   [this](pb::RegistryRequest r, LookupReply reply) {
                       handle(std::move(r), std::move(reply));
@@ -70,13 +70,22 @@ struct MasterFrontEnd::Impl : std::enable_shared_from_this<MasterFrontEnd::Impl>
     net::HttpServer http;
     const uint64_t started_ms = steady_ms();
     std::atomic<bool> serving{false};
+    std::atomic<bool> started{false};
     std::atomic<bool> stopped{false};
+    // Core thread: serving began (again) at this replica, and a read
+    // barrier issued since has completed — until then its cache may lag far
+    // behind (a healed partition delivers its backlog in slices).
+    uint64_t serving_period = 0;  // counts the times serving began
+    bool was_serving = false;
+    bool barrier_in_flight = false;
+    std::atomic<bool> caught_up{false};
     std::array<std::atomic<uint64_t>, kOps.size()> requests{};
     std::atomic<uint64_t> meta_writes{0};
     std::atomic<uint64_t> meta_conflicts{0};
 
     LookupContext context() const {
-        return LookupContext{.self = options.self, .serving = serving.load() && feed.ready()};
+        return LookupContext{.self = options.self,
+                             .serving = serving.load() && caught_up.load() && feed.ready()};
     }
 
     void count(pb::RegistryRequest::OpCase op) {
@@ -289,28 +298,51 @@ std::string MasterFrontEnd::describe() const {
 }
 
 Status MasterFrontEnd::start() {
-    impl_->feed.start();
     if (Status s = impl_->lookups.start(); !s.is_ok()) return s;
     if (Status s = impl_->http.start(); !s.is_ok()) {
         impl_->lookups.stop();
         return s;
     }
+    impl_->feed.start();
+    impl_->started = true;
     return Status::ok();
 }
 
 void MasterFrontEnd::stop() {
-    if (impl_->stopped.exchange(true)) return;
-    impl_->election.resign(kResignWaitMs);
+    // Only what started stops (a failed start leaves nothing to undo, and
+    // the service may be detached by then).
+    if (!impl_->started.load() || impl_->stopped.exchange(true)) return;
+    // Lookups stop naming anyone first: the feed no longer follows /hbase
+    // (the service ended the watches), and a standby wins once we resign.
     impl_->serving = false;
+    impl_->election.resign(kResignWaitMs);
     impl_->http.stop();
     impl_->lookups.stop();
     impl_->feed.stop();
 }
 
 void MasterFrontEnd::tick(uint64_t now_ms) {
-    const bool serving = impl_->server.node().status().serving;
-    impl_->serving = serving;
-    impl_->election.tick(now_ms, impl_->feed.current(), serving && impl_->feed.ready());
+    Impl& m = *impl_;
+    if (m.stopped.load()) return;
+    const bool serving = m.server.node().status().serving;
+    if (serving != m.was_serving) {
+        ++m.serving_period;
+        m.caught_up = false;
+    }
+    if (serving && !m.caught_up.load() && !m.barrier_in_flight) {
+        m.barrier_in_flight = true;
+        std::weak_ptr<Impl> weak = impl_;
+        m.server.node().sync([weak, period = m.serving_period](Status s, Zxid) {
+            auto self = weak.lock();
+            if (!self) return;
+            self->barrier_in_flight = false;
+            // A barrier of an earlier period proves nothing of this one.
+            if (s.is_ok() && period == self->serving_period) self->caught_up = true;
+        });
+    }
+    m.was_serving = serving;
+    m.serving = serving;
+    m.election.tick(now_ms, m.feed.current(), serving && m.caught_up.load() && m.feed.ready());
 }
 
 }  // namespace chorus::registry

@@ -95,8 +95,9 @@ struct RegionServer::Impl {
     std::thread control_thread, work_thread;
     bool shut_down = false;
 
-    // One try; the error says what went wrong.
-    Status register_once() {
+    // One try; the error says what went wrong. `*registered_with`: the
+    // session the node was made under.
+    Status register_once(uint64_t* registered_with) {
         uint64_t id = 0;
         {
             std::lock_guard lock(mu);
@@ -110,6 +111,7 @@ struct RegionServer::Impl {
             std::lock_guard lock(mu);
             session = id;
         }
+        *registered_with = id;
         auto wrote = client.write(id, {ClientOp::create(path, registered_metadata(), true)});
         if (wrote.ok()) return Status::ok();
         if (wrote.status.code == ClientCode::kNodeExists ||
@@ -138,9 +140,14 @@ struct RegionServer::Impl {
                 continue;
             }
             lock.unlock();
-            const Status s = register_once();
+            uint64_t registered_with = 0;
+            Status s = register_once(&registered_with);
             lock.lock();
             if (stopping) break;
+            // The session may have been lost while the node was made: then
+            // the node went with it, and this try counts as failed.
+            if (s.is_ok() && session != registered_with)
+                s = Status(Code::kNotLeader, "the session expired as the node was made");
             if (s.is_ok()) {
                 state = Registration::kRegistered;
                 ++registrations;

@@ -187,7 +187,7 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
     // Fails what is in flight, closes the connections and ends the I/O
     // thread (whose handlers hold this state: it is freed once they are).
     void shutdown() {
-        closing = true;
+        closing = true;  // lookups failing over now finish instead
         asio::post(io, [this] {
             for (auto& [address, link] : links) link->close("the client is closing");
             links.clear();
@@ -225,6 +225,7 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
         bool done = false;
         Status last_error;
         bool all_unapplied = true;  // every failure so far left nothing applied
+        bool write = false;         // SetMetaLocation: never hedged, never re-sent blind
         std::string answered_by;
         std::promise<Outcome> promise;
         std::unique_ptr<asio::steady_timer> deadline;
@@ -239,6 +240,9 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
 
     void launch_next(const std::shared_ptr<Lookup>& l) {
         if (l->done) return;
+        if (closing.load())
+            return finish(l,
+                          Outcome{std::nullopt, Status(Code::kTimeout, "the client is closing")});
         if (l->next == l->order.size()) {
             if (l->outstanding == 0)
                 finish(l,
@@ -282,6 +286,14 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
             if (!r && !unsent) l->all_unapplied = false;  // sent, and no answer came
             l->last_error = r ? Status(Code::kNotLeader, address + ": " + r->message())
                               : Status(Code::kTimeout, std::move(error));
+            // A write sent without an answer may have applied: sending it to
+            // another master could make it look refused by its own success.
+            if (l->write && !l->all_unapplied)
+                return self->finish(
+                    l, Outcome{std::nullopt,
+                               Status(Code::kUnknownOutcome,
+                                      l->last_error.message() +
+                                          "; the write may have applied: read the meta location")});
             self->launch_next(l);
         };
         timer->async_wait([result, master, id](error_code ec) {
@@ -325,6 +337,9 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
                 }
             }
             order = options.masters;
+            // Each master once, however often it is listed.
+            std::sort(order.begin(), order.end());
+            order.erase(std::unique(order.begin(), order.end()), order.end());
             std::shuffle(order.begin(), order.end(), random);
         }
         if (order.empty()) return Outcome{std::nullopt, Status::invalid_argument("no masters")};
@@ -332,7 +347,8 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
         l->request = std::move(request);
         l->order = std::move(order);
         auto future = l->promise.get_future();
-        const uint32_t hedge = std::max<uint32_t>(options.hedge, 1);
+        l->write = l->request.has_set_meta_location();
+        const uint32_t hedge = l->write ? 1 : std::max<uint32_t>(options.hedge, 1);
         asio::post(io, [self = shared_from_this(), l, hedge, timeout_ms] {
             l->deadline = std::make_unique<asio::steady_timer>(
                 self->io, std::chrono::milliseconds(timeout_ms));

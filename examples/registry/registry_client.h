@@ -87,7 +87,11 @@ class RegistryClient {
     Result<MetaLocation> meta_location();
     Result<std::vector<RegionServerInfo>> region_servers();
     Result<Masters> masters();
-    // Never cached. expected_version -1: only if none is set yet.
+    // Never cached, never hedged, and sent to another master only when the
+    // one asked surely did not apply it (not serving, unreachable); without
+    // an answer it is kUnknownOutcome: read the meta location. A refusal
+    // whose `now` names `server` means an earlier try applied.
+    // expected_version -1: only if none is set yet.
     Result<MetaWrite> set_meta_location(const ServerName& server, int64_t expected_version);
 
     // Drops every cached answer.

@@ -53,6 +53,27 @@ void SessionService::Impl::flush_heartbeats() {
         node->submit(tracker_request(r), [](Status, Completion) {});
     }
     pending_heartbeats.clear();
+    if (confirmed_heartbeats.empty()) return;
+    pb::TrackerRequest r;
+    r.mutable_heartbeats()->mutable_session_ids()->Add(confirmed_heartbeats.begin(),
+                                                       confirmed_heartbeats.end());
+    auto confirmations = std::make_shared<std::vector<std::function<void(bool)>>>(
+        std::move(heartbeat_confirmations));
+    confirmed_heartbeats.clear();
+    heartbeat_confirmations.clear();
+    node->submit(tracker_request(r), [confirmations](Status s, Completion) {
+        for (auto& done : *confirmations) done(s.is_ok());
+    });
+}
+
+void SessionService::heartbeat_confirmed(uint64_t session_id, std::function<void(bool)> done) {
+    Impl& m = *impl_;
+    CHORUS_ASSERT(m.node != nullptr, "SessionService::heartbeat_confirmed before attach()");
+    m.node->post([&m, session_id, done = std::move(done)]() mutable {
+        if (m.stopped) return done(false);
+        m.confirmed_heartbeats.push_back(session_id);
+        m.heartbeat_confirmations.push_back(std::move(done));
+    });
 }
 
 }  // namespace chorus::session

@@ -74,6 +74,10 @@ struct SessionService::Impl {
     // Heartbeats received since the last flush (a session may appear twice;
     // the leader does not mind).
     std::vector<uint64_t> pending_heartbeats;
+    // heartbeat_confirmed(): sessions whose heartbeat goes to the leader in
+    // a request of its own at the next flush, and who to tell its outcome.
+    std::vector<uint64_t> confirmed_heartbeats;
+    std::vector<std::function<void(bool)>> heartbeat_confirmations;
     uint64_t heartbeats_received = 0;
     double expiry_credit = 0;
     uint64_t expiring_since_log = 0;

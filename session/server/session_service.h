@@ -86,6 +86,16 @@ class SessionService final : public StateMachine {
     // front ends stop before the node does.
     void handle(client::pb::Request request, Reply reply);
 
+    // A heartbeat of `session_id` that says when the leader has taken it:
+    // it goes to the leader at the next tick, in a request of its own, and
+    // `done(true)` runs (core thread) once the leader absorbed it — the
+    // session's deadline was then moved to at least a full timeout after
+    // this call, if the leader still had the session (it says nothing of
+    // unknown ones: check the replica after a Node::sync). done(false): not
+    // taken (no leader, the service stops). For a holder of a lease on its
+    // session, as the registry's masters are. Any thread.
+    void heartbeat_confirmed(uint64_t session_id, std::function<void(bool)> done);
+
     // Persistent watches, as ZooKeeper's addWatch sets them: they stay set,
     // and every change they cover is handed to their owner's sink, one
     // WatchEvent per change (an owner's watches that cover one change give

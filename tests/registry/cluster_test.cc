@@ -534,6 +534,38 @@ TEST(RegistryCluster, BadInputGetsAClearAnswerAndHurtsNothing) {
         << metrics.body;
 }
 
+TEST(RegistryCluster, AMasterThatLosesItsQuorumStopsCallingItselfActiveWithinItsLease) {
+    RegistryCluster cluster(0);
+    int active = 0;
+    ASSERT_TRUE(eventually([&] { return (active = cluster.active_id()) != 0; }, 5000));
+    const auto state = [&] {
+        return get_json(cluster.master(active).http, "/health").value("state", "?");
+    };
+    ASSERT_TRUE(eventually([&] { return state() == "active"; }, 5000)) << state();
+    const auto killed = Clock::now();
+    for (int id = 1; id <= RegistryCluster::kMasters; ++id)
+        if (id != active) cluster.master(id).process.kill();
+    // Its lease (the session timeout less a fifth) runs out, quorum or not.
+    ASSERT_TRUE(eventually([&] { return state() != "active"; }, 5000));
+    std::fprintf(stderr, "alone, the active master stopped calling itself so after %lld ms\n",
+                 static_cast<long long>(ms_since(killed)));
+    EXPECT_LT(ms_since(killed), RegistryCluster::kSessionMs);
+}
+
+TEST(RegistryCluster, AMasterThatCannotBindSaysSoAndExits) {
+    RegistryCluster cluster(0);
+    ChildProcess second;
+    const std::string log = cluster.dir().sub("second.log");
+    second.start({binary("REGISTRY_MASTER", "registry-master"), "--id", "1", "--peers",
+                  "1=" + address(testing::free_port()), "--data-dir", cluster.dir().sub("second"),
+                  "--bootstrap", "--registry", address(cluster.master(1).lookups), "--http",
+                  address(testing::free_port())},
+                 log);
+    EXPECT_EQ(second.wait_exit(10000), 1) << read_file(log);
+    EXPECT_NE(read_file(log).find(std::to_string(cluster.master(1).lookups)), std::string::npos)
+        << read_file(log);
+}
+
 TEST(RegistryCluster, ARegionServerDrainsOnSigtermAndGivesUpWithoutMasters) {
     RegistryCluster cluster(1);
     ASSERT_TRUE(cluster.every_master_sees_every_server());

@@ -186,6 +186,44 @@ TEST(SessionServer, AWaitingWatchIsAnsweredBeforeTheFrontEndsStop) {
     EXPECT_EQ(journal.get(), (std::vector<std::string>{"start a", "watch answered", "stop a"}));
 }
 
+// heartbeat_confirmed (the registry's lease): done(true) once the leader has
+// taken the heartbeat, which moves the session's deadline; done(false) when
+// the service has stopped.
+TEST(SessionServer, AConfirmedHeartbeatIsAnsweredOnceTheLeaderTookItAndMovesTheDeadline) {
+    chorus::testing::TempDir dir;
+    Server server(one_server(dir));
+    ASSERT_TRUE(server.start().is_ok());
+    ASSERT_TRUE(eventually([&] { return server.node().status().serving; }, 10000));
+    cpb::Request open;
+    open.mutable_open()->set_timeout_ms(1000);
+    std::promise<uint64_t> opened;
+    server.service().handle(open,
+                            [&](cpb::Response r) { opened.set_value(r.session().session_id()); });
+    const uint64_t session = opened.get_future().get();
+    ASSERT_NE(session, 0u);
+    const auto deadline = [&] {
+        std::promise<uint64_t> at;
+        server.node().post(
+            [&] { at.set_value(server.service().tracker().deadline_ms(session).value_or(0)); });
+        return at.get_future().get();
+    };
+    const uint64_t before = deadline();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::promise<bool> confirmed;
+    server.service().heartbeat_confirmed(session, [&](bool taken) { confirmed.set_value(taken); });
+    auto taken = confirmed.get_future();
+    ASSERT_EQ(taken.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_TRUE(taken.get());
+    EXPECT_GE(deadline(), before + 100);  // moved by the heartbeat, not only by time
+    server.service().stop();
+    std::promise<bool> refused;
+    server.service().heartbeat_confirmed(session, [&](bool t) { refused.set_value(t); });
+    auto after_stop = refused.get_future();
+    ASSERT_EQ(after_stop.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_FALSE(after_stop.get());
+    server.stop();
+}
+
 TEST(NodeTickHook, RunsOnTheCoreThreadOncePerTickAndNotAfterStop) {
     chorus::testing::TempDir dir;
     ServerOptions options = one_server(dir);
