@@ -77,9 +77,11 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
     // Core thread only.
     uint64_t granted_timeout_ms = 0;
     bool busy = false;               // a request of the run in flight (one at a time)
-    bool confirm_in_flight = false;  // a confirmed heartbeat and its barrier under way
-    size_t setup_done = 0;           // paths of setup_paths() made so far
-    bool backup_listed = false;      // /hbase/backup-masters/<name> is ours
+    bool confirm_in_flight = false;  // a confirmed heartbeat and its write under way
+    uint64_t confirm_started_ms = 0;
+    uint64_t confirm_generation = 0;
+    size_t setup_done = 0;       // paths of setup_paths() made so far
+    bool backup_listed = false;  // /hbase/backup-masters/<name> is ours
     uint64_t next_heartbeat_ms = 0;
     uint64_t retry_at_ms = 0;
     std::string active_seen;  // the active master last logged
@@ -128,6 +130,7 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
     // leader took at or after `sent_ms` — its timeout, less a margin for the
     // leader's clock (read once per tick) and a stalled core thread.
     void extend_lease(uint64_t sent_ms) {
+        if (resigned.load()) return;  // resign() ended the lease for good
         const uint64_t margin = granted_timeout_ms / 5 + 20;
         if (granted_timeout_ms <= margin) return;
         const uint64_t until = sent_ms + granted_timeout_ms - margin;
@@ -155,29 +158,44 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
         retry_at_ms = now + kRetryMs;
     }
 
-    // A heartbeat the leader confirms, then a read barrier: if the replica
-    // still has the session after it, the session lived when the leader
-    // took the heartbeat (an expiry before it would have been delivered
-    // first), so it lives a full timeout after the heartbeat was sent.
+    // A heartbeat the leader confirms, then a logged no-op write (a CHECK
+    // of /hbase): the leader proposes it after everything it decided
+    // before it took the heartbeat — an expiry of this session among them
+    // — so once its answer comes (after its delivery here), a replica that
+    // still has the session shows it lived when the leader took the
+    // heartbeat, and so lives a full timeout after the heartbeat was sent.
+    // (A read barrier would not do: it covers only what was proposed, and
+    // a leader whose pipeline is full holds decided expiries unproposed.)
+    // One small transaction per quarter timeout per master.
     void confirm(uint64_t now) {
-        if (confirm_in_flight || now < next_heartbeat_ms) return;
+        if (!set_up.load()) return;  // /hbase exists once setup is done
+        if (confirm_in_flight && now < confirm_started_ms + granted_timeout_ms / 2) return;
+        if (now < next_heartbeat_ms) return;
+        // A confirmation that takes too long (a heartbeat the leader
+        // dropped) is given up: its answer, if it comes, is ignored.
+        const uint64_t generation = ++confirm_generation;
         confirm_in_flight = true;
+        confirm_started_ms = now;
         next_heartbeat_ms = now + std::max<uint64_t>(granted_timeout_ms / 4, 1);
         const uint64_t id = session.load();
         const uint64_t sent = steady_ms();
         std::weak_ptr<Impl> weak = weak_from_this();
-        service.heartbeat_confirmed(id, [weak, id, sent](bool taken) {
+        service.heartbeat_confirmed(id, [weak, id, sent, generation](bool taken) {
             auto self = weak.lock();
-            if (!self) return;
+            if (!self || generation != self->confirm_generation) return;
             if (!taken) {
                 self->confirm_in_flight = false;
                 return;
             }
-            self->node.sync([weak, id, sent](Status s, Zxid) {
+            cpb::Request r;
+            cpb::Op* op = r.mutable_write()->add_ops();
+            op->set_kind(cpb::Op::CHECK);
+            op->set_path("/hbase");
+            self->service.handle(std::move(r), [weak, id, sent, generation](cpb::Response reply) {
                 auto self = weak.lock();
-                if (!self) return;
+                if (!self || generation != self->confirm_generation) return;
                 self->confirm_in_flight = false;
-                if (!s.is_ok() || self->session.load() != id) return;
+                if (reply.code() != cpb::OK || self->session.load() != id) return;
                 if (self->service.tracker().sessions().count(id) == 0)
                     return self->session_gone("expired");
                 self->extend_lease(sent);

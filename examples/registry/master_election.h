@@ -13,11 +13,12 @@
 //   - It counts itself active only while /hbase/master names it and it
 //     holds a lease on its session: every quarter of the session timeout
 //     it sends a heartbeat the leader confirms
-//     (SessionService::heartbeat_confirmed), then a read barrier
-//     (Node::sync); if its replica still has the session after the
-//     barrier, the session lived when the leader took the heartbeat (an
-//     expiry before it would have been delivered first), so it lives until
-//     at least a full timeout after the heartbeat was sent. The lease runs
+//     (SessionService::heartbeat_confirmed), then a logged no-op write (a
+//     CHECK of /hbase) that the leader orders after everything it decided
+//     before; if its replica still has the session once the write's answer
+//     comes, the session lived when the leader took the heartbeat (an
+//     expiry decided before it would have been delivered first), so it
+//     lives until at least a full timeout after the heartbeat was sent. The lease runs
 //     that long, less a fifth of the timeout. It is checked against the
 //     clock wherever state() is read, so a master cut off from the quorum,
 //     or whose core thread stalls, or whose replica lags after a partition

@@ -124,6 +124,10 @@ std::optional<Txn> SessionService::preprocess(const Request& request) {
     impl_->tracker.set_wall_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
+    // And the steady clock now, not only at the last tick: a heartbeat's new
+    // deadline counts from the moment the leader takes it, however long
+    // since its last tick (the registry's masters hold leases on that).
+    impl_->tracker.set_now_ms(std::max(impl_->now_ms, Impl::clock_ms()));
     return impl_->tracker.preprocess(request);
 }
 void SessionService::deliver(const Txn& txn) { impl_->tracker.deliver(txn); }
