@@ -71,10 +71,10 @@ Figures summarize(std::vector<double> latencies, uint64_t failed, double seconds
 }
 
 // Unmeasured time before each point: connections made, caches and JITs warm.
-constexpr double kWarmupSeconds = 2;
+double warmup_seconds = 2;
 
 // `clients` threads each running `one()` (true: it succeeded) for
-// kWarmupSeconds unmeasured, then `seconds` measured; one() times itself out.
+// warmup_seconds unmeasured, then `seconds` measured; one() times itself out.
 Figures run_clients(int clients, double seconds,
                     const std::function<std::function<bool()>(int)>& make) {
     std::vector<std::vector<double>> latencies(clients);
@@ -83,7 +83,7 @@ Figures run_clients(int clients, double seconds,
         return Clock::now() +
                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
     };
-    const Clock::time_point start = at(kWarmupSeconds);
+    const Clock::time_point start = at(warmup_seconds);
     const Clock::time_point until = start + (at(seconds) - Clock::now());
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c) {
@@ -205,6 +205,10 @@ int main(int argc, char** argv) {
     app.add_option("--clients", clients, "client threads per point")->capture_default_str();
     app.add_option("--failovers", failovers, "active masters killed")->capture_default_str();
     app.add_option("--json", json_file, "also write the figures here");
+    app.add_option("--warmup", warmup_seconds, "unmeasured seconds before each point")
+        ->capture_default_str();
+    bool no_zookeeper = false;
+    app.add_flag("--no-zookeeper", no_zookeeper, "leave out the ZooKeeper point");
     CLI11_PARSE(app, argc, argv);
     const std::string work =
         fs::temp_directory_path() / ("registry-bench-" + std::to_string(::getpid()));
@@ -339,8 +343,9 @@ int main(int argc, char** argv) {
     }
 
     // The old way: reading the master's node from an external ZooKeeper.
-    std::string why;
-    if (!chorus::bench::zookeeper_client_built() || !chorus::bench::zookeeper_installed(&why)) {
+    std::string why = "--no-zookeeper";
+    if (no_zookeeper || !chorus::bench::zookeeper_client_built() ||
+        !chorus::bench::zookeeper_installed(&why)) {
         std::printf("ZooKeeper: not measured (%s)\n", chorus::bench::zookeeper_client_built()
                                                           ? why.c_str()
                                                           : "built without its C client");
