@@ -207,7 +207,10 @@ struct MasterElection::Impl : std::enable_shared_from_this<MasterElection::Impl>
         if (resigned.load()) return;
         const uint64_t id = session.load();
         if (id != 0) confirm(now);
-        const bool is_named = view.active_master && view.active_master->str() == name;
+        // Named, and by a node of this very session (not one a third party
+        // wrote, nor an old session's).
+        const bool is_named = view.active_master && view.active_master->str() == name &&
+                              view.active_master_session == id;
         named = is_named;
         set_up = setup_done == setup_paths().size();
         log_state();

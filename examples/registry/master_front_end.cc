@@ -76,6 +76,8 @@ struct MasterFrontEnd::Impl : std::enable_shared_from_this<MasterFrontEnd::Impl>
     // barrier issued since has completed — until then its cache may lag far
     // behind (a healed partition delivers its backlog in slices).
     uint64_t serving_period = 0;  // counts the times serving began
+    uint64_t epoch_seen = 0;
+    uint64_t leader_seen = 0;
     bool was_serving = false;
     bool barrier_in_flight = false;
     std::atomic<bool> caught_up{false};
@@ -84,8 +86,10 @@ struct MasterFrontEnd::Impl : std::enable_shared_from_this<MasterFrontEnd::Impl>
     std::atomic<uint64_t> meta_conflicts{0};
 
     LookupContext context() const {
+        // Serving now, not as of the last tick (the core thread may stall).
         return LookupContext{.self = options.self,
-                             .serving = serving.load() && caught_up.load() && feed.ready()};
+                             .serving = serving.load() && server.node().status().serving &&
+                                        caught_up.load() && feed.ready()};
     }
 
     void count(pb::RegistryRequest::OpCase op) {
@@ -324,8 +328,14 @@ void MasterFrontEnd::stop() {
 void MasterFrontEnd::tick(uint64_t now_ms) {
     Impl& m = *impl_;
     if (m.stopped.load()) return;
-    const bool serving = m.server.node().status().serving;
-    if (serving != m.was_serving) {
+    const NodeStatus status = m.server.node().status();
+    const bool serving = status.serving;
+    // A new leader or epoch between two ticks is a new period too, even if
+    // this replica served on both sides of it.
+    if (serving != m.was_serving || status.epoch != m.epoch_seen ||
+        status.leader != m.leader_seen) {
+        m.epoch_seen = status.epoch;
+        m.leader_seen = status.leader;
         ++m.serving_period;
         m.caught_up = false;
     }

@@ -51,17 +51,30 @@ std::optional<ServerName> ServerName::parse(std::string_view text) {
     return name;
 }
 
-void RegistryCache::node_set(std::string_view path, std::string_view data, int64_t version) {
+void RegistryCache::node_set(std::string_view path, std::string_view data, int64_t version,
+                             uint64_t session) {
     if (path == kClusterId) {
         view_.cluster_id = std::string(data);
     } else if (path == kMaster || path == kMeta) {
         std::optional<ServerName> name = ServerName::parse(data);
         if (!name) {
+            // The node no longer says who: neither does the view (the old
+            // value would be a lie).
             ++ignored_;
+            const bool had =
+                path == kMaster ? view_.active_master.has_value() : view_.meta.has_value();
+            if (path == kMaster) {
+                view_.active_master.reset();
+                view_.active_master_session = 0;
+            } else {
+                view_.meta.reset();
+            }
+            if (had) ++view_.generation;
             return;
         }
         if (path == kMaster) {
             view_.active_master = std::move(name);
+            view_.active_master_session = session;
         } else {
             view_.meta = MetaLocation{std::move(*name), version};
         }
@@ -99,6 +112,7 @@ void RegistryCache::node_deleted(std::string_view path) {
         view_.cluster_id.clear();
     } else if (path == kMaster) {
         view_.active_master.reset();
+        view_.active_master_session = 0;
     } else if (path == kMeta) {
         view_.meta.reset();
     } else if (auto backup = child_of(path, kBackups)) {

@@ -49,6 +49,7 @@ struct MetaLocation {
 struct RegistryView {
     std::string cluster_id;  // empty until /hbase/hbaseid exists
     std::optional<ServerName> active_master;
+    uint64_t active_master_session = 0;      // the session /hbase/master is ephemeral to
     std::vector<ServerName> backup_masters;  // ordered by name
     std::optional<MetaLocation> meta;
     std::map<std::string, std::string> region_servers;  // server name -> its metadata
@@ -59,10 +60,11 @@ struct RegistryView {
 
 class RegistryCache {
  public:
-    // The node at `path` now holds `data` at `version` (created or changed).
-    // Paths outside the layout above, and names that do not parse, are
-    // ignored (and counted).
-    void node_set(std::string_view path, std::string_view data, int64_t version);
+    // The node at `path` now holds `data` at `version` (created or changed),
+    // ephemeral to `session` (0: persistent). Paths outside the layout
+    // above, and names that do not parse, are ignored (and counted).
+    void node_set(std::string_view path, std::string_view data, int64_t version,
+                  uint64_t session = 0);
     // The node at `path` is gone.
     void node_deleted(std::string_view path);
     // Everything forgotten, to be read again.

@@ -42,7 +42,7 @@ struct RegistryFeed::Impl : std::enable_shared_from_this<RegistryFeed::Impl> {
     void read_node(const std::string& path) {
         const session::TreeNode* n = service.tracker().node(path);
         if (n != nullptr) {
-            cache.node_set(path, n->data.str(), n->version);
+            cache.node_set(path, n->data.str(), n->version, n->ephemeral_owner);
         } else {
             cache.node_deleted(path);
         }

@@ -96,6 +96,22 @@ TEST(RegistryCache, WhatDoesNotBelongIsIgnoredAndCounted) {
     EXPECT_TRUE(cache.view().backup_masters.empty());
 }
 
+TEST(RegistryCache, AnActiveMasterOrMetaOverwrittenWithGarbageIsForgotten) {
+    RegistryCache cache;
+    cache.node_set("/hbase/master", "m1,16000,5", 0, 77);
+    cache.node_set("/hbase/meta-region-server", "rs1,16020,7", 1);
+    ASSERT_TRUE(cache.view().active_master);
+    EXPECT_EQ(cache.view().active_master_session, 77u);
+    const uint64_t generation = cache.view().generation;
+    cache.node_set("/hbase/master", "garbage", 1, 77);
+    cache.node_set("/hbase/meta-region-server", "", 2);
+    EXPECT_FALSE(cache.view().active_master);
+    EXPECT_EQ(cache.view().active_master_session, 0u);
+    EXPECT_FALSE(cache.view().meta);
+    EXPECT_EQ(cache.view().generation, generation + 2);
+    EXPECT_EQ(cache.ignored(), 2u);
+}
+
 TEST(RegistryCache, ClearForgetsAllButMovesTheGenerationOn) {
     RegistryCache cache;
     cache.node_set("/hbase/hbaseid", "id", 0);
