@@ -30,6 +30,8 @@ PACKAGES=(
     python3-kazoo libzookeeper-mt-dev
     # The registry's monitoring is checked against a real Prometheus.
     prometheus
+    # Partitions in process tests: network namespaces and nftables rules.
+    iproute2 nftables
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -11,10 +11,16 @@
 //     set-meta NAME --expected-version N   (N = -1: none set yet)
 //     check-health        every master listed, and every region server's
 //                         /health; exits 1 if anything is unhealthy
+//     watch [--interval-ms N] [--duration-s N] [--json]
+//                         look up without end (until SIGINT/SIGTERM or the
+//                         duration), print each change and failure, then a
+//                         summary; exits 1 if any lookup failed
 //
 // Exit status: 0 done; 1 a lookup failed, or check-health found a problem;
 // 2 bad usage; 4 set-meta refused (the version was not the one expected).
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,6 +29,7 @@
 #include "examples/common/table.h"
 #include "examples/registry/region_server_config.h"
 #include "examples/registry/registry_client.h"
+#include "examples/registry/registry_watch.h"
 #include "net/http_client.h"
 
 namespace {
@@ -61,6 +68,9 @@ std::vector<std::string> master_health(const std::string& address, uint64_t time
             m.active ? "sees active " + m.active->str() : std::string("sees no active master")};
 }
 
+std::atomic<bool> watch_stop{false};
+extern "C" void stop_watching(int) { watch_stop = true; }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,6 +94,14 @@ int main(int argc, char** argv) {
     int64_t expected_version = 0;
     set_meta->add_option("NAME", meta_name, "host,port,startcode")->required();
     set_meta->add_option("--expected-version", expected_version, "-1: none set yet")->required();
+    auto* watch = app.add_subcommand("watch", "look up without end; print changes, failures");
+    chorus::registry::WatchOptions watch_options;
+    uint64_t duration_s = 0;
+    watch->add_option("--interval-ms", watch_options.interval_ms, "between rounds of lookups")
+        ->capture_default_str();
+    watch->add_option("--duration-s", duration_s, "stop after this long (0: at SIGINT/SIGTERM)")
+        ->capture_default_str();
+    watch->add_flag("--json", watch_options.json, "JSON lines, for scripts");
     CLI11_PARSE(app, argc, argv);
 
     options.masters = chorus::registry::split_list(masters_text);
@@ -94,6 +112,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     RegistryClient client(options);
+
+    if (*watch) {
+        watch_options.duration_ms = duration_s * 1000;
+        std::signal(SIGINT, stop_watching);
+        std::signal(SIGTERM, stop_watching);
+        return chorus::registry::watch_registry(client, watch_options, watch_stop);
+    }
 
     if (*list_servers) {
         auto servers = client.region_servers();

@@ -76,6 +76,7 @@ class Link : public std::enable_shared_from_this<Link> {
 
     void close(const std::string& why) {
         const bool unsent = state_ != State::kUp;
+        ++generation_;  // the closed connection's handlers, still queued, now do nothing
         error_code ignored;
         resolver_.cancel();
         socket_.close(ignored);
@@ -99,28 +100,30 @@ class Link : public std::enable_shared_from_this<Link> {
         state_ = State::kConnecting;
         resolver_.async_resolve(
             parts->first, parts->second,
-            [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
-                if (self->state_ != State::kConnecting) return;
+            [self = shared_from_this(), gen = generation_](error_code ec,
+                                                           tcp::resolver::results_type results) {
+                if (gen != self->generation_ || self->state_ != State::kConnecting) return;
                 if (ec)
                     return self->close("cannot resolve " + self->address_ + ": " + ec.message());
-                asio::async_connect(self->socket_, results, [self](error_code ec, const auto&) {
-                    if (self->state_ != State::kConnecting) return;
-                    if (ec)
-                        return self->close("cannot connect to " + self->address_ + ": " +
-                                           ec.message());
-                    self->socket_.set_option(tcp::no_delay(true), ec);
-                    self->state_ = State::kUp;
-                    self->read_more();
-                    self->write_next();
-                });
+                asio::async_connect(
+                    self->socket_, results, [self, gen](error_code ec, const auto&) {
+                        if (gen != self->generation_ || self->state_ != State::kConnecting) return;
+                        if (ec)
+                            return self->close("cannot connect to " + self->address_ + ": " +
+                                               ec.message());
+                        self->socket_.set_option(tcp::no_delay(true), ec);
+                        self->state_ = State::kUp;
+                        self->read_more();
+                        self->write_next();
+                    });
             });
     }
 
     void write_next() {
         if (state_ != State::kUp || writer_.writing() || writer_.empty()) return;
         asio::async_write(socket_, writer_.start_write(),
-                          [self = shared_from_this()](error_code ec, size_t) {
-                              if (self->state_ != State::kUp) return;
+                          [self = shared_from_this(), gen = generation_](error_code ec, size_t) {
+                              if (gen != self->generation_) return;  // another connection's
                               self->writer_.finish_write();
                               if (ec) return self->close("lost " + self->address_);
                               self->write_next();
@@ -130,29 +133,29 @@ class Link : public std::enable_shared_from_this<Link> {
     void read_more() {
         if (reading_ || state_ != State::kUp) return;
         reading_ = true;
-        socket_.async_read_some(
-            reader_.prepare(), [self = shared_from_this()](error_code ec, size_t n) {
-                self->reading_ = false;
-                if (self->state_ != State::kUp) return;
-                if (ec) return self->close("lost " + self->address_ + ": " + ec.message());
-                self->reader_.commit(n);
-                uint32_t length = 0;
-                std::string_view body;
-                while (self->reader_.next_length(&length)) {
-                    if (length > kMaxAnswerBytes)
-                        return self->close(self->address_ + " sent an answer too large to be one");
-                    if (!self->reader_.next(&body)) break;
-                    pb::RegistryResponse r;
-                    if (!r.ParseFromArray(body.data(), static_cast<int>(body.size())))
-                        return self->close(self->address_ + " sent a frame that is not an answer");
-                    auto it = self->pending_.find(r.id());
-                    if (it == self->pending_.end()) continue;  // forgotten, or id 0 (a bad frame)
-                    Answer answer = std::move(it->second);
-                    self->pending_.erase(it);
-                    answer(std::move(r), "", false);
-                }
-                self->read_more();
-            });
+        socket_.async_read_some(reader_.prepare(), [self = shared_from_this(), gen = generation_](
+                                                       error_code ec, size_t n) {
+            if (gen != self->generation_) return;  // another connection's
+            self->reading_ = false;
+            if (ec) return self->close("lost " + self->address_ + ": " + ec.message());
+            self->reader_.commit(n);
+            uint32_t length = 0;
+            std::string_view body;
+            while (self->reader_.next_length(&length)) {
+                if (length > kMaxAnswerBytes)
+                    return self->close(self->address_ + " sent an answer too large to be one");
+                if (!self->reader_.next(&body)) break;
+                pb::RegistryResponse r;
+                if (!r.ParseFromArray(body.data(), static_cast<int>(body.size())))
+                    return self->close(self->address_ + " sent a frame that is not an answer");
+                auto it = self->pending_.find(r.id());
+                if (it == self->pending_.end()) continue;  // forgotten, or id 0 (a bad frame)
+                Answer answer = std::move(it->second);
+                self->pending_.erase(it);
+                answer(std::move(r), "", false);
+            }
+            self->read_more();
+        });
     }
 
     const std::string address_;
@@ -162,6 +165,10 @@ class Link : public std::enable_shared_from_this<Link> {
     net::FrameReader reader_;
     net::FrameWriter writer_;
     bool reading_ = false;
+    // Counts connections: a handler of an earlier one (completed after
+    // close(), maybe after a new connect()) must not touch the new one's
+    // reader, writer or reading_ flag.
+    uint64_t generation_ = 0;
     std::map<uint64_t, Answer> pending_;
 };
 
