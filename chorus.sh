@@ -32,6 +32,8 @@ PACKAGES=(
     prometheus
     # Partitions in process tests: network namespaces and nftables rules.
     iproute2 nftables
+    # ps, with which the cluster scripts tell a zombie from a live process.
+    procps
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -32,7 +32,15 @@ load_cluster() {
     . "$REGISTRY_DIR/cluster.env"
 }
 
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# alive PID: the process runs. A zombie (exited, not yet reaped: the
+# scripts' children are orphans, and in a container PID 1 may reap them
+# late, seen here at about 2 s) counts as stopped.
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
+}
+
+running() { [ -f "$1" ] && alive "$(cat "$1")"; }
 
 # wait_ready PORT SECONDS: until GET /ready on 127.0.0.1:PORT answers 200.
 wait_ready() {
@@ -50,8 +58,8 @@ stop_pid() {
     local pid deadline=$((SECONDS + $2))
     pid=$(cat "$1")
     kill -TERM "$pid"
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt "$deadline" ]; do sleep 0.05; done
-    if kill -0 "$pid" 2>/dev/null; then
+    while alive "$pid" && [ $SECONDS -lt "$deadline" ]; do sleep 0.05; done
+    if alive "$pid"; then
         say "pid $pid did not stop within $2 s; killing it"
         kill -KILL "$pid"
     fi
