@@ -26,7 +26,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 # What an include is, from its spelling. Order matters: first match wins.
 KINDS = [
     ("base", lambda q, p: q and p.startswith("base/")),
-    ("core-proto", lambda q, p: q and p == "zab/zab.pb.h"),
+    ("core-proto", lambda q, p: q and p in ("zab/zab.pb.h", "zab/membership.pb.h")),
     ("core", lambda q, p: q and p.startswith("zab/core/")),
     ("runtime", lambda q, p: q and p.startswith("zab/runtime/")),
     ("net", lambda q, p: q and p.startswith("net/")),
