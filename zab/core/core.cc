@@ -29,6 +29,8 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
                       config_.members.end(),
                   "a server must be one of the members");
     CHORUS_ASSERT(config_.election_timeout_ticks >= 2, "election timeout too short");
+    // The core needs no addresses: the driver maps ids to peers.
+    for (ServerId id : config_.members) membership_.voters.emplace(id, "");
     accepted_epoch_ = durable.accepted_epoch;
     current_epoch_ = durable.current_epoch;
     snapshot_zxid_ = durable.snapshot_zxid;
@@ -62,7 +64,7 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // must not make it wait, hear history and demote itself (the review of
     // the original-member mark: seed 132695's stall came back that way).
     bootstrap_unconfirmed_ = bootstrapping && accepted_epoch_ == 0 && last_zxid().is_zero() &&
-                             config_.members.size() > 1 && !durable.original_member &&
+                             membership_.voters.size() > 1 && !durable.original_member &&
                              !mutated(config_, Mutation::kEmptyDiskVotes);
     // And it stays one whether or not the flag is given again (operations.md
     // says to restart without it): such a disk — currentEpoch 0, no mark, an
@@ -311,12 +313,11 @@ void Core::tick() {
 }
 
 void Core::step(ServerId from, const pb::PeerMessage& message) {
-    if (std::find(config_.members.begin(), config_.members.end(), from) == config_.members.end() ||
-        from == config_.id) {
+    if (!membership_.contains(from) || from == config_.id) {
         drop(from, "a message from a server that is not another member");
         return;
     }
-    if (const char* why = implausible(message, config_.members)) {
+    if (const char* why = implausible(message, membership_)) {
         drop(from, why);
         return;
     }

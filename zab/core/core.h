@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "zab/core/membership.h"
 #include "zab/core/types.h"
 
 namespace chorus::zab {
@@ -109,6 +110,10 @@ class Core {
     // A follower between NEWEPOCH and UPTODATE (receiving TRUNC/SNAP/DIFF).
     bool syncing() const { return role_ == Role::kFollowing && phase_ == Phase::kSync; }
     const Config& config() const { return config_; }
+    // Who votes and who counts, as this server knows it. Today always the
+    // bootstrap membership of Config::members; issue 17 makes it the last
+    // CONFIG in the log (docs/protocol.md, "Reconfiguration", R1).
+    const Membership& membership() const { return membership_; }
 
  private:
     enum class Phase : uint8_t { kDiscovery, kAckEpoch, kSync, kBroadcast };
@@ -240,6 +245,8 @@ class Core {
     void on_commit_point(Zxid committed);
 
     Config config_;
+    // Every vote, quorum and "is it one of ours" is judged against this.
+    Membership membership_;
     Preprocessor& preprocessor_;
     Ready ready_;
     uint64_t now_tick_ = 0;

@@ -81,7 +81,7 @@ pb::Vote Core::current_vote_message() const {
 void Core::broadcast_vote() {
     last_vote_tick_ = now_tick_;
     const pb::Vote v = current_vote_message();
-    for (ServerId peer : config_.members) {
+    for (const auto& [peer, address] : membership_.voters) {
         if (peer == config_.id) continue;
         pb::PeerMessage m;
         *m.mutable_vote() = v;
@@ -143,7 +143,7 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
         return;
     }
     pristine_peers_.insert(from);
-    if (pristine_peers_.size() + 1 < config_.members.size()) return;
+    if (pristine_peers_.size() + 1 < membership_.voters.size()) return;
     bootstrap_unconfirmed_ = false;
     if (voting_) return;  // the planted bug: it voted all along
     voting_ = true;
@@ -229,7 +229,7 @@ void Core::check_vote_quorum() {
     for (const auto& [peer, v] : votes_) {
         if (same_candidate(v, vote_)) ++agree;
     }
-    if (agree < config_.quorum()) return;
+    if (agree < membership_.quorum()) return;
     if (vote_.leader() == config_.id && own_disk_overdue() &&
         !mutated(config_, Mutation::kLeaderIgnoresStuckDisk)) {
         return;  // not with a stuck disk (it abstains meanwhile)
@@ -255,7 +255,7 @@ void Core::on_out_of_election(ServerId from, const pb::Vote& vote) {
     // (Peers that still follow us while we look are not a reason to lead
     // again: we may have stepped down because one of them is ahead of us.)
     if (leader == config_.id) return;
-    if (leader_says_so && naming >= config_.quorum()) become_follower(leader);
+    if (leader_says_so && naming >= membership_.quorum()) become_follower(leader);
 }
 
 }  // namespace chorus::zab

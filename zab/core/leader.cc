@@ -90,7 +90,7 @@ void Core::maybe_choose_epoch() {
         ++count;
         highest = std::max(highest, f.accepted_epoch);
     }
-    if (count < config_.quorum()) return;
+    if (count < membership_.quorum()) return;
     // Every input was checked against kMaxPlausible (validate.h, and the
     // disk's values at start): no wrap to 0.
     CHORUS_ASSERT(highest + 1 < kMaxPlausible, "an impossible epoch got through the checks");
@@ -142,7 +142,7 @@ void Core::maybe_start_sync() {
     for (const auto& [peer, f] : followers_) {
         if (f.voting && f.acked_epoch && f.epoch_counted) ++count;
     }
-    if (count < config_.quorum()) return;
+    if (count < membership_.quorum()) return;
     epoch_quorum_.clear();
     for (const auto& [peer, f] : followers_) {
         if (f.voting && f.acked_epoch && f.epoch_counted) epoch_quorum_.push_back(peer);
@@ -312,7 +312,7 @@ void Core::maybe_establish() {
     for (const auto& [peer, f] : followers_) {
         if (f.acked_new_leader) ++count;
     }
-    if (count < config_.quorum()) return;
+    if (count < membership_.quorum()) return;
     // A quorum holds our history durably: all of it is committed.
     phase_ = Phase::kBroadcast;
     committed_ = std::max(committed_, initial_history_last_);
@@ -357,9 +357,9 @@ void Core::commit_by_count_in_sync() {
     for (const auto& [peer, f] : followers_) {
         if (f.acked_epoch) held.push_back(std::max(f.diff_acked, f.acked));
     }
-    if (held.size() < config_.quorum()) return;
+    if (held.size() < membership_.quorum()) return;
     std::sort(held.begin(), held.end(), std::greater<>());
-    const Zxid candidate = std::min(held[config_.quorum() - 1], initial_history_last_);
+    const Zxid candidate = std::min(held[membership_.quorum() - 1], initial_history_last_);
     if (candidate > committed_) {
         committed_ = candidate;
         deliver();
@@ -375,7 +375,7 @@ void Core::advance_commit() {
         if (f.acked_new_leader) held.push_back(f.acked);
     }
     const size_t quorum =
-        mutated(config_, Mutation::kCommitOnMinority) ? size_t{1} : config_.quorum();
+        mutated(config_, Mutation::kCommitOnMinority) ? size_t{1} : membership_.quorum();
     if (held.size() < quorum) return;
     std::sort(held.begin(), held.end(), std::greater<>());
     Zxid candidate = std::min(held[quorum - 1], last_zxid());
@@ -492,7 +492,7 @@ void Core::check_barriers() {
         for (const auto& [peer, f] : followers_) {
             if (f.acked_new_leader && f.ping_acked >= b.seq) ++count;
         }
-        return count >= config_.quorum();
+        return count >= membership_.quorum();
     };
     for (const Barrier& b : barriers_) {
         if (!confirmed(b)) continue;
@@ -539,7 +539,8 @@ void Core::leader_tick() {
             ++alive;
         }
     }
-    if (alive < config_.quorum() && now_tick_ - role_start_tick_ > config_.election_timeout_ticks &&
+    if (alive < membership_.quorum() &&
+        now_tick_ - role_start_tick_ > config_.election_timeout_ticks &&
         !mutated(config_, Mutation::kLeaderNeverStepsDown)) {
         enter_looking("lost touch with a quorum");
     }

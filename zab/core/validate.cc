@@ -26,15 +26,14 @@ const char* check_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, 
 
 }  // namespace
 
-const char* implausible(const pb::PeerMessage& m, const std::vector<ServerId>& members) {
+const char* implausible(const pb::PeerMessage& m, const Membership& members) {
     using B = pb::PeerMessage::BodyCase;
     // Every message of an epoch names one: 0 is "none yet".
     auto epoch_ok = [](uint64_t e) { return e >= 1 && !big(e); };
     switch (m.body_case()) {
         case B::kVote: {
             const pb::Vote& v = m.vote();
-            if (v.leader() != 0 &&
-                std::find(members.begin(), members.end(), v.leader()) == members.end())
+            if (v.leader() != 0 && !members.is_voter(v.leader()))
                 return "a vote for a server that is not a member";
             if (big(v.leader_current_epoch()) || big(v.leader_last_zxid()) || big(v.round()) ||
                 big(v.accepted_epoch()) || big(v.current_epoch()) || big(v.sender_last_zxid()) ||
