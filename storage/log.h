@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,6 +45,16 @@ struct Entry {
 struct ReadLimits {
     size_t max_entries = SIZE_MAX;
     size_t max_bytes = SIZE_MAX;
+};
+
+// The membership in force at a log's base (docs/protocol.md,
+// "Reconfiguration"): the zxid of the CONFIG that made it, and its
+// record (zab's MembershipRecord; storage neither reads nor checks it).
+struct StoredMembership {
+    Zxid version;
+    std::string record;
+
+    friend bool operator==(const StoredMembership&, const StoredMembership&) = default;
 };
 
 class Log {
@@ -104,6 +115,15 @@ class Log {
     // compaction and reset (a wipe takes it, with everything else).
     virtual bool original_member() const = 0;
     virtual Status set_original_member() = 0;
+
+    // The membership that holds at base() (and after it, until a CONFIG in
+    // the log replaces it); nullopt until one is set. The core sets it
+    // before the compaction or reset that would take the CONFIG behind it
+    // away, so a crash between the two leaves a membership no older than
+    // the log's. Durable; replaced whole by each set; untouched by
+    // truncation, compaction and reset (a wipe takes it).
+    virtual std::optional<StoredMembership> membership() const = 0;
+    virtual Status set_membership(StoredMembership membership) = 0;
 };
 
 // Checks that `entries` may be appended to a log ending at `last` whose

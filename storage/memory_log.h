@@ -38,6 +38,11 @@ class MemoryLog final : public Log {
         original_ = true;
         return Status::ok();
     }
+    std::optional<StoredMembership> membership() const override { return membership_; }
+    Status set_membership(StoredMembership membership) override {
+        membership_ = std::move(membership);
+        return Status::ok();
+    }
 
  private:
     // Index of the first entry with zxid >= `zxid` (entries_ is sorted).
@@ -49,6 +54,7 @@ class MemoryLog final : public Log {
     uint64_t current_epoch_ = 0;
     bool joined_ = false;
     bool original_ = false;
+    std::optional<StoredMembership> membership_;
 };
 
 }  // namespace chorus::storage

@@ -25,6 +25,7 @@ constexpr const char* kEpochsKey = "epochs";      // 16 bytes: accepted, current
 constexpr const char* kJoinedKey = "joined";      // present (one byte, 1): Log::joined_ensemble()
 constexpr const char* kOriginalKey = "original";  // present (one byte, 1): Log::original_member()
 constexpr const char* kBaseKey = "base";          // a LogBase record
+constexpr const char* kMembershipKey = "membership";  // a StoredMembership record
 
 // Forwards RocksDB's warnings and errors (a dropped torn tail among them) to
 // our log, so an operator sees them without reading RocksDB's LOG file.
@@ -195,6 +196,20 @@ Status RocksLog::load_and_check() {
         base_ = Zxid{record.epoch(), record.counter()};
     } else if (!s.IsNotFound()) {
         return Status::corrupt(where + ": cannot read the base: " + s.ToString());
+    }
+
+    s = db.Get(rocksdb::ReadOptions(), db_->meta, kMembershipKey, &value);
+    if (s.ok()) {
+        pb::StoredMembership record;
+        if (!record.ParseFromString(value))
+            return Status::corrupt(where + ": the membership record does not parse");
+        const Zxid version{record.epoch(), record.counter()};
+        if (record.checksum() != record_checksum(version, 0, record.record()))
+            return Status::corrupt(where + ": the membership record (version " + version.str() +
+                                   ") fails its checksum");
+        membership_ = StoredMembership{version, record.record()};
+    } else if (!s.IsNotFound()) {
+        return Status::corrupt(where + ": cannot read the membership record: " + s.ToString());
     }
 
     if (current_epoch_ > accepted_epoch_) {
@@ -378,6 +393,20 @@ Status RocksLog::set_joined_ensemble() {
 
 Status RocksLog::set_original_member() {
     return set_mark(kOriginalKey, "the original-member record", &original_);
+}
+
+Status RocksLog::set_membership(StoredMembership membership) {
+    pb::StoredMembership record;
+    record.set_epoch(membership.version.epoch);
+    record.set_counter(membership.version.counter);
+    record.set_record(membership.record);
+    record.set_checksum(record_checksum(membership.version, 0, membership.record));
+    rocksdb::WriteBatch batch;
+    CHORUS_ASSERT(batch.Put(db_->meta, kMembershipKey, record.SerializeAsString()).ok(),
+                  "in-memory batch");
+    die_on_write_failure(dir_, "the membership record", db_->db->Write(db_->sync_write, &batch));
+    membership_ = std::move(membership);
+    return Status::ok();
 }
 
 }  // namespace chorus::storage

@@ -52,6 +52,8 @@ class RocksLog final : public Log {
     Status set_joined_ensemble() override;
     bool original_member() const override { return original_; }
     Status set_original_member() override;
+    std::optional<StoredMembership> membership() const override { return membership_; }
+    Status set_membership(StoredMembership membership) override;
 
     // Moves what RocksDB holds in memory (and its write-ahead log) into table
     // files. Not needed for durability — every write is already synced —
@@ -78,6 +80,7 @@ class RocksLog final : public Log {
     Status set_mark(const char* key, const char* record, bool* held);
     bool joined_ = false;
     bool original_ = false;
+    std::optional<StoredMembership> membership_;
     std::string scratch_;  // reused encoding buffer
 };
 

@@ -11,6 +11,8 @@
 
 #include "storage/data_dir.h"
 #include "storage/record_codec.h"
+#include "storage/records.pb.h"
+#include "storage/rocks_log.h"
 #include "storage/wal_tail.h"
 #include "tests/support/temp_dir.h"
 
@@ -228,6 +230,28 @@ TEST(Corruption, AnEntryNewerThanTheAcceptedEpochIsRefused) {
         raw.put_entry(entry.zxid, value);
     }
     expect_corrupt(open_data_dir(tmp.path()), {tmp.sub("log"), "2:1", "acceptedEpoch 1"});
+}
+
+TEST(Corruption, AMembershipRecordThatFailsItsChecksumIsRefused) {
+    testing::TempDir tmp;
+    populate(tmp.path());
+    {
+        auto log = RocksLog::open(tmp.sub("log"));
+        ASSERT_TRUE(log.is_ok()) << log.status().str();
+        ASSERT_TRUE(log.value()->set_membership(StoredMembership{Zxid{1, 4}, "voters"}).is_ok());
+    }
+    ASSERT_TRUE(open_data_dir(tmp.path()).is_ok());
+    {
+        pb::StoredMembership record;
+        record.set_epoch(1);
+        record.set_counter(4);
+        record.set_record("votors");  // one byte changed, the checksum kept
+        record.set_checksum(record_checksum(Zxid{1, 4}, 0, "voters"));
+        RawRocks(tmp.sub("log")).put_meta("membership", record.SerializeAsString());
+    }
+    expect_corrupt(open_data_dir(tmp.path()), {tmp.sub("log"), "membership", "1:4", "checksum"});
+    { RawRocks(tmp.sub("log")).put_meta("membership", "\xff\xff garbage"); }
+    expect_corrupt(open_data_dir(tmp.path()), {tmp.sub("log"), "membership record does not parse"});
 }
 
 TEST(Corruption, ACurrentEpochAboveTheAcceptedEpochIsRefused) {

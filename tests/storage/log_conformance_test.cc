@@ -299,6 +299,29 @@ TEST_P(LogConformance, TheJoinedEnsembleMarkIsDurableAndSurvivesAReset) {
     EXPECT_TRUE(log().joined_ensemble());
 }
 
+TEST_P(LogConformance, TheMembershipIsDurableReplacedWholeAndSurvivesLogChanges) {
+    EXPECT_EQ(log().membership(), std::nullopt);
+    ASSERT_TRUE(log().set_membership(StoredMembership{Zxid{}, "bootstrap"}).is_ok());
+    reopen();
+    ASSERT_TRUE(log().membership().has_value());
+    EXPECT_EQ(*log().membership(), (StoredMembership{Zxid{}, "bootstrap"}));
+    accept_epoch(1);
+    ASSERT_TRUE(log()
+                    .append(std::vector<Entry>{
+                        {Zxid{1, 1}, 1, "a"}, {Zxid{1, 2}, 7, "b"}, {Zxid{1, 3}, 1, "c"}})
+                    .is_ok());
+    const StoredMembership second{Zxid{1, 2}, std::string("with\0zero", 10)};
+    ASSERT_TRUE(log().set_membership(second).is_ok());
+    ASSERT_TRUE(log().compact_through(Zxid{1, 2}).is_ok());
+    ASSERT_TRUE(log().truncate_after(Zxid{1, 2}).is_ok());
+    reopen();
+    EXPECT_EQ(log().membership(), second) << "untouched by compaction and truncation";
+    accept_epoch(2);
+    ASSERT_TRUE(log().reset_to(Zxid{2, 5}).is_ok());
+    reopen();
+    EXPECT_EQ(log().membership(), second) << "untouched by a reset";
+}
+
 TEST_P(LogConformance, LargeAndEmptyPayloadsRoundTrip) {
     accept_epoch(1);
     std::vector<Entry> batch = {Entry{Zxid{1, 1}, 7, std::string(1 << 20, 'z')},
