@@ -99,6 +99,13 @@ class Counter final : public StateMachine {
     std::vector<std::string> delivered;
 };
 
+zab::pb::Snap snap_header(uint64_t epoch, Zxid zxid) {
+    zab::pb::Snap s;
+    s.set_epoch(epoch);
+    zab::to_pb(zxid, s.mutable_zxid());
+    return s;
+}
+
 zab::pb::PeerMessage ping(uint64_t seq) {
     zab::pb::PeerMessage m;
     m.mutable_ping()->set_epoch(1);
@@ -112,7 +119,7 @@ TEST(SnapshotSender, ChunksArePacedAndLaterFramesWaitBehindThem) {
     FakeEnv env;
     SnapshotSender sender(env, /*chunk_bytes=*/40, /*bytes_per_s=*/40000);  // 1 ms a chunk
     auto data = std::make_shared<const std::string>(100, 'x');
-    sender.send_snapshot(2, 3, Zxid{3, 7}, data);
+    sender.send_snapshot(2, snap_header(3, Zxid{3, 7}), data);
     sender.send(2, ping(1));
     sender.send(4, ping(2));  // another peer: not held
     ASSERT_EQ(env.sent.size(), 2u);
@@ -138,12 +145,15 @@ TEST(SnapshotSender, ChunksArePacedAndLaterFramesWaitBehindThem) {
 TEST(SnapshotSender, ASmallSnapshotGoesWholeAndANewOneReplacesOneFlowing) {
     FakeEnv env;
     SnapshotSender sender(env, 40, 40000);
-    sender.send_snapshot(2, 3, Zxid{3, 1}, std::make_shared<const std::string>(10, 'a'));
+    sender.send_snapshot(2, snap_header(3, Zxid{3, 1}),
+                         std::make_shared<const std::string>(10, 'a'));
     ASSERT_EQ(env.sent.size(), 1u);
     EXPECT_TRUE(env.sent[0].second.has_snap());
-    sender.send_snapshot(2, 3, Zxid{3, 5}, std::make_shared<const std::string>(100, 'b'));
+    sender.send_snapshot(2, snap_header(3, Zxid{3, 5}),
+                         std::make_shared<const std::string>(100, 'b'));
     sender.send(2, ping(1));
-    sender.send_snapshot(2, 4, Zxid{4, 2}, std::make_shared<const std::string>(100, 'c'));
+    sender.send_snapshot(2, snap_header(4, Zxid{4, 2}),
+                         std::make_shared<const std::string>(100, 'c'));
     for (int i = 0; i < 10; ++i) env.advance(1000);
     // The first chunked one stopped where it was, its held ping void; the
     // second went out whole, from offset 0.
@@ -154,6 +164,32 @@ TEST(SnapshotSender, ASmallSnapshotGoesWholeAndANewOneReplacesOneFlowing) {
             c_bytes += m.snap_chunk().data().size();
     }
     EXPECT_EQ(c_bytes, 100u);
+}
+
+// The membership in force at the snapshot (issue 17) travels on the first
+// chunk and comes out of the assembler with the whole.
+TEST(SnapshotSender, TheMembershipTravelsWithAChunkedSnapshot) {
+    FakeEnv env;
+    SnapshotSender sender(env, 40, 40000);
+    zab::pb::Snap header = snap_header(3, Zxid{3, 7});
+    header.set_membership("record");
+    zab::to_pb(Zxid{2, 4}, header.mutable_membership_version());
+    sender.send_snapshot(2, header, std::make_shared<const std::string>(100, 'x'));
+    for (int i = 0; i < 4; ++i) env.advance(1000);
+    SnapshotAssembler a;
+    zab::pb::PeerMessage whole;
+    size_t chunks = 0;
+    for (const auto& [to, m] : env.sent) {
+        ASSERT_TRUE(m.has_snap_chunk());
+        EXPECT_EQ(m.snap_chunk().membership().empty(), m.snap_chunk().offset() != 0);
+        ++chunks;
+        a.add(1, m.snap_chunk(), &whole);
+    }
+    EXPECT_EQ(chunks, 3u);
+    ASSERT_TRUE(whole.has_snap());
+    EXPECT_EQ(whole.snap().data(), std::string(100, 'x'));
+    EXPECT_EQ(whole.snap().membership(), "record");
+    EXPECT_EQ(zab::from_pb(whole.snap().membership_version()), (Zxid{2, 4}));
 }
 
 TEST(SnapshotAssembler, PutsChunksTogetherAndRefusesGaps) {

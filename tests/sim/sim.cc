@@ -148,6 +148,13 @@ class SimApp final : public StateMachine {
         }
         hooks_.restored(last_, hash_);
     }
+    // The checker sees a CONFIG as one more delivery in zxid order; the
+    // inner state machine (a workload's) never does.
+    void membership_committed(const zab::Txn& txn, const zab::Membership&) override {
+        hash_ = chain_hash(hash_, txn);
+        last_ = txn.zxid;
+        hooks_.delivered(txn, hash_);
+    }
     void role_changed(zab::Role role, ServerId leader, uint64_t epoch) override {
         hooks_.role_changed(role, leader, epoch);
         if (inner_) inner_->role_changed(role, leader, epoch);
@@ -261,7 +268,8 @@ enum class EventKind : uint8_t {
     kNotifyDown,
     kRestart,
     kKeepaliveReset,
-    kWake
+    kWake,
+    kReconfig
 };
 
 struct Event {
@@ -293,7 +301,10 @@ class Simulation final : private SimControl {
  public:
     Simulation(const SimOptions& options, Workload* workload)
         : options_(options), rng_(options.seed), workload_(workload) {
-        for (int i = 1; i <= options.servers; ++i) members_.push_back(static_cast<ServerId>(i));
+        for (int i = 1; i <= options.servers + options.observers; ++i) {
+            members_.push_back(static_cast<ServerId>(i));
+            (i <= options.servers ? voters_ : observers_).push_back(static_cast<ServerId>(i));
+        }
     }
 
     SimResult run();
@@ -391,6 +402,9 @@ class Simulation final : private SimControl {
     // Faults.
     void fault_action();
     void partition_action();
+    void reconfig_action();
+    // Proposes one change of `from` at leader `s`; what it proposed, if taken.
+    std::optional<zab::Membership> propose_change(Server& s, const zab::Membership& from);
     void heal_everything();
 
     // Clients.
@@ -409,7 +423,9 @@ class Simulation final : private SimControl {
     FaultMix mix_;
     int64_t quiet_time_ = 0;
     int64_t max_tick_period_ = kTickTime;
-    std::vector<ServerId> members_;
+    std::vector<ServerId> members_;    // every server, voter or observer
+    std::vector<ServerId> voters_;     // the bootstrap membership's voters
+    std::vector<ServerId> observers_;  // ... and its observers
     std::vector<Server> servers_;
     std::map<std::pair<ServerId, ServerId>, Link> links_;
     std::map<std::pair<ServerId, ServerId>, Wire> wires_;
@@ -548,6 +564,12 @@ void Simulation::start_server(ServerId id) {
     durable.current_epoch = s.disk.log.current_epoch();
     durable.joined_ensemble = s.disk.log.joined_ensemble();
     durable.original_member = s.disk.log.original_member();
+    if (const auto m = s.disk.log.membership()) {
+        Result<zab::Membership> membership = zab::Membership::decode(m->version, m->record);
+        if (!membership.is_ok())
+            fail(name(id) + "'s membership record: " + membership.status().str());
+        durable.membership = std::move(membership).value();
+    }
     auto snapshot_data = std::make_shared<const std::string>();
     if (s.disk.snapshot) {
         bool reset = false;
@@ -570,7 +592,8 @@ void Simulation::start_server(ServerId id) {
     if (s.disk.log.last_zxid() > checker_.committed_max()) ++result_.restarts_with_longer_log;
     zab::Config config;
     config.id = id;
-    config.members = members_;
+    config.members = voters_;
+    config.observers = observers_;
     config.bootstrap = s.bootstrap;
     config.election_timeout_ticks = kElectionTimeoutTicks;
     config.heartbeat_interval_ticks = 1;
@@ -666,6 +689,16 @@ void Simulation::on_role_changed(ServerId id, zab::Role role, ServerId leader, u
           (leader ? " leader " + std::to_string(leader) : "") + " epoch " + std::to_string(epoch) +
           (core.serving() ? " (serving)" : ""));
     if (role == zab::Role::kLeading && core.serving()) {
+        // Only voters make an epoch (R6): never an observer or a removed
+        // server. They are counted with the membership at the end of the
+        // initial history (a CONFIG may already follow it).
+        const zab::Membership counted = core.membership_at(core.initial_history_last());
+        for (ServerId peer : core.epoch_quorum()) {
+            if (!counted.is_voter(peer))
+                fail(name(id) + " established epoch " + std::to_string(epoch) + " with server " +
+                     std::to_string(peer) + " in its quorum, which is not a voter of " +
+                     counted.str());
+        }
         ++result_.elections;
         const Zxid last = core.initial_history_last();
         std::optional<zab::Txn> last_txn;
@@ -790,6 +823,13 @@ std::string Simulation::describe(const zab::pb::PeerMessage& m) {
     if (m.has_new_epoch()) s += " " + std::to_string(m.new_epoch().epoch());
     if (m.has_commit()) s += " " + zab::from_pb(m.commit().zxid()).str();
     if (m.has_up_to_date()) s += " " + zab::from_pb(m.up_to_date().committed()).str();
+    if (m.has_vote()) {
+        const auto& v = m.vote();
+        static const char* const kStates[] = {"looking", "following", "leading"};
+        s += std::string(" ") + kStates[std::min<int>(v.state(), 2)] + " for " +
+             std::to_string(v.leader()) + " round " + std::to_string(v.round()) +
+             (v.voting() ? "" : ", not voting");
+    }
     if (m.has_ack()) s += " " + zab::from_pb(m.ack().zxid()).str();
     if (m.has_ack_epoch()) {
         const auto& a = m.ack_epoch();
@@ -930,6 +970,88 @@ void Simulation::heal_partition(bool at_end) {
     }
 }
 
+void Simulation::reconfig_action() {
+    for (Server& s : servers_) {
+        if (!s.up || !running(s.id)) continue;
+        const zab::Core& c = s.driver->core();
+        if (c.role() != zab::Role::kLeading || !c.serving()) continue;
+        // Now and then a second change right behind the first, built on it:
+        // R3 refuses it while the first is uncommitted (config-two-at-once
+        // lets it through).
+        const zab::Membership old = c.membership();
+        zab::Membership base = old;
+        const int changes = chance(0.3) ? 2 : 1;
+        for (int i = 0; i < changes; ++i) {
+            std::optional<zab::Membership> next = propose_change(s, base);
+            if (!next) break;
+            base = std::move(*next);
+        }
+        if (base.same_servers(old) || !chance(0.25)) return;
+        // Before the change reaches anyone: the old voters but the leader
+        // cut off from the leader and the rest, silently. The old majority
+        // may elect among itself; the new voters with the leader must not
+        // be able to decide anything it cannot see (R2, R3).
+        heal_partition(false);
+        std::set<ServerId> side1;
+        for (const auto& [id, address] : old.voters)
+            if (id != s.id) side1.insert(id);
+        partitioned_ = true;
+        count("partitions between the old and new voters");
+        trace("partition: the old voters but the leader cut off as the change goes out, silent");
+        for (ServerId x : side1) {
+            for (ServerId y : members_) {
+                if (side1.count(y)) continue;
+                cut(x, y, Wire::Cut::kDrop);
+                cut(y, x, Wire::Cut::kDrop);
+            }
+        }
+        return;
+    }
+}
+
+std::optional<zab::Membership> Simulation::propose_change(Server& s, const zab::Membership& from) {
+    zab::Membership next = from;
+    std::vector<ServerId> voters, observers;
+    for (const auto& [id, address] : next.voters)
+        if (id != s.id) voters.push_back(id);
+    for (const auto& [id, address] : next.observers) observers.push_back(id);
+    auto move = [&](ServerId id, bool promote) {
+        auto& source = promote ? next.observers : next.voters;
+        (promote ? next.voters : next.observers)[id] = source[id];
+        source.erase(id);
+        return (promote ? "promote " : "demote ") + name(id);
+    };
+    // Never below the bootstrap number of voters: the fault model keeps a
+    // quorum of them able to recover, and one voter alone has no copy to
+    // lose a wiped disk to.
+    const bool may_demote = next.voters.size() > voters_.size() && !voters.empty();
+    std::string what;
+    const uint64_t kind = rand(100);
+    if (kind < 15 && !observers.empty() && !voters.empty()) {
+        // Two voters in one step: R2 refuses it (config-two-voters lets it through).
+        what = move(observers[rand(observers.size())], true) + " and " +
+               move(voters[rand(voters.size())], false);
+    } else if (!observers.empty() && (!may_demote || kind < 60)) {
+        what = move(observers[rand(observers.size())], true);
+    } else if (may_demote) {
+        what = move(voters[rand(voters.size())], false);
+    } else {
+        return std::nullopt;
+    }
+    const ServerId leader = s.id;
+    checker_.on_submit(s.driver->next_request_id(), next.encode());  // for integrity
+    const Status st =
+        s.driver->reconfigure(next, [this, leader, what](Status done, zab::Completion) {
+            count(done.is_ok() ? "membership changes committed"
+                               : "membership changes left indeterminate");
+            trace(name(leader) + "'s change (" + what + "): " + done.str());
+        });
+    count(st.is_ok() ? "membership changes proposed" : "membership changes refused");
+    trace(name(s.id) + " proposes: " + what + (st.is_ok() ? "" : " — refused: " + st.str()));
+    if (!st.is_ok()) return std::nullopt;
+    return next;
+}
+
 void Simulation::partition_action() {
     heal_partition(false);  // one partition at a time
     const size_t n = members_.size();
@@ -1033,6 +1155,8 @@ void Simulation::apply_write(Server& s, const zab::Write& write, size_t torn_ent
         st = log.set_joined_ensemble();
     } else if (std::holds_alternative<zab::MarkOriginalMember>(write)) {
         st = log.set_original_member();
+    } else if (const auto* w = std::get_if<zab::SetMembership>(&write)) {
+        st = log.set_membership(storage::StoredMembership{w->version, w->record});
     }
     if (!st.is_ok()) fail("storage of " + name(s.id) + " refused a write: " + st.str());
 }
@@ -1416,6 +1540,13 @@ void Simulation::check_end() {
         if (s.sick) continue;
         const zab::Core& c = s.driver->core();
         if (!c.serving() || c.delivered_zxid() != all) {
+            for (const Server& o : servers_) {  // what each holds, for the trace
+                const zab::Core& oc = o.driver->core();
+                trace(name(o.id) + ": " + zab::role_name(oc.role()) + ", currentEpoch " +
+                      std::to_string(oc.current_epoch()) + ", last zxid " + oc.last_zxid().str() +
+                      (oc.voting() ? "" : ", not voting") + ", membership " +
+                      oc.membership().version.str() + " (" + oc.membership().str() + ")");
+            }
             fail("liveness: " + std::to_string(options_.liveness_ticks) +
                  " ticks after the faults stopped, " + name(s.id) + " is " +
                  zab::role_name(c.role()) + (c.serving() ? " (serving)" : "") +
@@ -1463,6 +1594,7 @@ SimResult Simulation::run() {
         }
     }
     schedule(kTickTime * 5, EventKind::kFault);
+    if (options_.reconfig) schedule(kTickTime * 20, EventKind::kReconfig);
     bool healed = false;
     while (!events_.empty() && result_.ok && !checker_.failed() &&
            !(workload_ && !workload_->failure().empty())) {
@@ -1545,6 +1677,12 @@ SimResult Simulation::run() {
                 break;
             case EventKind::kWake:
                 workload_->wake(e.token);
+                break;
+            case EventKind::kReconfig:
+                if (now_ < fault_end) {
+                    reconfig_action();
+                    schedule(now_ + kTickTime * rand_between(5, 40), EventKind::kReconfig);
+                }
                 break;
         }
         check_servers();

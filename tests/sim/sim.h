@@ -54,6 +54,11 @@ struct SimOptions {
     // The fault model of the simulator before issue 13 (announced faults
     // only, short delays, no pauses, disk faults or swarm): for comparing.
     bool classic_faults = false;
+    // Issue 17: servers beyond `servers` that start as observers, and
+    // membership changes (promote an observer, demote a voter) proposed at
+    // random moments of the faults.
+    int observers = 0;
+    bool reconfig = false;
 };
 
 struct SimResult {

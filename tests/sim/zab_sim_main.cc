@@ -52,6 +52,8 @@ std::string replay_command(uint64_t seed, const SimOptions& o, const std::string
     std::string cmd =
         "zab-sim --seed " + std::to_string(seed) + " --servers " + std::to_string(o.servers);
     if (g_sessions) cmd += " --sessions";
+    if (o.observers > 0) cmd += " --observers " + std::to_string(o.observers);
+    if (o.reconfig) cmd += " --reconfig";
     if (o.classic_faults) cmd += " --classic-faults";
     if (!mutation.empty()) cmd += " --mutation " + mutation;
     return cmd + " --trace";
@@ -116,6 +118,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--liveness-ticks", options.liveness_ticks, "ticks after the faults stop")
         ->capture_default_str();
+    app.add_option("--observers", options.observers,
+                   "servers that start as observers, beside --servers voters (issue 17)")
+        ->check(CLI::Range(0, 2))
+        ->capture_default_str();
+    app.add_flag("--reconfig", options.reconfig,
+                 "propose membership changes (promote an observer, demote a voter) during the "
+                 "faults; use with --observers");
     app.add_flag("--classic-faults", options.classic_faults,
                  "the fault model before issue 13: announced faults only (crashes, partitions "
                  "that reset connections, resets), short delays, no pauses, disk faults or swarm");
@@ -140,6 +149,9 @@ int main(int argc, char** argv) {
         {"compact-past-diff", Mutation::kCompactPastDiff},
         {"count-equal-ack-epoch", Mutation::kCountEqualAckEpoch},
         {"leader-ignores-stuck-disk", Mutation::kLeaderIgnoresStuckDisk},
+        {"config-two-at-once", Mutation::kConfigTwoAtOnce},
+        {"config-two-voters", Mutation::kConfigTwoVoters},
+        {"observer-counts", Mutation::kObserverCounts},
     };
     std::vector<std::string> mutation_names;
     for (const auto& [name, m] : mutations) mutation_names.push_back(name);

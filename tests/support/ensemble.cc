@@ -6,11 +6,15 @@ Ensemble::Ensemble(int n, zab::Config base, std::map<zab::ServerId, zab::Durable
                    std::set<zab::ServerId> start_only)
     : base_(std::move(base)), n_(n) {
     base_.members.clear();
-    for (int i = 1; i <= n; ++i) base_.members.push_back(static_cast<zab::ServerId>(i));
-    for (zab::ServerId id : base_.members) nodes_[id];
+    const std::set<zab::ServerId> observers(base_.observers.begin(), base_.observers.end());
+    for (int i = 1; i <= n; ++i) {
+        const auto id = static_cast<zab::ServerId>(i);
+        if (!observers.count(id)) base_.members.push_back(id);
+        nodes_[id];
+    }
     // Start them all before any message moves, as if at the same moment.
     starting_together_ = true;
-    for (zab::ServerId id : base_.members) {
+    for (const auto& [id, unused] : nodes_) {
         if (!start_only.empty() && !start_only.count(id)) continue;
         start(id, durable.count(id) ? durable[id] : zab::DurableState{});
     }

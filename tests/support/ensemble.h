@@ -58,7 +58,8 @@ class Ensemble {
     };
 
     // Servers 1..n, all bootstrapping an ensemble with empty disks unless
-    // `durable` says otherwise for some.
+    // `durable` says otherwise for some. Those in base.observers start as
+    // observers, the others as voters.
     Ensemble(int n, zab::Config base, std::map<zab::ServerId, zab::DurableState> durable = {},
              std::set<zab::ServerId> start = {});
 

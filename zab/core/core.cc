@@ -25,16 +25,20 @@ const char* role_name(Role role) {
 
 Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     : config_(std::move(config)), preprocessor_(preprocessor) {
-    CHORUS_ASSERT(std::find(config_.members.begin(), config_.members.end(), config_.id) !=
-                      config_.members.end(),
-                  "a server must be one of the members");
     CHORUS_ASSERT(config_.election_timeout_ticks >= 2, "election timeout too short");
-    // The core needs no addresses: the driver maps ids to peers.
-    for (ServerId id : config_.members) membership_.voters.emplace(id, "");
+    const bool membership_stored = durable.membership.has_value();
+    base_membership_ = membership_stored ? std::move(*durable.membership) : bootstrap_membership();
+    CHORUS_ASSERT(check_servers(base_membership_).is_ok(), "the base membership is impossible");
+    membership_ = base_membership_;
     accepted_epoch_ = durable.accepted_epoch;
     current_epoch_ = durable.current_epoch;
     snapshot_zxid_ = durable.snapshot_zxid;
     log_base_ = durable.log_base;
+    note_configs(durable.log);  // (says which membership, if a CONFIG made it)
+    // A server outside a membership it learned (removed, then restarted)
+    // goes on as one that does not vote; the bootstrap one must name it.
+    CHORUS_ASSERT(membership_stored || !log_configs_.empty() || membership_.contains(config_.id),
+                  "a server must be one of the members or observers");
     for (Txn& txn : durable.log) log_.push_back(std::move(txn));
     CHORUS_ASSERT(log_base_ <= snapshot_zxid_, "the log must continue from the snapshot or before");
     CHORUS_ASSERT(last_zxid() >= snapshot_zxid_, "the log must reach the snapshot");
@@ -170,6 +174,7 @@ void Core::append_local(std::vector<Txn> txns) {
         CHORUS_ASSERT(is_successor(last_zxid(), txn.zxid), "the log must stay contiguous");
         log_.push_back(txn);
     }
+    note_configs(txns);  // R1: in force from now on
     if (!ready_.writes.empty()) {
         if (auto* append = std::get_if<AppendTxns>(&ready_.writes.back())) {
             for (Txn& txn : txns) append->txns.push_back(std::move(txn));
@@ -287,6 +292,7 @@ void Core::snapshot_saved(Zxid zxid) {
     const Zxid through = log_[drop - 1].zxid;
     log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(drop));
     log_base_ = through;
+    move_membership_base(through);
     ready_.writes.push_back(CompactThrough{through});
 }
 
@@ -317,7 +323,7 @@ void Core::step(ServerId from, const pb::PeerMessage& message) {
         drop(from, "a message from a server that is not another member");
         return;
     }
-    if (const char* why = implausible(message, membership_)) {
+    if (const char* why = implausible(message)) {
         drop(from, why);
         return;
     }

@@ -74,6 +74,17 @@ class Core {
     void heard_from(ServerId peer);
     void connected(ServerId peer);
     void disconnected(ServerId peer);
+    // Leader only: propose `next` as the membership, in a CONFIG
+    // transaction (docs/protocol.md, "Reconfiguration"). Refused with
+    // kNotLeader unless this server is the serving leader (R4: its epoch
+    // is established); kBusy while an earlier CONFIG is uncommitted (R3) or
+    // the queue is full; kInvalidArgument for a change check_change refuses
+    // (R2: one voter at a time) or one that removes this leader (R7:
+    // transfer leadership first). Once taken, the outcome is a Completion of
+    // `request_id` on this server, as for submit(), or none if leadership
+    // changes first. The new membership is in force here from the moment it
+    // is proposed (R1).
+    Status reconfigure(uint64_t request_id, Membership next);
     // Shutting down: a leader tells its followers, so they elect at once.
     void shutdown();
 
@@ -110,10 +121,12 @@ class Core {
     // A follower between NEWEPOCH and UPTODATE (receiving TRUNC/SNAP/DIFF).
     bool syncing() const { return role_ == Role::kFollowing && phase_ == Phase::kSync; }
     const Config& config() const { return config_; }
-    // Who votes and who counts, as this server knows it. Today always the
-    // bootstrap membership of Config::members; issue 17 makes it the last
-    // CONFIG in the log (docs/protocol.md, "Reconfiguration", R1).
+    // Who votes and who counts, as this server knows it: the last CONFIG
+    // in its log, committed or not, else the one in force at its log's base
+    // (docs/protocol.md, "Reconfiguration", R1).
     const Membership& membership() const { return membership_; }
+    // The membership in force at `zxid` (at or above the log's base).
+    Membership membership_at(Zxid zxid) const;
 
  private:
     enum class Phase : uint8_t { kDiscovery, kAckEpoch, kSync, kBroadcast };
@@ -158,6 +171,28 @@ class Core {
         Zxid zxid;
     };
 
+    // membership.cc (of the core)
+    Membership bootstrap_membership() const;
+    void refresh_membership();
+    // Puts the CONFIGs among `txns` (just appended) into log_configs_.
+    void note_configs(const std::vector<Txn>& txns);
+    // The log's base moved up to `base` (a compaction): the membership in
+    // force there becomes the base one, written before the compaction.
+    void move_membership_base(Zxid base);
+    bool voter(ServerId id) const { return membership_.is_voter(id); }
+    // What this server's own vote or acknowledgement counts for: 1 if it is
+    // a voter, else 0 (R5, R6).
+    size_t self_count() const { return voter(config_.id) ? 1 : 0; }
+    // A CONFIG is in the log above the commit point, or waits for a zxid (R3).
+    bool config_uncommitted() const;
+    // Whether this server proposes itself in elections: a voter of its
+    // membership, or one that the last CONFIG of its log took out of the
+    // voters while that CONFIG is not known to be committed (A5).
+    bool campaigns() const;
+    // A leader that is not a voter (elected under A5) steps down once no
+    // CONFIG is uncommitted: its removal has taken effect.
+    void step_down_if_not_voter();
+
     // core.cc
     void send(ServerId to, pb::PeerMessage message);
     void send_after_persist(ServerId to, pb::PeerMessage message);
@@ -190,6 +225,8 @@ class Core {
     void on_out_of_election(ServerId from, const pb::Vote& vote);
     void on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote);
     void check_vote_quorum();
+    bool quorum_under_leaders_membership(ServerId leader, const pb::Vote& answer) const;
+    const pb::Vote* leader_answer_of_other_membership(ServerId leader) const;
 
     // leader.cc
     void become_leader();
@@ -227,6 +264,9 @@ class Core {
     void send_pings();
     void check_barriers();
     bool counts_for_quorum(const FollowerState& follower) const;
+    // Whether `peer`'s acknowledgements and answers count: it is a voter of
+    // the membership in force (R5).
+    bool counted(ServerId peer) const;
 
     // follower.cc
     void become_follower(ServerId leader);
@@ -245,8 +285,11 @@ class Core {
     void on_commit_point(Zxid committed);
 
     Config config_;
-    // Every vote, quorum and "is it one of ours" is judged against this.
+    // Every vote, quorum and "is it one of ours" is judged against this:
+    // the last of log_configs_, else base_membership_ (refresh_membership).
     Membership membership_;
+    Membership base_membership_;              // in force at log_base_
+    std::map<Zxid, Membership> log_configs_;  // the CONFIGs in log_, by zxid
     Preprocessor& preprocessor_;
     Ready ready_;
     uint64_t now_tick_ = 0;

@@ -46,7 +46,7 @@ bool same_candidate(const pb::Vote& a, const pb::Vote& b) {
 
 pb::Vote Core::self_vote() const {
     pb::Vote v;
-    if (!voting_) return v;  // leader 0: we propose nobody
+    if (!voting_ || !campaigns()) return v;  // leader 0: we propose nobody (R6, A5)
     v.set_leader(config_.id);
     v.set_leader_current_epoch(current_epoch_);
     to_pb(last_zxid(), v.mutable_leader_last_zxid());
@@ -67,6 +67,10 @@ pb::Vote Core::current_vote_message() const {
         v.set_leader_current_epoch(epoch_);
         to_pb(last_zxid(), v.mutable_leader_last_zxid());
         v.set_state(role_ == Role::kLeading ? pb::LEADING : pb::FOLLOWING);
+        if (!membership_.version.is_zero()) {
+            to_pb(membership_.version, v.mutable_membership_version());
+            for (const auto& [id, address] : membership_.voters) v.add_membership_voters(id);
+        }
     }
     v.set_round(round_);
     v.set_voting(voting_);
@@ -81,11 +85,14 @@ pb::Vote Core::current_vote_message() const {
 void Core::broadcast_vote() {
     last_vote_tick_ = now_tick_;
     const pb::Vote v = current_vote_message();
-    for (const auto& [peer, address] : membership_.voters) {
-        if (peer == config_.id) continue;
-        pb::PeerMessage m;
-        *m.mutable_vote() = v;
-        send(peer, std::move(m));
+    // Observers too: they learn of the leader from the answers to theirs.
+    for (const auto* servers : {&membership_.voters, &membership_.observers}) {
+        for (const auto& [peer, address] : *servers) {
+            if (peer == config_.id) continue;
+            pb::PeerMessage m;
+            *m.mutable_vote() = v;
+            send(peer, std::move(m));
+        }
     }
 }
 
@@ -142,7 +149,7 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
         }
         return;
     }
-    pristine_peers_.insert(from);
+    if (voter(from)) pristine_peers_.insert(from);
     if (pristine_peers_.size() + 1 < membership_.voters.size()) return;
     bootstrap_unconfirmed_ = false;
     if (voting_) return;  // the planted bug: it voted all along
@@ -197,7 +204,12 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         on_out_of_election(from, vote);
         return;
     }
-    if (!vote.voting() || !voting_) return;  // a non-voting side: nothing to count
+    // A non-voting side: nothing to count (an empty disk). An observer or
+    // a removed server (in our membership) does take part: it proposes
+    // nobody of its own (self_vote) but adopts the best candidate, and the
+    // counting server's membership decides whether its vote counts (R6:
+    // its membership may be newer, and make it a voter).
+    if (!vote.voting() || !voting_) return;
     if (vote.round() > round_) {
         round_ = vote.round();
         votes_.clear();
@@ -225,11 +237,18 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
 
 void Core::check_vote_quorum() {
     if (!voting_ || vote_.leader() == 0) return;
-    size_t agree = 1;  // our own vote
+    size_t agree = self_count();  // our own vote
     for (const auto& [peer, v] : votes_) {
-        if (same_candidate(v, vote_)) ++agree;
+        if (voter(peer) && same_candidate(v, vote_)) ++agree;
     }
-    if (agree < membership_.quorum()) return;
+    if (agree < membership_.quorum()) {
+        // Our candidate already leads, under a membership other than ours (A4).
+        if (vote_.leader() == config_.id) return;
+        const pb::Vote* answer = leader_answer_of_other_membership(vote_.leader());
+        if (answer && quorum_under_leaders_membership(vote_.leader(), *answer))
+            become_follower(vote_.leader());
+        return;
+    }
     if (vote_.leader() == config_.id && own_disk_overdue() &&
         !mutated(config_, Mutation::kLeaderIgnoresStuckDisk)) {
         return;  // not with a stuck disk (it abstains meanwhile)
@@ -241,20 +260,59 @@ void Core::check_vote_quorum() {
     }
 }
 
+// A4: the voters of `answer`'s membership (a LEADING answer carries its
+// leader's; none: the bootstrap one), and whether a quorum of them agrees
+// on `leader`: its own answer, peers that follow it, peers whose looking
+// vote in our round names it, and our own vote if we are one of them.
+// Following decides nothing (the leader's quorum does). A leader holds
+// every committed CONFIG, so where our membership differs from its, ours is
+// older (we would wait for servers that no longer vote) or holds a CONFIG
+// the leader will truncate: its membership judges.
+bool Core::quorum_under_leaders_membership(ServerId leader, const pb::Vote& answer) const {
+    std::set<ServerId> voters;
+    if (answer.membership_voters_size() > 0) {
+        voters = {answer.membership_voters().begin(), answer.membership_voters().end()};
+    } else {
+        voters = {config_.members.begin(), config_.members.end()};
+    }
+    std::set<ServerId> agreeing;
+    if (voters.count(config_.id) && vote_.leader() == leader) agreeing.insert(config_.id);
+    for (const auto& [peer, v] : out_of_election_)
+        if (v.leader() == leader && voters.count(peer)) agreeing.insert(peer);
+    for (const auto& [peer, v] : votes_)
+        if (v.leader() == leader && voters.count(peer)) agreeing.insert(peer);
+    return agreeing.size() >= voters.size() / 2 + 1;
+}
+
+// The leader's LEADING answer, when its membership differs from ours (A4).
+const pb::Vote* Core::leader_answer_of_other_membership(ServerId leader) const {
+    auto said = out_of_election_.find(leader);
+    if (said == out_of_election_.end() || said->second.state() != pb::LEADING) return nullptr;
+    if (from_pb(said->second.membership_version()) == membership_.version) return nullptr;
+    return &said->second;
+}
+
 void Core::on_out_of_election(ServerId from, const pb::Vote& vote) {
     out_of_election_[from] = vote;
     const ServerId leader = vote.leader();
     if (leader == 0) return;
-    size_t naming = 0;
-    bool leader_says_so = false;
-    for (const auto& [peer, v] : out_of_election_) {
-        if (v.leader() != leader) continue;
-        ++naming;
-        if (peer == leader && v.state() == pb::LEADING) leader_says_so = true;
-    }
     // (Peers that still follow us while we look are not a reason to lead
     // again: we may have stepped down because one of them is ahead of us.)
     if (leader == config_.id) return;
+    if (const pb::Vote* answer = leader_answer_of_other_membership(leader)) {
+        // Seeds 16 and 1461 of --observers 2 --reconfig: with differing
+        // memberships, servers took turns leading with our vote, and we
+        // followed none of them, waiting for a quorum of ours.
+        if (quorum_under_leaders_membership(leader, *answer)) become_follower(leader);
+        return;
+    }
+    size_t naming = 0;
+    bool leader_says_so = false;
+    for (const auto& [peer, v] : out_of_election_) {
+        if (v.leader() != leader || !voter(peer)) continue;
+        ++naming;
+        if (peer == leader && v.state() == pb::LEADING) leader_says_so = true;
+    }
     if (leader_says_so && naming >= membership_.quorum()) become_follower(leader);
 }
 

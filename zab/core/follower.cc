@@ -270,10 +270,25 @@ void Core::on_trunc(const pb::Trunc& message) {
     log_.erase(log_.begin() + static_cast<std::ptrdiff_t>(keep), log_.end());
     durable_ = std::min(durable_, to);
     ready_.writes.push_back(TruncateAfter{to});
+    // R1: a CONFIG truncated away takes its membership with it.
+    log_configs_.erase(log_configs_.upper_bound(to), log_configs_.end());
+    refresh_membership();
 }
 
 void Core::on_snap(const pb::Snap& message) {
     const Zxid zxid = from_pb(message.zxid());
+    // The membership in force at the snapshot comes with it (validate.h
+    // checked that it decodes), written before the snapshot resets the log.
+    Membership at = bootstrap_membership();
+    if (!message.membership().empty()) {
+        at =
+            Membership::decode(from_pb(message.membership_version()), message.membership()).value();
+    }
+    if (at.version != base_membership_.version || !at.same_servers(base_membership_))
+        ready_.writes.push_back(SetMembership{at.version, at.encode()});
+    base_membership_ = std::move(at);
+    log_configs_.clear();
+    refresh_membership();
     log_.clear();
     log_base_ = zxid;
     snapshot_zxid_ = zxid;

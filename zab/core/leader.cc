@@ -31,6 +31,10 @@ bool Core::counts_for_quorum(const FollowerState& follower) const {
     return follower.voting || follower.acked_new_leader;
 }
 
+bool Core::counted(ServerId peer) const {
+    return voter(peer) || mutated(config_, Mutation::kObserverCounts);
+}
+
 void Core::become_leader() {
     followers_.clear();
     phase_ = Phase::kDiscovery;
@@ -83,11 +87,11 @@ void Core::send_new_epoch(ServerId peer, FollowerState& f) {
 
 void Core::maybe_choose_epoch() {
     if (phase_ != Phase::kDiscovery) return;
-    size_t count = 1;  // ourselves
+    size_t count = self_count();
     uint64_t highest = std::max(accepted_epoch_, max_accepted_seen_);
     for (const auto& [peer, f] : followers_) {
         if (!f.voting) continue;
-        ++count;
+        if (counted(peer)) ++count;
         highest = std::max(highest, f.accepted_epoch);
     }
     if (count < membership_.quorum()) return;
@@ -109,7 +113,7 @@ void Core::on_ack_epoch(ServerId from, const pb::AckEpoch& ack) {
     if (it == followers_.end() || ack.epoch() != epoch_ || it->second.acked_epoch) return;
     FollowerState& f = it->second;
     f.last_heard_tick = now_tick_;
-    if (phase_ == Phase::kAckEpoch && f.voting) {
+    if (phase_ == Phase::kAckEpoch && f.voting && counted(from)) {
         // Our history must be at least as recent as that of every member of
         // the quorum that makes this epoch; otherwise a committed write
         // could be missing from it.
@@ -138,14 +142,15 @@ void Core::on_ack_epoch(ServerId from, const pb::AckEpoch& ack) {
 
 void Core::maybe_start_sync() {
     if (phase_ != Phase::kAckEpoch) return;
-    size_t count = 1;
+    size_t count = self_count();
     for (const auto& [peer, f] : followers_) {
-        if (f.voting && f.acked_epoch && f.epoch_counted) ++count;
+        if (f.voting && f.acked_epoch && f.epoch_counted && counted(peer)) ++count;
     }
     if (count < membership_.quorum()) return;
     epoch_quorum_.clear();
     for (const auto& [peer, f] : followers_) {
-        if (f.voting && f.acked_epoch && f.epoch_counted) epoch_quorum_.push_back(peer);
+        if (f.voting && f.acked_epoch && f.epoch_counted && counted(peer))
+            epoch_quorum_.push_back(peer);
     }
     phase_ = Phase::kSync;
     initial_history_last_ = last_zxid();
@@ -202,6 +207,10 @@ void Core::sync_follower(ServerId peer, FollowerState& f) {
         pb::PeerMessage m;
         m.mutable_snap()->set_epoch(epoch_);
         to_pb(snapshot_zxid_, m.mutable_snap()->mutable_zxid());
+        if (const Membership at = membership_at(snapshot_zxid_); !at.version.is_zero()) {
+            m.mutable_snap()->set_membership(at.encode());
+            to_pb(at.version, m.mutable_snap()->mutable_membership_version());
+        }
         send(peer, std::move(m));
         diff_from = snapshot_zxid_;
     } else {
@@ -308,9 +317,9 @@ void Core::on_ack_new_leader(ServerId from, const pb::AckNewLeader& ack) {
 
 void Core::maybe_establish() {
     if (phase_ != Phase::kSync || !self_new_leader_durable_) return;
-    size_t count = 1;
+    size_t count = self_count();
     for (const auto& [peer, f] : followers_) {
-        if (f.acked_new_leader) ++count;
+        if (f.acked_new_leader && counted(peer)) ++count;
     }
     if (count < membership_.quorum()) return;
     // A quorum holds our history durably: all of it is committed.
@@ -326,6 +335,7 @@ void Core::maybe_establish() {
         send(peer, std::move(m));
     }
     deliver();
+    step_down_if_not_voter();
 }
 
 void Core::on_ack(ServerId from, const pb::Ack& ack) {
@@ -355,7 +365,7 @@ void Core::commit_by_count_in_sync() {
     if (phase_ != Phase::kSync) return;
     std::vector<Zxid> held = {durable_};
     for (const auto& [peer, f] : followers_) {
-        if (f.acked_epoch) held.push_back(std::max(f.diff_acked, f.acked));
+        if (f.acked_epoch && counted(peer)) held.push_back(std::max(f.diff_acked, f.acked));
     }
     if (held.size() < membership_.quorum()) return;
     std::sort(held.begin(), held.end(), std::greater<>());
@@ -370,9 +380,10 @@ void Core::advance_commit() {
     if (phase_ != Phase::kBroadcast) return;
     // The highest zxid durable on a quorum: sort what each holds, take the
     // quorum-th highest.
-    std::vector<Zxid> held = {durable_};
+    std::vector<Zxid> held;
+    if (self_count() > 0) held.push_back(durable_);
     for (const auto& [peer, f] : followers_) {
-        if (f.acked_new_leader) held.push_back(f.acked);
+        if (f.acked_new_leader && counted(peer)) held.push_back(f.acked);
     }
     const size_t quorum =
         mutated(config_, Mutation::kCommitOnMinority) ? size_t{1} : membership_.quorum();
@@ -390,6 +401,7 @@ void Core::advance_commit() {
         send_commit(peer, committed_);
     }
     deliver();
+    step_down_if_not_voter();
 }
 
 void Core::accept_request(ServerId origin, Request request) {
@@ -406,6 +418,8 @@ void Core::accept_request(ServerId origin, Request request) {
         }
         return;
     }
+    CHORUS_ASSERT(txn->type != kConfigTxnType,
+                  "the application's preprocess returned the core's reserved CONFIG type");
     txn->origin = origin;
     txn->request_id = request.id;
     pending_txns_.push_back(std::move(*txn));
@@ -488,9 +502,9 @@ void Core::check_barriers() {
     if (barriers_.empty()) return;
     auto confirmed = [&](const Barrier& b) {
         if (mutated(config_, Mutation::kSyncWithoutQuorum)) return true;
-        size_t count = 1;
+        size_t count = self_count();
         for (const auto& [peer, f] : followers_) {
-            if (f.acked_new_leader && f.ping_acked >= b.seq) ++count;
+            if (f.acked_new_leader && f.ping_acked >= b.seq && counted(peer)) ++count;
         }
         return count >= membership_.quorum();
     };
@@ -532,9 +546,9 @@ void Core::leader_tick() {
     }
     // Step down unless a quorum has been heard from within the timeout: a
     // leader cut off from its quorum must stop acting as one.
-    size_t alive = 1;
+    size_t alive = self_count();
     for (const auto& [peer, f] : followers_) {
-        if (counts_for_quorum(f) &&
+        if (counts_for_quorum(f) && counted(peer) &&
             now_tick_ - f.last_heard_tick <= config_.election_timeout_ticks) {
             ++alive;
         }

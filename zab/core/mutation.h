@@ -41,6 +41,9 @@ enum class Mutation : uint8_t {
     kCountEqualAckEpoch,         // an ACKEPOCH of an epoch accepted before counts for the quorum
     kLeaderIgnoresStuckDisk,     // a leader whose own disk is stuck keeps leading
     kOriginalMemberForgotten,    // a confirmed bootstrapper does not mark its disk original
+    kConfigTwoAtOnce,            // a CONFIG proposed while another is uncommitted (R3 off)
+    kConfigTwoVoters,            // a CONFIG may change two voters or more at once (R2 off)
+    kObserverCounts,             // an observer's acknowledgements count toward commits
 };
 
 #ifdef CHORUS_SIM_MUTATIONS

@@ -35,6 +35,11 @@ class StateMachine : public zab::Preprocessor {
     virtual void restore(const std::string& snapshot) = 0;
     // This server's role changed (leader 0: none known yet).
     virtual void role_changed(Role /*role*/, ServerId /*leader*/, uint64_t /*epoch*/) {}
+    // A membership change committed, in zxid order among deliveries: `txn`
+    // is the core's CONFIG transaction (type zab::kConfigTxnType), never
+    // handed to deliver(); `membership` is what it made (docs/protocol.md,
+    // "Reconfiguration"). The default ignores it.
+    virtual void membership_committed(const Txn& /*txn*/, const zab::Membership& /*membership*/) {}
 
     // Taking a snapshot without stopping the core. Called on the core
     // thread when a snapshot is due; returns a function that produces the

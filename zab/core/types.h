@@ -4,12 +4,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "base/zxid.h"
+#include "zab/core/membership.h"
 #include "zab/zab.pb.h"
 
 namespace chorus::zab {
@@ -38,6 +40,13 @@ struct Txn {
     friend bool operator==(const Txn&, const Txn&) = default;
 };
 
+// The type of the core's own CONFIG transactions (docs/protocol.md,
+// "Reconfiguration"): the data is the new membership's MembershipRecord.
+// Reserved: an application's preprocess never returns it, and the driver
+// hands such transactions to the membership callback, not to the state
+// machine.
+inline constexpr uint32_t kConfigTxnType = 0xFFFFFF01;
+
 // The application's hook on the leader (its StateMachine).
 class Preprocessor {
  public:
@@ -55,7 +64,13 @@ bool decode_txn_payload(Zxid zxid, uint32_t type, const std::string& payload, Tx
 
 struct Config {
     ServerId id = 0;
-    std::vector<ServerId> members;  // every voting server, this one included
+    std::vector<ServerId> members;  // every voting server of the bootstrap membership
+    // Servers that receive commits and never vote or count, at bootstrap.
+    // This server is one of `members` or of `observers`.
+    std::vector<ServerId> observers;
+    // Peer addresses for the bootstrap membership (host:port); an id left
+    // out gets "server-<id>" (the simulator and unit tests need none).
+    std::map<ServerId, std::string> addresses;
     // True only for the first start of a new ensemble. A server with an empty
     // disk that is not bootstrapping takes no part in votes or quorums until
     // a leader has synced it (its disk may have been wiped: counting it could
@@ -91,8 +106,11 @@ struct DurableState {
     Zxid log_base;                 // the log continues from here (<= snapshot_zxid)
     bool joined_ensemble = false;  // storage::Log::joined_ensemble()
     bool original_member = false;  // storage::Log::original_member()
-    std::vector<Txn> log;          // the entries after log_base, in order; they reach
-                                   // at least snapshot_zxid (else reset the log to it)
+    // storage::Log::membership(), decoded: the membership in force at
+    // log_base. nullopt: the bootstrap one (Config::members, observers).
+    std::optional<Membership> membership;
+    std::vector<Txn> log;  // the entries after log_base, in order; they reach
+                           // at least snapshot_zxid (else reset the log to it)
 };
 
 // Durable writes, carried out in order.
@@ -116,6 +134,13 @@ struct InstallSnapshot {
 struct CompactThrough {
     Zxid zxid;
 };
+// Remember `membership` as the one in force at the log's base
+// (storage::Log::set_membership). Always before the CompactThrough or
+// InstallSnapshot that needs it.
+struct SetMembership {
+    Zxid version;
+    std::string record;  // Membership::encode()
+};
 // Remember that this disk belongs to an ensemble that already held history
 // (storage::Log::set_joined_ensemble): bootstrap no longer applies to it.
 struct MarkJoinedEnsemble {};
@@ -123,8 +148,9 @@ struct MarkJoinedEnsemble {};
 // (storage::Log::set_original_member): it votes after a restart, even with
 // an empty log, as the original member it is.
 struct MarkOriginalMember {};
-using Write = std::variant<SetAcceptedEpoch, SetCurrentEpoch, AppendTxns, TruncateAfter,
-                           InstallSnapshot, CompactThrough, MarkJoinedEnsemble, MarkOriginalMember>;
+using Write =
+    std::variant<SetAcceptedEpoch, SetCurrentEpoch, AppendTxns, TruncateAfter, InstallSnapshot,
+                 CompactThrough, MarkJoinedEnsemble, MarkOriginalMember, SetMembership>;
 
 struct Outgoing {
     ServerId to;

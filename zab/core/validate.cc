@@ -20,21 +20,25 @@ const char* check_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, 
         if (!txn_zxid_ok(t.zxid())) return "a transaction with an impossible zxid";
         if (t.zxid().epoch() > epoch) return "a transaction from a later epoch";
         if (same_epoch && t.zxid().epoch() != epoch) return "a proposal of another epoch";
+        if (t.type() == kConfigTxnType &&
+            !Membership::decode(Zxid{t.zxid().epoch(), t.zxid().counter()}, t.data()).is_ok())
+            return "a CONFIG transaction that does not decode";
     }
     return nullptr;
 }
 
 }  // namespace
 
-const char* implausible(const pb::PeerMessage& m, const Membership& members) {
+const char* implausible(const pb::PeerMessage& m) {
     using B = pb::PeerMessage::BodyCase;
     // Every message of an epoch names one: 0 is "none yet".
     auto epoch_ok = [](uint64_t e) { return e >= 1 && !big(e); };
     switch (m.body_case()) {
         case B::kVote: {
             const pb::Vote& v = m.vote();
-            if (v.leader() != 0 && !members.is_voter(v.leader()))
-                return "a vote for a server that is not a member";
+            // (A vote for a server that is not a voter here is possible: the
+            // sender, or its candidate, may hold a membership this server
+            // does not, R1. Each counting server judges with its own.)
             if (big(v.leader_current_epoch()) || big(v.leader_last_zxid()) || big(v.round()) ||
                 big(v.accepted_epoch()) || big(v.current_epoch()) || big(v.sender_last_zxid()) ||
                 v.sender_last_zxid().epoch() > v.accepted_epoch())
@@ -70,10 +74,18 @@ const char* implausible(const pb::PeerMessage& m, const Membership& members) {
             return epoch_ok(m.trunc().epoch()) && fits(m.trunc().to(), m.trunc().epoch())
                        ? nullptr
                        : "a TRUNC with an impossible epoch or target";
-        case B::kSnap:
-            return epoch_ok(m.snap().epoch()) && fits(m.snap().zxid(), m.snap().epoch())
-                       ? nullptr
-                       : "a SNAP with an impossible epoch or zxid";
+        case B::kSnap: {
+            const pb::Snap& s = m.snap();
+            if (!epoch_ok(s.epoch()) || !fits(s.zxid(), s.epoch()))
+                return "a SNAP with an impossible epoch or zxid";
+            // Its membership was made by a CONFIG at or below the snapshot.
+            const Zxid version{s.membership_version().epoch(), s.membership_version().counter()};
+            if (!s.membership().empty() &&
+                (!Membership::decode(version, s.membership()).is_ok() || version.is_zero() ||
+                 version > Zxid{s.zxid().epoch(), s.zxid().counter()}))
+                return "a SNAP whose membership does not decode";
+            return nullptr;
+        }
         case B::kDiff:
             if (!epoch_ok(m.diff().epoch()) || !fits(m.diff().prev(), m.diff().epoch()))
                 return "a DIFF of an impossible epoch or start";

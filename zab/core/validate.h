@@ -10,7 +10,6 @@
 
 #include <cstdint>
 
-#include "zab/core/membership.h"
 #include "zab/core/types.h"
 
 namespace chorus::zab {
@@ -20,9 +19,9 @@ namespace chorus::zab {
 // corrupt or forged. Also keeps epoch + 1 and counter + 1 from wrapping.
 inline constexpr uint64_t kMaxPlausible = uint64_t{1} << 62;
 
-// Null when a correct server of `members` (a voter, or an observer) could have sent `message` to
+// Null when a correct server could have sent `message` to
 // this core; otherwise a short phrase saying what is impossible about it. Runtime-only messages
 // (Hello, SnapChunk) never reach the core: they are implausible here too.
-const char* implausible(const pb::PeerMessage& message, const Membership& members);
+const char* implausible(const pb::PeerMessage& message);
 
 }  // namespace chorus::zab

@@ -85,6 +85,17 @@ Status Driver::submit(zab::Request request, Done done, uint64_t* id) {
     return Status::ok();
 }
 
+Status Driver::reconfigure(zab::Membership next, Done done, uint64_t* id) {
+    if (stopping_) return Status(Code::kNotLeader, "the server is shutting down");
+    const uint64_t rid = next_request_++;
+    if (Status s = core_->reconfigure(rid, std::move(next)); !s.is_ok()) return s;
+    if (id) *id = rid;
+    pending_[rid] = std::move(done);
+    deadlines_.emplace_back(ticks_, rid, false);
+    process_soon();
+    return Status::ok();
+}
+
 Status Driver::sync(SyncDone done) {
     if (stopping_) return Status(Code::kNotLeader, "the server is shutting down");
     const uint64_t sid = next_sync_++;
@@ -185,7 +196,7 @@ void Driver::carry_out(zab::Ready& ready) {
                 continue;
             }
             ++stats_.snapshots_sent;
-            sender_.send_snapshot(out.to, out.message.snap().epoch(), want, std::move(data));
+            sender_.send_snapshot(out.to, out.message.snap(), std::move(data));
             continue;
         }
         sender_.send(out.to, out.message);
@@ -213,7 +224,18 @@ void Driver::carry_out(zab::Ready& ready) {
     // 3. Deliveries, then their completions and finished syncs.
     if (!ready.committed.empty()) {
         const uint64_t start = env_.now_us();
-        for (const zab::Txn& txn : ready.committed) sm_.deliver(txn);
+        for (const zab::Txn& txn : ready.committed) {
+            // The core's own: the membership, not the application's data.
+            if (txn.type == zab::kConfigTxnType) {
+                Result<zab::Membership> m = zab::Membership::decode(txn.zxid, txn.data);
+                CHORUS_ASSERT(m.is_ok(), "the core delivered a CONFIG that does not decode");
+                env_.log(LogLevel::kInfo,
+                         "membership " + txn.zxid.str() + " committed: " + m.value().str());
+                sm_.membership_committed(txn, m.value());
+                continue;
+            }
+            sm_.deliver(txn);
+        }
         warn_if_slow("delivering transactions", ready.committed.size(), start);
     }
     for (const zab::Completion& c : ready.completions) {

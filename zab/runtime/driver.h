@@ -90,6 +90,9 @@ class Driver {
     // down first, kTimeout if no outcome came within request_timeout_ms.
     // Not from inside a callback of this driver (Node defers those).
     Status submit(zab::Request request, Done done, uint64_t* id = nullptr);
+    // Proposes `next` as the membership (leader only; zab::Core::reconfigure
+    // says what is refused). Ids, refusals and `done` as for submit().
+    Status reconfigure(zab::Membership next, Done done, uint64_t* id = nullptr);
     // The id the next submit() will assign (a checker may record it first).
     uint64_t next_request_id() const { return next_request_; }
     // Read barrier: `done` runs once this replica has delivered everything

@@ -124,6 +124,13 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable,
     durable->current_epoch = log.current_epoch();
     durable->joined_ensemble = log.joined_ensemble();
     durable->original_member = log.original_member();
+    if (const std::optional<storage::StoredMembership> m = log.membership()) {
+        Result<zab::Membership> membership = zab::Membership::decode(m->version, m->record);
+        if (!membership.is_ok())
+            return Status::corrupt(options.data_dir +
+                                   ": the membership record: " + membership.status().message());
+        durable->membership = std::move(membership).value();
+    }
     // Values no real ensemble reaches (zab/core/validate.h) mean a damaged
     // or foreign directory; the core would refuse them with an abort.
     if (durable->accepted_epoch >= zab::kMaxPlausible ||
@@ -166,6 +173,10 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable,
         if (!zab::decode_txn_payload(e.zxid, e.type, e.payload, &txn)) {
             return Status::corrupt(options.data_dir + ": the log entry at zxid " + e.zxid.str() +
                                    " does not hold a transaction");
+        }
+        if (txn.type == zab::kConfigTxnType) {
+            if (Result<zab::Membership> m = zab::Membership::decode(txn.zxid, txn.data); !m.is_ok())
+                return Status::corrupt(options.data_dir + ": " + m.status().message());
         }
         durable->log.push_back(std::move(txn));
     }

@@ -13,13 +13,12 @@ SnapshotSender::SnapshotSender(DriverEnv& env, size_t chunk_bytes, uint64_t byte
 
 SnapshotSender::~SnapshotSender() { *alive_ = false; }
 
-void SnapshotSender::send_snapshot(zab::ServerId to, uint64_t epoch, Zxid zxid,
+void SnapshotSender::send_snapshot(zab::ServerId to, const zab::pb::Snap& header,
                                    std::shared_ptr<const std::string> data) {
     paced_.erase(to);
     if (data->size() <= chunk_bytes_) {
         zab::pb::PeerMessage m;
-        m.mutable_snap()->set_epoch(epoch);
-        zab::to_pb(zxid, m.mutable_snap()->mutable_zxid());
+        *m.mutable_snap() = header;
         m.mutable_snap()->set_data(*data);
         env_.send(to, m);
         return;
@@ -29,8 +28,8 @@ void SnapshotSender::send_snapshot(zab::ServerId to, uint64_t epoch, Zxid zxid,
                                   std::to_string(bytes_per_s_) + " bytes/s");
     Paced& out = paced_[to];
     out.data = std::move(data);
-    out.epoch = epoch;
-    out.zxid = zxid;
+    out.header = header;
+    out.header.clear_data();
     out.generation = next_generation_++;
     pace(to, out.generation);
 }
@@ -43,8 +42,12 @@ void SnapshotSender::pace(zab::ServerId to, uint64_t generation) {
         const size_t size = std::min(chunk_bytes_, out.data->size() - out.offset);
         zab::pb::PeerMessage chunk;
         auto* c = chunk.mutable_snap_chunk();
-        c->set_epoch(out.epoch);
-        zab::to_pb(out.zxid, c->mutable_zxid());
+        c->set_epoch(out.header.epoch());
+        *c->mutable_zxid() = out.header.zxid();
+        if (out.offset == 0 && !out.header.membership().empty()) {
+            c->set_membership(out.header.membership());
+            *c->mutable_membership_version() = out.header.membership_version();
+        }
         c->set_offset(out.offset);
         c->set_total(out.data->size());
         c->set_data(out.data->data() + out.offset, size);
@@ -77,6 +80,9 @@ SnapshotAssembler::Outcome SnapshotAssembler::add(zab::ServerId from,
         p.snap.Clear();
         p.snap.set_epoch(chunk.epoch());
         *p.snap.mutable_zxid() = chunk.zxid();
+        p.snap.set_membership(chunk.membership());
+        if (chunk.has_membership_version())
+            *p.snap.mutable_membership_version() = chunk.membership_version();
         p.total = chunk.total();
     }
     if (chunk.offset() != p.snap.data().size() || chunk.total() != p.total ||

@@ -31,7 +31,8 @@ class SnapshotSender {
     // Sends a SNAP of `data` to `to`: whole if it fits one chunk, else in
     // paced chunks. A new snapshot replaces one still flowing to `to`, and
     // the frames that waited behind it (the follower starts over).
-    void send_snapshot(zab::ServerId to, uint64_t epoch, Zxid zxid,
+    // `header` is the core's SNAP (epoch, zxid, membership), without data.
+    void send_snapshot(zab::ServerId to, const zab::pb::Snap& header,
                        std::shared_ptr<const std::string> data);
     // Sends `message` to `to` now, or behind the snapshot flowing there.
     void send(zab::ServerId to, const zab::pb::PeerMessage& message);
@@ -42,9 +43,8 @@ class SnapshotSender {
  private:
     struct Paced {
         std::shared_ptr<const std::string> data;
-        uint64_t epoch = 0;
-        Zxid zxid;
-        size_t offset = 0;  // the next chunk starts here
+        zab::pb::Snap header;  // no data
+        size_t offset = 0;     // the next chunk starts here
         uint64_t generation = 0;
         std::deque<zab::pb::PeerMessage> after;
     };

@@ -90,6 +90,9 @@ void StorageWorker::apply(const zab::Write& write, std::vector<storage::Entry>* 
         check(dir_.log->set_joined_ensemble(), "the joined-ensemble mark");
     } else if (std::holds_alternative<zab::MarkOriginalMember>(write)) {
         check(dir_.log->set_original_member(), "the original-member mark");
+    } else if (const auto* w = std::get_if<zab::SetMembership>(&write)) {
+        check(dir_.log->set_membership(storage::StoredMembership{w->version, w->record}),
+              "the membership");
     }
 }
 

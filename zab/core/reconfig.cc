@@ -1,0 +1,124 @@
+// The core's membership: which one is in force (R1 of docs/protocol.md,
+// "Reconfiguration": the last CONFIG in the log, committed or not), how it
+// follows the log through appends, truncation, compaction and snapshots,
+// and the leader's CONFIG proposals (R2-R4, R7). Counting with it is done
+// where the counting is (election.cc, leader.cc).
+#include "zab/core/core.h"
+#include "zab/core/mutation.h"
+
+namespace chorus::zab {
+
+Membership Core::bootstrap_membership() const {
+    auto address = [&](ServerId id) {
+        auto it = config_.addresses.find(id);
+        return it != config_.addresses.end() ? it->second : "server-" + std::to_string(id);
+    };
+    Membership m;
+    for (ServerId id : config_.members) m.voters.emplace(id, address(id));
+    for (ServerId id : config_.observers) m.observers.emplace(id, address(id));
+    return m;
+}
+
+Membership Core::membership_at(Zxid zxid) const {
+    auto it = log_configs_.upper_bound(zxid);
+    if (it == log_configs_.begin()) return base_membership_;
+    return std::prev(it)->second;
+}
+
+void Core::refresh_membership() {
+    const Membership& now = log_configs_.empty() ? base_membership_ : log_configs_.rbegin()->second;
+    if (now.version == membership_.version && now.same_servers(membership_)) return;
+    const bool was_voter = voter(config_.id);
+    membership_ = now;
+    notice("membership version " + membership_.version.str() + ": " + membership_.str() +
+           (was_voter && !voter(config_.id) ? " (this server no longer votes)" : ""));
+}
+
+void Core::note_configs(const std::vector<Txn>& txns) {
+    bool any = false;
+    for (const Txn& txn : txns) {
+        if (txn.type != kConfigTxnType) continue;
+        Result<Membership> m = Membership::decode(txn.zxid, txn.data);
+        // validate.h drops a peer's CONFIG that does not decode, the leader
+        // encodes its own, and storage checks what it reads back.
+        CHORUS_ASSERT(m.is_ok(), "a CONFIG transaction that does not decode reached the log");
+        log_configs_[txn.zxid] = std::move(m).value();
+        any = true;
+    }
+    if (any) refresh_membership();
+}
+
+void Core::move_membership_base(Zxid base) {
+    Membership at = membership_at(base);
+    if (at.version != base_membership_.version) {
+        // First the membership, then the compaction: a crash between them
+        // leaves a base membership no older than the log's.
+        ready_.writes.push_back(SetMembership{at.version, at.encode()});
+        base_membership_ = std::move(at);
+    }
+    log_configs_.erase(log_configs_.begin(), log_configs_.upper_bound(base));
+}
+
+bool Core::config_uncommitted() const {
+    if (!log_configs_.empty() && log_configs_.rbegin()->first > committed_) return true;
+    for (const Txn& txn : pending_txns_) {
+        if (txn.type == kConfigTxnType) return true;
+    }
+    return false;
+}
+
+bool Core::campaigns() const {
+    if (voter(config_.id)) return true;
+    // Taken out by an uncommitted CONFIG, it may hold the newest history,
+    // which only it can bring to a quorum: it campaigns (without counting
+    // itself), commits that CONFIG as leader, then steps down. Otherwise
+    // the voters could elect, again and again, a leader that discovery then
+    // finds behind it (seed 132 of --observers 2 --reconfig).
+    if (log_configs_.empty() || log_configs_.rbegin()->first <= committed_) return false;
+    auto last = std::prev(log_configs_.end());
+    const Membership& before =
+        last == log_configs_.begin() ? base_membership_ : std::prev(last)->second;
+    return before.is_voter(config_.id);
+}
+
+void Core::step_down_if_not_voter() {
+    if (role_ != Role::kLeading || phase_ != Phase::kBroadcast || voter(config_.id) ||
+        config_uncommitted())
+        return;
+    enter_looking("this server is no longer a voter (membership " + membership_.version.str() +
+                  ", committed)");
+}
+
+Status Core::reconfigure(uint64_t request_id, Membership next) {
+    if (role_ != Role::kLeading || phase_ != Phase::kBroadcast) {
+        return Status(Code::kNotLeader,
+                      "only the serving leader changes the membership (R4: once its epoch is "
+                      "established)");
+    }
+    if (config_uncommitted() && !mutated(config_, Mutation::kConfigTwoAtOnce)) {
+        return Status(Code::kBusy,
+                      "a membership change is still in flight: one at a time (R3); retry once "
+                      "it has committed");
+    }
+    if (Status s = check_change(membership_, next);
+        !s.is_ok() && !mutated(config_, Mutation::kConfigTwoVoters)) {
+        return s;
+    }
+    if (!next.is_voter(config_.id)) {
+        return Status::invalid_argument(
+            "the change would remove the leader (server " + std::to_string(config_.id) +
+            ") from the voters: transfer leadership first, then remove it (R7)");
+    }
+    if (pending_txns_.size() >= config_.max_pending_requests) {
+        return Status(Code::kBusy, "too many requests are waiting for a proposal");
+    }
+    Txn txn;
+    txn.type = kConfigTxnType;
+    txn.data = next.encode();
+    txn.origin = config_.id;
+    txn.request_id = request_id;
+    pending_txns_.push_back(std::move(txn));
+    return Status::ok();
+}
+
+}  // namespace chorus::zab
