@@ -53,6 +53,9 @@ struct Node::Impl final : runtime::DriverEnv {
     mutable std::mutex status_mutex;
     NodeStatus status_copy;
 
+    // docs/protocol.md, A1: the first start writes the membership of
+    // --peers beside the log; later starts must name the same voters.
+    Status check_bootstrap_membership(zab::DurableState* durable);
     Status open_and_restore(zab::DurableState* durable,
                             std::shared_ptr<const std::string>* snapshot_data);
     void tick();
@@ -187,6 +190,45 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable,
     return Status::ok();
 }
 
+Status Node::Impl::check_bootstrap_membership(zab::DurableState* durable) {
+    zab::Membership flags;
+    for (const auto& [id, endpoint] : options.peers) flags.voters[id] = endpoint.str();
+    if (!durable->membership) {
+        // The disk wins from now on: restarted with other --peers, a server
+        // would count quorums of an ensemble the others do not know.
+        if (Status s = dir.log->set_membership(storage::StoredMembership{Zxid{}, flags.encode()});
+            !s.is_ok())
+            return s;
+        durable->membership = flags;
+        return Status::ok();
+    }
+    const zab::Membership& stored = *durable->membership;
+    if (!stored.version.is_zero()) return Status::ok();  // a CONFIG made it: --peers is history
+    std::string stored_ids, flag_ids;
+    bool same_ids = stored.voters.size() == flags.voters.size();
+    for (const auto& [id, address] : stored.voters) {
+        stored_ids += (stored_ids.empty() ? "" : ",") + std::to_string(id);
+        same_ids = same_ids && flags.voters.count(id);
+    }
+    for (const auto& [id, address] : flags.voters)
+        flag_ids += (flag_ids.empty() ? "" : ",") + std::to_string(id);
+    if (!same_ids) {
+        return Status::invalid_argument(
+            options.data_dir + " belongs to an ensemble of servers " + stored_ids +
+            " (written at its first start), but --peers names servers " + flag_ids +
+            ": give the --peers it was started with (membership changes go through "
+            "reconfiguration, docs/protocol.md)");
+    }
+    for (const auto& [id, address] : stored.voters) {
+        if (flags.voters.at(id) != address)
+            spdlog::warn(
+                "server {}: --peers gives server {} the address {}; it was {} at the "
+                "first start (the new one is used)",
+                options.id, id, flags.voters.at(id), address);
+    }
+    return Status::ok();
+}
+
 void Node::Impl::publish_status() {
     const zab::Core& core = driver->core();
     NodeStatus s;
@@ -239,6 +281,7 @@ Status Node::start() {
     zab::DurableState durable;
     std::shared_ptr<const std::string> snapshot_data;
     if (Status s = m.open_and_restore(&durable, &snapshot_data); !s.is_ok()) return s;
+    if (Status s = m.check_bootstrap_membership(&durable); !s.is_ok()) return s;
     zab::Config config;
     config.id = m.options.id;
     for (const auto& [id, endpoint] : m.options.peers) config.members.push_back(id);
