@@ -4,20 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "storage/data_dir.h"
+#include "tests/support/null_state_machine.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "zab/runtime/node.h"
 
 namespace chorus {
 namespace {
-
-class Nothing : public StateMachine {
- public:
-    std::optional<zab::Txn> preprocess(const zab::Request&) override { return std::nullopt; }
-    void deliver(const zab::Txn&) override {}
-    std::string save() override { return ""; }
-    void restore(const std::string&) override {}
-};
 
 NodeOptions options_for(const std::string& dir, std::vector<ServerId> ids) {
     NodeOptions o;
@@ -30,7 +23,7 @@ NodeOptions options_for(const std::string& dir, std::vector<ServerId> ids) {
 
 TEST(NodeMembership, TheFirstStartWritesItAndOtherPeersAreRefusedLater) {
     testing::TempDir dir;
-    Nothing app;
+    testing::NullStateMachine app;
     {
         Node node(options_for(dir.path(), {1}), app);
         ASSERT_TRUE(node.start().is_ok());

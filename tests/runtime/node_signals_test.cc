@@ -4,20 +4,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "tests/support/null_state_machine.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "zab/runtime/node.h"
 
 namespace chorus {
 namespace {
-
-class Nothing : public StateMachine {
- public:
-    std::optional<zab::Txn> preprocess(const zab::Request&) override { return std::nullopt; }
-    void deliver(const zab::Txn&) override {}
-    std::string save() override { return ""; }
-    void restore(const std::string&) override {}
-};
 
 bool blocked(int sig) {
     sigset_t now;
@@ -34,7 +27,7 @@ TEST(NodeSignals, StartingANodeLeavesTheSignalMaskAlone) {
     options.peers[1] = net::Endpoint{"127.0.0.1", testing::free_port()};
     options.data_dir = dir.path();
     options.bootstrap = true;
-    Nothing app;
+    testing::NullStateMachine app;
     Node node(options, app);
     ASSERT_TRUE(node.start().is_ok());
     EXPECT_FALSE(blocked(SIGTERM)) << "Node::start blocked SIGTERM in the caller";
