@@ -24,6 +24,21 @@ inline zab::Config quick_config() {
     return c;
 }
 
+// `m` with observer `id` made a voter, or voter `id` made an observer: the
+// one-server changes of the reconfiguration tests.
+inline zab::Membership promoted(const zab::Membership& m, zab::ServerId id) {
+    zab::Membership next = m;
+    next.voters[id] = next.observers.at(id);
+    next.observers.erase(id);
+    return next;
+}
+inline zab::Membership demoted(const zab::Membership& m, zab::ServerId id) {
+    zab::Membership next = m;
+    next.observers[id] = next.voters.at(id);
+    next.voters.erase(id);
+    return next;
+}
+
 // Absorbs requests of type 2 (as a heartbeat would be); turns the rest into
 // transactions carrying the request's data.
 class TestPreprocessor final : public zab::Preprocessor {

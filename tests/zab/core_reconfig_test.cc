@@ -10,19 +10,13 @@ namespace chorus::zab {
 namespace {
 
 using chorus::testing::Ensemble;
+using chorus::testing::promoted;
 
 // Three voters and server 4 as an observer.
 Config with_observer() {
     Config c = chorus::testing::quick_config();
     c.observers = {4};
     return c;
-}
-
-Membership promoted(const Membership& m, ServerId id) {
-    Membership next = m;
-    next.voters[id] = next.observers.at(id);
-    next.observers.erase(id);
-    return next;
 }
 
 bool holds_config(const std::vector<Txn>& txns, Zxid zxid) {

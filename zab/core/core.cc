@@ -35,6 +35,8 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     snapshot_zxid_ = durable.snapshot_zxid;
     log_base_ = durable.log_base;
     note_configs(durable.log);  // (says which membership, if a CONFIG made it)
+    known_servers_ = bootstrap_universe();
+    refresh_membership();  // (adds the servers of base_membership_ and the log's CONFIGs)
     // A server outside a membership it learned (removed, then restarted)
     // goes on as one that does not vote; the bootstrap one must name it.
     CHORUS_ASSERT(membership_stored || !log_configs_.empty() || membership_.contains(config_.id),
@@ -68,7 +70,7 @@ Core::Core(Config config, DurableState durable, Preprocessor& preprocessor)
     // must not make it wait, hear history and demote itself (the review of
     // the original-member mark: seed 132695's stall came back that way).
     bootstrap_unconfirmed_ = bootstrapping && accepted_epoch_ == 0 && last_zxid().is_zero() &&
-                             membership_.voters.size() > 1 && !durable.original_member &&
+                             bootstrap_universe().size() > 1 && !durable.original_member &&
                              !mutated(config_, Mutation::kEmptyDiskVotes);
     // And it stays one whether or not the flag is given again (operations.md
     // says to restart without it): such a disk — currentEpoch 0, no mark, an
@@ -319,7 +321,7 @@ void Core::tick() {
 }
 
 void Core::step(ServerId from, const pb::PeerMessage& message) {
-    if (!membership_.contains(from) || from == config_.id) {
+    if (!known_servers_.count(from) || from == config_.id) {
         drop(from, "a message from a server that is not another member");
         return;
     }

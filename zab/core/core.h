@@ -173,6 +173,8 @@ class Core {
 
     // membership.cc (of the core)
     Membership bootstrap_membership() const;
+    // The voters and observers of the bootstrap membership.
+    std::set<ServerId> bootstrap_universe() const;
     void refresh_membership();
     // Puts the CONFIGs among `txns` (just appended) into log_configs_.
     void note_configs(const std::vector<Txn>& txns);
@@ -290,6 +292,10 @@ class Core {
     Membership membership_;
     Membership base_membership_;              // in force at log_base_
     std::map<Zxid, Membership> log_configs_;  // the CONFIGs in log_, by zxid
+    // Every server of the bootstrap membership, of base_membership_ and of
+    // every CONFIG in the log: whom votes go to and whose messages are read
+    // (a leader may be outside our own membership; the review of d44d439).
+    std::set<ServerId> known_servers_;
     Preprocessor& preprocessor_;
     Ready ready_;
     uint64_t now_tick_ = 0;

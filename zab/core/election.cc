@@ -67,10 +67,10 @@ pb::Vote Core::current_vote_message() const {
         v.set_leader_current_epoch(epoch_);
         to_pb(last_zxid(), v.mutable_leader_last_zxid());
         v.set_state(role_ == Role::kLeading ? pb::LEADING : pb::FOLLOWING);
-        if (!membership_.version.is_zero()) {
-            to_pb(membership_.version, v.mutable_membership_version());
-            for (const auto& [id, address] : membership_.voters) v.add_membership_voters(id);
-        }
+    }
+    if (!membership_.version.is_zero()) {
+        to_pb(membership_.version, v.mutable_membership_version());
+        for (const auto& [id, address] : membership_.voters) v.add_membership_voters(id);
     }
     v.set_round(round_);
     v.set_voting(voting_);
@@ -85,14 +85,13 @@ pb::Vote Core::current_vote_message() const {
 void Core::broadcast_vote() {
     last_vote_tick_ = now_tick_;
     const pb::Vote v = current_vote_message();
-    // Observers too: they learn of the leader from the answers to theirs.
-    for (const auto* servers : {&membership_.voters, &membership_.observers}) {
-        for (const auto& [peer, address] : *servers) {
-            if (peer == config_.id) continue;
-            pb::PeerMessage m;
-            *m.mutable_vote() = v;
-            send(peer, std::move(m));
-        }
+    // Observers too (they learn of the leader from the answers to theirs),
+    // and servers of other memberships we know of: a leader may be one.
+    for (ServerId peer : known_servers_) {
+        if (peer == config_.id) continue;
+        pb::PeerMessage m;
+        *m.mutable_vote() = v;
+        send(peer, std::move(m));
     }
 }
 
@@ -128,8 +127,10 @@ void Core::enter_looking(const std::string& reason) {
 // write lost by a wiped server and an original member never synced, whose
 // votes both look empty, electing a leader without the one that held it.)
 void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
-    const bool history_heard =
-        vote.current_epoch() > 0 || !from_pb(vote.sender_last_zxid()).is_zero();
+    // A membership changed since the bootstrap is history too (A3).
+    const bool history_heard = vote.current_epoch() > 0 ||
+                               !from_pb(vote.sender_last_zxid()).is_zero() ||
+                               !from_pb(vote.membership_version()).is_zero();
     if (history_heard) {
         bootstrap_unconfirmed_ = false;
         stats_.bootstrap_ignored = true;
@@ -149,8 +150,13 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
         }
         return;
     }
-    if (voter(from)) pristine_peers_.insert(from);
-    if (pristine_peers_.size() + 1 < membership_.voters.size()) return;
+    // Every other server of the bootstrap membership, observers too: after
+    // membership changes an observer of the bootstrap may be the voter
+    // whose disk holds a committed write (the review of d44d439: a wiped
+    // voter confirmed a new ensemble from two wiped observers alone).
+    const std::set<ServerId> universe = bootstrap_universe();
+    if (universe.count(from)) pristine_peers_.insert(from);
+    if (pristine_peers_.size() + (universe.count(config_.id) ? 1 : 0) < universe.size()) return;
     bootstrap_unconfirmed_ = false;
     if (voting_) return;  // the planted bug: it voted all along
     voting_ = true;
@@ -309,9 +315,11 @@ void Core::on_out_of_election(ServerId from, const pb::Vote& vote) {
     size_t naming = 0;
     bool leader_says_so = false;
     for (const auto& [peer, v] : out_of_election_) {
-        if (v.leader() != leader || !voter(peer)) continue;
-        ++naming;
+        if (v.leader() != leader) continue;
+        // The leader's own word counts even if it is no voter here (A5: a
+        // leader taken out by a CONFIG not yet committed; seed 107681).
         if (peer == leader && v.state() == pb::LEADING) leader_says_so = true;
+        if (voter(peer)) ++naming;
     }
     if (leader_says_so && naming >= membership_.quorum()) become_follower(leader);
 }

@@ -19,6 +19,12 @@ Membership Core::bootstrap_membership() const {
     return m;
 }
 
+std::set<ServerId> Core::bootstrap_universe() const {
+    std::set<ServerId> all(config_.members.begin(), config_.members.end());
+    all.insert(config_.observers.begin(), config_.observers.end());
+    return all;
+}
+
 Membership Core::membership_at(Zxid zxid) const {
     auto it = log_configs_.upper_bound(zxid);
     if (it == log_configs_.begin()) return base_membership_;
@@ -26,6 +32,16 @@ Membership Core::membership_at(Zxid zxid) const {
 }
 
 void Core::refresh_membership() {
+    // Only ever grows within an incarnation: a server once known may still
+    // lead, or need syncing.
+    for (const Membership* m : {&base_membership_, &membership_}) {
+        for (const auto& [id, address] : m->voters) known_servers_.insert(id);
+        for (const auto& [id, address] : m->observers) known_servers_.insert(id);
+    }
+    for (const auto& [zxid, m] : log_configs_) {
+        for (const auto& [id, address] : m.voters) known_servers_.insert(id);
+        for (const auto& [id, address] : m.observers) known_servers_.insert(id);
+    }
     const Membership& now = log_configs_.empty() ? base_membership_ : log_configs_.rbegin()->second;
     if (now.version == membership_.version && now.same_servers(membership_)) return;
     const bool was_voter = voter(config_.id);
