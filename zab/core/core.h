@@ -171,7 +171,7 @@ class Core {
         Zxid zxid;
     };
 
-    // membership.cc (of the core)
+    // reconfig.cc
     Membership bootstrap_membership() const;
     // The voters and observers of the bootstrap membership.
     std::set<ServerId> bootstrap_universe() const;
