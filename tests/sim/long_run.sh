@@ -16,8 +16,11 @@
 # with them; the ledger is committed, so the run goes on where it stopped.
 #
 # The plan: 700,000 seeds with 3 servers, 200,000 with 5, 100,000 with the
-# session tracker (80,000 with 3 servers, 20,000 with 5), in ranges of
-# 10,000.
+# session tracker (80,000 with 3 servers, 20,000 with 5), 100,000 with
+# membership changes (80,000 with 3 voters and 2 observers, 20,000 with 5
+# and 2), in ranges of 10,000. KINDS (a space-separated list of names:
+# three five sessions-three sessions-five reconfig-three reconfig-five)
+# runs only those.
 set -euo pipefail
 ledger="" commit=""
 while [ $# -gt 0 ]; do
@@ -62,6 +65,7 @@ ranges=()
 add() {  # add NAME KEY FIRST COUNT ARGS...
     local name=$1 key=$2 first=$3 count=$4
     shift 4
+    if [ -n "${KINDS:-}" ] && [[ " $KINDS " != *" $name "* ]]; then return; fi
     local s
     for ((s = first; s < first + count; s += chunk)); do
         ranges+=("$name-$s|$key|--seeds $chunk --start $s $*")
@@ -71,6 +75,8 @@ add three "$core_key" 1 700000 --servers 3
 add five "$core_key" 1 200000 --servers 5
 add sessions-three "$session_key" 1 80000 --servers 3 --sessions
 add sessions-five "$session_key" 1 20000 --servers 5 --sessions
+add reconfig-three "$core_key" 1 80000 --servers 3 --observers 2 --reconfig
+add reconfig-five "$core_key" 1 20000 --servers 5 --observers 2 --reconfig
 
 run_one() {
     local sim=$1 out=$2 ledger=$3 commit=$4 spec=$5

@@ -401,6 +401,20 @@ class Simulation final : private SimControl {
 
     // Faults.
     void fault_action();
+    // Whether wiping `id`'s disk leaves every membership on any disk a
+    // quorum of voters that hold their history (the wipe rule).
+    bool wipe_leaves_quorums(ServerId id);
+    // Its disk holds the history it voted with: not wiped since a leader
+    // last synced it, and not an empty disk marked joined.
+    bool holds_history(const Server& o) const;
+    // The voters of every membership that may yet be in force: on any disk
+    // (each one's stored base membership, the bootstrap's if none, and
+    // every CONFIG in its log), in any running core, and every change
+    // proposed and not yet settled (it may be on a wire only).
+    std::vector<std::set<ServerId>> voter_sets_in_play();
+    // Whether each of those keeps a quorum of voters, `id` aside, that
+    // `counts` accepts.
+    bool quorums_left_without(ServerId id, const std::function<bool(const Server&)>& counts);
     void partition_action();
     void reconfig_action();
     // Proposes one change of `from` at leader `s`; what it proposed, if taken.
@@ -426,6 +440,11 @@ class Simulation final : private SimControl {
     std::vector<ServerId> members_;    // every server, voter or observer
     std::vector<ServerId> voters_;     // the bootstrap membership's voters
     std::vector<ServerId> observers_;  // ... and its observers
+    // Changes proposed, by proposal number, until one proposed no earlier
+    // commits (with R3 that one supersedes them): each may still reach a
+    // disk from a wire, a held message or a core's queue.
+    std::map<uint64_t, std::set<ServerId>> unsettled_changes_;
+    uint64_t changes_proposed_ = 0;
     std::vector<Server> servers_;
     std::map<std::pair<ServerId, ServerId>, Link> links_;
     std::map<std::pair<ServerId, ServerId>, Wire> wires_;
@@ -699,6 +718,10 @@ void Simulation::on_role_changed(ServerId id, zab::Role role, ServerId leader, u
                      std::to_string(peer) + " in its quorum, which is not a voter of " +
                      counted.str());
         }
+        // Fewer followers than a quorum: it counted itself, so it must vote.
+        if (core.epoch_quorum().size() < counted.quorum() && !counted.is_voter(id))
+            fail(name(id) + " established epoch " + std::to_string(epoch) +
+                 " counting itself, which is not a voter of " + counted.str());
         ++result_.elections;
         const Zxid last = core.initial_history_last();
         std::optional<zab::Txn> last_txn;
@@ -1011,37 +1034,80 @@ void Simulation::reconfig_action() {
 
 std::optional<zab::Membership> Simulation::propose_change(Server& s, const zab::Membership& from) {
     zab::Membership next = from;
-    std::vector<ServerId> voters, observers;
+    std::vector<ServerId> voters, observers, absent;
     for (const auto& [id, address] : next.voters)
         if (id != s.id) voters.push_back(id);
     for (const auto& [id, address] : next.observers) observers.push_back(id);
+    for (ServerId id : members_)
+        if (!next.contains(id)) absent.push_back(id);
+    auto pick = [&](const std::vector<ServerId>& ids) { return ids[rand(ids.size())]; };
+    // The sim's servers keep the address the core gives them at bootstrap.
+    auto address = [](ServerId id) { return "server-" + std::to_string(id); };
     auto move = [&](ServerId id, bool promote) {
         auto& source = promote ? next.observers : next.voters;
         (promote ? next.voters : next.observers)[id] = source[id];
         source.erase(id);
         return (promote ? "promote " : "demote ") + name(id);
     };
-    // Never below the bootstrap number of voters: the fault model keeps a
-    // quorum of them able to recover, and one voter alone has no copy to
-    // lose a wiped disk to.
-    const bool may_demote = next.voters.size() > voters_.size() && !voters.empty();
+    auto remove_voter = [&](ServerId id) {
+        next.voters.erase(id);
+        return "remove voter " + name(id);
+    };
+    auto remove_observer = [&](ServerId id) {
+        next.observers.erase(id);
+        return "remove observer " + name(id);
+    };
+    auto add_observer = [&](ServerId id) {
+        next.observers[id] = address(id);
+        return "add " + name(id) + " as an observer";
+    };
+    // Down to the leader alone: the wipe rule counts each membership's own
+    // quorum, so a small one is no licence to lose a committed write.
+    const bool may_shrink = !voters.empty();
     std::string what;
     const uint64_t kind = rand(100);
-    if (kind < 15 && !observers.empty() && !voters.empty()) {
+    if (kind < 12 && !observers.empty() && !voters.empty()) {
         // Two voters in one step: R2 refuses it (config-two-voters lets it through).
-        what = move(observers[rand(observers.size())], true) + " and " +
-               move(voters[rand(voters.size())], false);
-    } else if (!observers.empty() && (!may_demote || kind < 60)) {
-        what = move(observers[rand(observers.size())], true);
-    } else if (may_demote) {
-        what = move(voters[rand(voters.size())], false);
+        what = move(pick(observers), true) + " and " + move(pick(voters), false);
+    } else if (kind < 40 && !observers.empty()) {
+        what = move(pick(observers), true);
+    } else if (kind < 55 && may_shrink) {
+        what = move(pick(voters), false);
+    } else if (kind < 67 && may_shrink) {
+        // Straight out, not through the observers: a removed server still
+        // follows (known_servers_ only grows) and may be added back.
+        what = remove_voter(pick(voters));
+    } else if (kind < 79 && !observers.empty()) {
+        what = remove_observer(pick(observers));
+    } else if (kind < 91 && !absent.empty()) {
+        what = add_observer(pick(absent));
+    } else if (!observers.empty()) {
+        what = move(pick(observers), true);
+    } else if (!absent.empty()) {
+        what = add_observer(pick(absent));
     } else {
         return std::nullopt;
     }
+    // No change whose voters holding history make no quorum of it: a voter
+    // wiped a moment ago, which the leader has not noticed yet, would stop
+    // the ensemble for good, and the wipe rule grants no such second fault
+    // (docs/protocol.md, "Reconfiguration": a two-voter membership whose
+    // other voter lost its disk cannot elect).
+    size_t holding = 0;
+    for (const auto& [id, address] : next.voters)
+        if (holds_history(server(id))) ++holding;
+    if (holding < next.quorum()) {
+        count("membership changes not made: a new voter lost its disk");
+        return std::nullopt;
+    }
     const ServerId leader = s.id;
+    const uint64_t number = ++changes_proposed_;
     checker_.on_submit(s.driver->next_request_id(), next.encode());  // for integrity
     const Status st =
-        s.driver->reconfigure(next, [this, leader, what](Status done, zab::Completion) {
+        s.driver->reconfigure(next, [this, leader, what, number](Status done, zab::Completion) {
+            if (done.is_ok())
+                unsettled_changes_.erase(unsettled_changes_.begin(),
+                                         unsettled_changes_.upper_bound(number));
             count(done.is_ok() ? "membership changes committed"
                                : "membership changes left indeterminate");
             trace(name(leader) + "'s change (" + what + "): " + done.str());
@@ -1049,7 +1115,69 @@ std::optional<zab::Membership> Simulation::propose_change(Server& s, const zab::
     count(st.is_ok() ? "membership changes proposed" : "membership changes refused");
     trace(name(s.id) + " proposes: " + what + (st.is_ok() ? "" : " — refused: " + st.str()));
     if (!st.is_ok()) return std::nullopt;
+    std::set<ServerId>& proposed = unsettled_changes_[number];
+    for (const auto& [id, address] : next.voters) proposed.insert(id);
     return next;
+}
+
+std::vector<std::set<ServerId>> Simulation::voter_sets_in_play() {
+    std::vector<std::set<ServerId>> sets;
+    auto voters_of = [](const zab::Membership& m) {
+        std::set<ServerId> voters;
+        for (const auto& [v, address] : m.voters) voters.insert(v);
+        return voters;
+    };
+    for (Server& o : servers_) {
+        storage::MemoryLog& log = o.disk.log;  // read() is not const
+        if (std::optional<storage::StoredMembership> stored = log.membership()) {
+            Result<zab::Membership> m = zab::Membership::decode(stored->version, stored->record);
+            CHORUS_ASSERT(m.is_ok(), "a stored membership that does not decode");
+            sets.push_back(voters_of(m.value()));
+        } else {
+            sets.emplace_back(voters_.begin(), voters_.end());  // the bootstrap's
+        }
+        auto entries = log.read(log.base().next(), Zxid{UINT64_MAX, UINT64_MAX});
+        for (const storage::Entry& e : entries.value()) {
+            if (e.type != zab::kConfigTxnType) continue;
+            zab::Txn txn;
+            zab::decode_txn_payload(e.zxid, e.type, e.payload, &txn);
+            Result<zab::Membership> m = zab::Membership::decode(e.zxid, txn.data);
+            CHORUS_ASSERT(m.is_ok(), "a CONFIG on a disk that does not decode");
+            sets.push_back(voters_of(m.value()));
+        }
+        if (o.up) sets.push_back(voters_of(o.driver->core().membership()));
+    }
+    for (const auto& [number, voters] : unsettled_changes_) sets.push_back(voters);
+    return sets;
+}
+
+bool Simulation::quorums_left_without(ServerId id,
+                                      const std::function<bool(const Server&)>& counts) {
+    for (const std::set<ServerId>& voters : voter_sets_in_play()) {
+        size_t left = 0;
+        for (ServerId v : voters)
+            if (v != id && counts(server(v))) ++left;
+        if (left < voters.size() / 2 + 1) return false;
+    }
+    return true;
+}
+
+bool Simulation::wipe_leaves_quorums(ServerId id) {
+    bool history_anywhere = false;
+    for (const Server& o : servers_) {
+        const storage::MemoryLog& log = o.disk.log;
+        if (o.id != id && (log.current_epoch() > 0 || !log.last_zxid().is_zero()))
+            history_anywhere = true;
+    }
+    if (!history_anywhere) return true;
+    return quorums_left_without(id, [this](const Server& o) { return holds_history(o); });
+}
+
+bool Simulation::holds_history(const Server& o) const {
+    const storage::MemoryLog& log = o.disk.log;
+    if (o.wiped) return false;
+    return log.current_epoch() > 0 ||
+           (!log.joined_ensemble() && (log.accepted_epoch() > 0 || log.original_member()));
 }
 
 void Simulation::partition_action() {
@@ -1232,34 +1360,22 @@ void Simulation::fault_action() {
                 crash_server(c, "crash");
                 schedule(now_ + kTickTime * rand_between(2, 31), EventKind::kRestart, c);
             }
-            // One wiped server at a time, until a leader has synced it: two
-            // could be all the servers that hold a committed write, and no
-            // protocol keeps what every copy of lost. Any server may be the
-            // one: also one that accepted an epoch and was never synced, or
-            // one whose peers hold no history yet (the review of issue 13
-            // found a lost write there that the narrower model of 0de384e,
-            // wiping only while every other server held history, never made).
-            // And only while the others can still make a quorum of voters
-            // once restarted (or none holds history yet, and a new ensemble
-            // may start again): a server never synced, marked joined, counts
-            // as failed, and a wipe beside it would leave no quorum at all.
-            bool another_wiped = false;
-            size_t voters_left = 0;
-            bool history_anywhere = false;
-            for (Server& o : servers_) {
-                const storage::MemoryLog& log = o.disk.log;
-                if (o.wiped && log.current_epoch() > 0) o.wiped = false;
-                if (o.id == id) continue;
-                if (o.wiped) another_wiped = true;
-                if (log.current_epoch() > 0 || !log.last_zxid().is_zero()) history_anywhere = true;
-                if (log.current_epoch() > 0 ||
-                    (!log.joined_ensemble() &&
-                     (log.accepted_epoch() > 0 || log.original_member()))) {
-                    ++voters_left;
-                }
-            }
-            const bool quorum_left = !history_anywhere || voters_left >= servers_.size() / 2 + 1;
-            if (!another_wiped && quorum_left && chance(mix_.wipe)) {
+            // A disk is wiped only while every membership found on any disk
+            // keeps a quorum of its voters, the wiped one aside, that hold
+            // their history: a committed write is on a quorum of the
+            // membership that committed it, and no protocol keeps what every
+            // copy lost. A server wiped before, and not yet synced by a
+            // leader, holds nothing; nor does one never synced and marked
+            // joined (it counts as failed). Any server may be the one: also
+            // one that accepted an epoch and was never synced, or one whose
+            // peers hold no history yet (the review of issue 13 found a lost
+            // write there that the narrower model of 0de384e, wiping only
+            // while every other server held history, never made). Or none
+            // holds history yet, and a new ensemble may start again.
+            for (Server& o : servers_)
+                if (o.wiped && o.disk.log.current_epoch() > 0) o.wiped = false;
+            const bool quorum_left = wipe_leaves_quorums(id);
+            if (quorum_left && chance(mix_.wipe)) {
                 s.disk.log = storage::MemoryLog{};
                 s.disk.snapshot.reset();
                 s.wiped = true;
@@ -1361,6 +1477,10 @@ void Simulation::heal_everything() {
         for (const Server& s : servers_) {
             if (s.id != sick && s.disk.log.current_epoch() == 0) sick = 0;
         }
+        // Nor when it is needed for a quorum of some membership that may
+        // still be in force (one or two voters: then a stuck disk stops
+        // writes, as it must).
+        if (sick != 0 && !quorums_left_without(sick, [](const Server&) { return true; })) sick = 0;
     }
     for (Server& s : servers_) {
         s.disk.slow_until = 0;

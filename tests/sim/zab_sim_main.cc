@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
         {"config-two-at-once", Mutation::kConfigTwoAtOnce},
         {"config-two-voters", Mutation::kConfigTwoVoters},
         {"observer-counts", Mutation::kObserverCounts},
+        {"removed-still-votes", Mutation::kRemovedStillVotes},
     };
     std::vector<std::string> mutation_names;
     for (const auto& [name, m] : mutations) mutation_names.push_back(name);

@@ -77,6 +77,35 @@ TEST(ZabReconfig, RefusalsSayWhichRuleAndChangeNothing) {
     EXPECT_TRUE(e.core(leader).membership().version.is_zero());
 }
 
+// A change whose voters the leader cannot reach enough of could never
+// commit, and would stop the ensemble until they came back: refused, with
+// the servers out of touch named, and taken once they are back.
+TEST(ZabReconfig, AChangeThatCouldNotCommitIsRefusedUntilItsVotersAreBack) {
+    Ensemble e(4, with_observer());
+    const ServerId leader = e.elect();
+    ASSERT_EQ(leader, 3u);
+    e.tick(3);
+    e.isolate(1, true);
+    e.isolate(4, true);
+    e.tick(12);  // past the election timeout: 1 and 4 are out of touch
+    ASSERT_EQ(e.serving_leader(), leader) << "2 and 3 still make a quorum of 1,2,3";
+    const Membership with_4 = promoted(e.core(leader).membership(), 4);
+    Status s = e.core(leader).reconfigure(11, with_4);
+    EXPECT_EQ(s.code(), Code::kBusy) << s.str();
+    EXPECT_NE(s.message().find("no quorum"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("1,4"), std::string::npos) << "names who is away: " << s.message();
+    EXPECT_TRUE(e.core(leader).membership().version.is_zero()) << "nothing proposed";
+    // One of them back is enough: 2, 3 and 4 are a quorum of 1,2,3,4.
+    e.isolate(4, false);
+    e.tick(5);
+    ASSERT_TRUE(e.core(leader).reconfigure(12, with_4).is_ok());
+    e.after_input(leader);
+    e.settle();
+    e.tick(2);
+    EXPECT_TRUE(e.core(leader).membership().is_voter(4));
+    EXPECT_GE(e.core(leader).committed_zxid(), e.core(leader).membership().version);
+}
+
 // R3: while one CONFIG is uncommitted (the followers are cut off), a second
 // is refused; R1: the first is in force on the leader from its proposal on.
 TEST(ZabReconfig, OneChangeAtATimeAndInForceOnceProposed) {
@@ -109,9 +138,11 @@ TEST(ZabReconfig, ATruncatedConfigTakesItsMembershipAway) {
     const ServerId leader = e.elect();
     ASSERT_EQ(leader, 3u);
     e.tick(3);
-    // The leader alone holds the CONFIG: everyone else is cut off from it.
-    e.isolate(leader, true);
+    // The leader alone holds the CONFIG: everyone else is cut off from it
+    // as it goes out (before, the leader would refuse it: no quorum of the
+    // new voters in touch).
     ASSERT_TRUE(e.core(leader).reconfigure(9, promoted(e.core(leader).membership(), 4)).is_ok());
+    e.isolate(leader, true);
     e.after_input(leader);
     e.settle();
     ASSERT_TRUE(e.core(leader).membership().is_voter(4));

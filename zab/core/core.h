@@ -80,7 +80,9 @@ class Core {
     // is established); kBusy while an earlier CONFIG is uncommitted (R3) or
     // the queue is full; kInvalidArgument for a change check_change refuses
     // (R2: one voter at a time) or one that removes this leader (R7:
-    // transfer leadership first). Once taken, the outcome is a Completion of
+    // transfer leadership first); kBusy too for one whose voters this
+    // leader is in touch with make no quorum of it (it could not commit:
+    // a voter still catching up, or unreachable). Once taken, the outcome is a Completion of
     // `request_id` on this server, as for submit(), or none if leadership
     // changes first. The new membership is in force here from the moment it
     // is proposed (R1).
@@ -184,9 +186,12 @@ class Core {
     bool voter(ServerId id) const { return membership_.is_voter(id); }
     // What this server's own vote or acknowledgement counts for: 1 if it is
     // a voter, else 0 (R5, R6).
-    size_t self_count() const { return voter(config_.id) ? 1 : 0; }
+    size_t self_count() const;
     // A CONFIG is in the log above the commit point, or waits for a zxid (R3).
     bool config_uncommitted() const;
+    // Leader: the voters of `m` in touch with it now (itself, and followers
+    // synced and heard within the election timeout); the others in `away`.
+    size_t reachable_voters(const Membership& m, std::vector<ServerId>* away) const;
     // Whether this server proposes itself in elections: a voter of its
     // membership, or one that the last CONFIG of its log took out of the
     // voters while that CONFIG is not known to be committed (A5).

@@ -44,6 +44,7 @@ enum class Mutation : uint8_t {
     kConfigTwoAtOnce,            // a CONFIG proposed while another is uncommitted (R3 off)
     kConfigTwoVoters,            // a CONFIG may change two voters or more at once (R2 off)
     kObserverCounts,             // an observer's acknowledgements count toward commits
+    kRemovedStillVotes,  // a bootstrap voter taken out still campaigns and counts itself (R7 off)
 };
 
 #ifdef CHORUS_SIM_MUTATIONS

@@ -3,6 +3,8 @@
 // follows the log through appends, truncation, compaction and snapshots,
 // and the leader's CONFIG proposals (R2-R4, R7). Counting with it is done
 // where the counting is (election.cc, leader.cc).
+#include <algorithm>
+
 #include "zab/core/core.h"
 #include "zab/core/mutation.h"
 
@@ -83,8 +85,33 @@ bool Core::config_uncommitted() const {
     return false;
 }
 
+size_t Core::reachable_voters(const Membership& m, std::vector<ServerId>* away) const {
+    size_t reachable = 0;
+    for (const auto& [id, address] : m.voters) {
+        bool in_touch = id == config_.id;
+        if (auto it = followers_.find(id); it != followers_.end()) {
+            const FollowerState& f = it->second;
+            in_touch = f.synced && f.acked_new_leader &&
+                       now_tick_ - f.last_heard_tick <= config_.election_timeout_ticks;
+        }
+        if (in_touch) {
+            ++reachable;
+        } else {
+            away->push_back(id);
+        }
+    }
+    return reachable;
+}
+
+size_t Core::self_count() const {
+    if (voter(config_.id)) return 1;
+    const std::vector<ServerId>& first = config_.members;
+    const bool was_voter = std::find(first.begin(), first.end(), config_.id) != first.end();
+    return mutated(config_, Mutation::kRemovedStillVotes) && was_voter ? 1 : 0;
+}
+
 bool Core::campaigns() const {
-    if (voter(config_.id)) return true;
+    if (voter(config_.id) || self_count() == 1) return true;
     // Taken out by an uncommitted CONFIG, it may hold the newest history,
     // which only it can bring to a quorum: it campaigns (without counting
     // itself), commits that CONFIG as leader, then steps down. Otherwise
@@ -124,6 +151,17 @@ Status Core::reconfigure(uint64_t request_id, Membership next) {
         return Status::invalid_argument(
             "the change would remove the leader (server " + std::to_string(config_.id) +
             ") from the voters: transfer leadership first, then remove it (R7)");
+    }
+    // A change that could not commit would stop the ensemble until its
+    // voters came back: refused while they make no quorum of it.
+    std::vector<ServerId> away;
+    if (reachable_voters(next, &away) < next.quorum()) {
+        std::string ids;
+        for (ServerId id : away) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+        return Status(Code::kBusy,
+                      "the new voters this leader is in touch with make no quorum of them (not "
+                      "synced or not heard from: " +
+                          ids + "); retry once they have caught up");
     }
     if (pending_txns_.size() >= config_.max_pending_requests) {
         return Status(Code::kBusy, "too many requests are waiting for a proposal");
