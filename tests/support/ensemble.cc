@@ -3,13 +3,13 @@
 namespace chorus::testing {
 
 Ensemble::Ensemble(int n, zab::Config base, std::map<zab::ServerId, zab::DurableState> durable,
-                   std::set<zab::ServerId> start_only)
+                   std::set<zab::ServerId> start_only, std::set<zab::ServerId> outside)
     : base_(std::move(base)), n_(n) {
     base_.members.clear();
     const std::set<zab::ServerId> observers(base_.observers.begin(), base_.observers.end());
     for (int i = 1; i <= n; ++i) {
         const auto id = static_cast<zab::ServerId>(i);
-        if (!observers.count(id)) base_.members.push_back(id);
+        if (!observers.count(id) && !outside.count(id)) base_.members.push_back(id);
         nodes_[id];
     }
     // Start them all before any message moves, as if at the same moment.

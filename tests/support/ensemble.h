@@ -75,8 +75,11 @@ class Ensemble {
     // Servers 1..n, all bootstrapping an ensemble with empty disks unless
     // `durable` says otherwise for some. Those in base.observers start as
     // observers, the others as voters.
+    // Servers in `outside` exist (1..n) but are not of the bootstrap
+    // membership: they are started later, with a stored membership that
+    // names them (a server added by reconfiguration).
     Ensemble(int n, zab::Config base, std::map<zab::ServerId, zab::DurableState> durable = {},
-             std::set<zab::ServerId> start = {});
+             std::set<zab::ServerId> start = {}, std::set<zab::ServerId> outside = {});
 
     void start(zab::ServerId id, zab::DurableState durable = {}, bool bootstrap = true);
     void stop(zab::ServerId id);
