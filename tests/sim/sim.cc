@@ -1169,7 +1169,14 @@ bool Simulation::wipe_leaves_quorums(ServerId id) {
         if (o.id != id && (log.current_epoch() > 0 || !log.last_zxid().is_zero()))
             history_anywhere = true;
     }
-    if (!history_anywhere) return true;
+    // No history anywhere: a new ensemble may start again, but with one
+    // wiped server at a time (two of three, not bootstrapping, would never
+    // vote again, and nobody could sync them).
+    if (!history_anywhere) {
+        for (const Server& o : servers_)
+            if (o.id != id && o.wiped) return false;
+        return true;
+    }
     return quorums_left_without(id, [this](const Server& o) { return holds_history(o); });
 }
 
