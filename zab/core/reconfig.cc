@@ -103,15 +103,15 @@ size_t Core::reachable_voters(const Membership& m, std::vector<ServerId>* away) 
     return reachable;
 }
 
-size_t Core::self_count() const {
-    if (voter(config_.id)) return 1;
+size_t Core::removed_self_count() const {
+    if (!mutated(config_, Mutation::kRemovedStillVotes)) return 0;
     const std::vector<ServerId>& first = config_.members;
     const bool was_voter = std::find(first.begin(), first.end(), config_.id) != first.end();
-    return mutated(config_, Mutation::kRemovedStillVotes) && was_voter ? 1 : 0;
+    return was_voter ? 1 : 0;
 }
 
 bool Core::campaigns() const {
-    if (voter(config_.id) || self_count() == 1) return true;
+    if (self_count() == 1) return true;  // a voter (or removed-still-votes)
     // Taken out by an uncommitted CONFIG, it may hold the newest history,
     // which only it can bring to a quorum: it campaigns (without counting
     // itself), commits that CONFIG as leader, then steps down. Otherwise
