@@ -1,5 +1,7 @@
 #include "tests/support/ensemble.h"
 
+#include <ostream>
+
 namespace chorus::testing {
 
 Ensemble::Ensemble(int n, zab::Config base, std::map<zab::ServerId, zab::DurableState> durable,
@@ -63,16 +65,23 @@ bool Ensemble::linked(zab::ServerId a, zab::ServerId b) const {
     return !isolated_.count(a) && !isolated_.count(b);
 }
 
-void Ensemble::isolate(zab::ServerId id, bool cut) {
+void Ensemble::isolate(zab::ServerId id, bool cut) { isolate(std::set<zab::ServerId>{id}, cut); }
+
+void Ensemble::isolate(const std::set<zab::ServerId>& ids, bool cut) {
     if (cut) {
-        std::vector<zab::ServerId> peers;
-        for (auto& [peer, other] : nodes_) {
-            if (peer != id && other.up && linked(id, peer)) peers.push_back(peer);
+        // Every link of every one of them is cut before any core hears of
+        // it, so nothing a core sends on hearing reaches the others.
+        std::vector<std::pair<zab::ServerId, zab::ServerId>> cuts;
+        for (zab::ServerId id : ids) {
+            for (auto& [peer, other] : nodes_) {
+                if (peer != id && other.up && linked(id, peer)) cuts.emplace_back(id, peer);
+            }
         }
-        isolated_.insert(id);
-        std::erase_if(wire_,
-                      [id](const auto& m) { return std::get<0>(m) == id || std::get<1>(m) == id; });
-        for (zab::ServerId peer : peers) {
+        isolated_.insert(ids.begin(), ids.end());
+        std::erase_if(wire_, [&ids](const auto& m) {
+            return ids.count(std::get<0>(m)) || ids.count(std::get<1>(m));
+        });
+        for (auto [id, peer] : cuts) {
             node(peer).core->disconnected(id);
             after_input(peer);
             if (node(id).up) {
@@ -81,13 +90,15 @@ void Ensemble::isolate(zab::ServerId id, bool cut) {
             }
         }
     } else {
-        isolated_.erase(id);
-        for (auto& [peer, other] : nodes_) {
-            if (peer == id || !other.up || !node(id).up || !linked(id, peer)) continue;
-            core(id).connected(peer);
-            after_input(id);
-            other.core->connected(id);
-            after_input(peer);
+        for (zab::ServerId id : ids) {
+            isolated_.erase(id);
+            for (auto& [peer, other] : nodes_) {
+                if (peer == id || !other.up || !node(id).up || !linked(id, peer)) continue;
+                core(id).connected(peer);
+                after_input(id);
+                other.core->connected(id);
+                after_input(peer);
+            }
         }
     }
     settle();
@@ -176,6 +187,37 @@ zab::ServerId Ensemble::elect(int max_ticks) {
     settle();
     for (int i = 0; i < max_ticks && serving_leader() == 0; ++i) tick();
     return serving_leader();
+}
+
+Status Ensemble::change_membership(zab::ServerId leader, zab::Membership next, uint64_t rid) {
+    Status s = core(leader).reconfigure(rid, std::move(next));
+    if (!s.is_ok()) return s;
+    after_input(leader);
+    settle();
+    tick(2);
+    return s;
+}
+
+Zxid Ensemble::completed(zab::ServerId id, uint64_t rid) const {
+    for (const zab::Completion& c : nodes_.at(id).completions)
+        if (c.request_id == rid) return c.zxid;
+    return Zxid{};
+}
+
+void Ensemble::dump(std::ostream& out) const {
+    for (zab::ServerId id = 1; id <= static_cast<zab::ServerId>(n_); ++id) {
+        const Node& n = nodes_.at(id);
+        if (!n.up) {
+            out << id << ": down\n";
+            continue;
+        }
+        const zab::Core& c = *n.core;
+        out << id << ": " << zab::role_name(c.role()) << (c.serving() ? " serving" : "")
+            << " leader " << c.leader() << " aE " << c.accepted_epoch() << " cE "
+            << c.current_epoch() << " last " << c.last_zxid().str() << " committed "
+            << c.committed_zxid().str() << (c.voting() ? "" : " not-voting") << " membership "
+            << c.membership().version.str() << " " << c.membership().str() << "\n";
+    }
 }
 
 }  // namespace chorus::testing

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +38,21 @@ inline zab::Membership demoted(const zab::Membership& m, zab::ServerId id) {
     next.observers[id] = next.voters.at(id);
     next.voters.erase(id);
     return next;
+}
+// `m` with server `id` added as an observer, at the address the Ensemble
+// gives every server ("server-N").
+inline zab::Membership with_observer(const zab::Membership& m, zab::ServerId id) {
+    zab::Membership next = m;
+    next.observers[id] = "server-" + std::to_string(id);
+    return next;
+}
+// A joiner's disk: empty, with the membership that names it (what --join
+// takes from its first sync; the core needs one to start outside the
+// bootstrap membership).
+inline zab::DurableState joiner_disk(const zab::Membership& m) {
+    zab::DurableState d;
+    d.membership = m;
+    return d;
 }
 
 // Absorbs requests of type 2 (as a heartbeat would be); turns the rest into
@@ -90,6 +106,9 @@ class Ensemble {
 
     // Cuts `id` off from everyone (or heals it).
     void isolate(zab::ServerId id, bool cut);
+    // The same for each of `ids` at once: no core hears of one cut before
+    // all are made.
+    void isolate(const std::set<zab::ServerId>& ids, bool cut);
     void set_disk_stuck(zab::ServerId id, bool stuck);
     // While on, ACK messages are lost on the way (nothing else is).
     void drop_acks(bool on) { drop_acks_ = on; }
@@ -104,6 +123,14 @@ class Ensemble {
 
     // Call after any direct call on a core (submit, sync, ...).
     void after_input(zab::ServerId id);
+
+    // Asks `leader` for membership `next` (request id `rid`) and lets the
+    // ensemble run on for two ticks; the core's answer to the request.
+    Status change_membership(zab::ServerId leader, zab::Membership next, uint64_t rid);
+    // The zxid `id` completed request `rid` at (zero if it has not).
+    Zxid completed(zab::ServerId id, uint64_t rid) const;
+    // One line per server 1..n_: role, epochs, zxids, voting, membership.
+    void dump(std::ostream& out) const;
 
  private:
     bool linked(zab::ServerId a, zab::ServerId b) const;

@@ -14,28 +14,6 @@ using chorus::testing::demoted;
 using chorus::testing::Ensemble;
 using chorus::testing::promoted;
 
-void change(Ensemble& e, ServerId leader, Membership next, uint64_t rid) {
-    Status s = e.core(leader).reconfigure(rid, next);
-    ASSERT_TRUE(s.is_ok()) << s.str();
-    e.after_input(leader);
-    e.settle();
-    e.tick(2);
-}
-void dump(Ensemble& e) {
-    for (ServerId id = 1; id <= 5; ++id) {
-        if (!e.node(id).up) {
-            std::cout << id << ": down\n";
-            continue;
-        }
-        auto& c = e.core(id);
-        std::cout << id << ": " << role_name(c.role()) << (c.serving() ? " serving" : "")
-                  << " leader " << c.leader() << " cE " << c.current_epoch() << " last "
-                  << c.last_zxid().str() << " committed " << c.committed_zxid().str()
-                  << (c.voting() ? "" : " not-voting") << " membership " << c.membership().str()
-                  << "\n";
-    }
-}
-
 // Bootstrap "every member" is judged against the bootstrap membership, not the
 // current one: after 1,2 are demoted (current voters 3,4,5), a wiped 3 with the
 // flag left on confirms a "new ensemble" from wiped 1 and 2 alone, votes with an
@@ -47,11 +25,11 @@ TEST(ZabReconfigReview, WipedVoterBootstrapsAgainstStaleMembership) {
     ServerId L = e.elect();
     ASSERT_EQ(L, 3u);
     e.tick(3);
-    change(e, L, promoted(e.core(L).membership(), 4), 101);
-    change(e, L, promoted(e.core(L).membership(), 5), 102);
-    change(e, L, demoted(e.core(L).membership(), 1), 103);
-    change(e, L, demoted(e.core(L).membership(), 2), 104);
-    dump(e);
+    ASSERT_TRUE(e.change_membership(L, promoted(e.core(L).membership(), 4), 101).is_ok());
+    ASSERT_TRUE(e.change_membership(L, promoted(e.core(L).membership(), 5), 102).is_ok());
+    ASSERT_TRUE(e.change_membership(L, demoted(e.core(L).membership(), 1), 103).is_ok());
+    ASSERT_TRUE(e.change_membership(L, demoted(e.core(L).membership(), 2), 104).is_ok());
+    e.dump(std::cout);
     ASSERT_EQ(e.core(L).membership().voters.size(), 3u);
     e.isolate(4, true);
     e.tick(1);
@@ -74,10 +52,10 @@ TEST(ZabReconfigReview, WipedVoterBootstrapsAgainstStaleMembership) {
     e.start(1, DurableState{}, false);
     e.start(2, DurableState{}, false);
     e.tick(5);
-    dump(e);
+    e.dump(std::cout);
     e.isolate(4, false);
     for (int i = 0; i < 200 && e.serving_leader() == 0; ++i) e.tick();
-    dump(e);
+    e.dump(std::cout);
     // 5, which holds w, is down: no leader may serve without it. Wiped 3
     // must not have confirmed a new ensemble (it heard 4's history, and it
     // waits for every server of the bootstrap membership, observers too).

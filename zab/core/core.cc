@@ -321,7 +321,7 @@ void Core::tick() {
 }
 
 void Core::step(ServerId from, const pb::PeerMessage& message) {
-    if (!known_servers_.count(from) || from == config_.id) {
+    if (from == config_.id || (!known_servers_.count(from) && !stranger_heard(message))) {
         drop(from, "a message from a server that is not another member");
         return;
     }

@@ -234,6 +234,8 @@ class Core {
     void on_vote(ServerId from, const pb::Vote& vote);
     void on_out_of_election(ServerId from, const pb::Vote& vote);
     void on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote);
+    bool stranger_heard(const pb::PeerMessage& message) const;
+    void learn_servers(ServerId from, const pb::Vote& vote);
     void check_vote_quorum();
     bool quorum_under_leaders_membership(ServerId leader, const pb::Vote& answer) const;
     const pb::Vote* leader_answer_of_other_membership(ServerId leader) const;

@@ -74,6 +74,7 @@ pb::Vote Core::current_vote_message() const {
     }
     v.set_round(round_);
     v.set_voting(voting_);
+    v.set_joined(joined_);
     v.set_accepted_epoch(accepted_epoch_);
     // The durable one: a leader sets currentEpoch when its sync begins, and
     // may crash before it is on disk (then it holds no history after all).
@@ -127,10 +128,17 @@ void Core::enter_looking(const std::string& reason) {
 // write lost by a wiped server and an original member never synced, whose
 // votes both look empty, electing a leader without the one that held it.)
 void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
-    // A membership changed since the bootstrap is history too (A3).
+    // A membership changed since the bootstrap is history too, and so is a
+    // disk marked joined (A3), and so is any word from a server outside the
+    // bootstrap membership: one that names us knows a membership we never
+    // held (the third review of issue 17: servers 4 and 5, added later, held
+    // the committed write while 1, 2 and 3 were wiped and restarted with the
+    // flag, and the bootstrap servers confirmed a new ensemble among
+    // themselves).
     const bool history_heard = vote.current_epoch() > 0 ||
                                !from_pb(vote.sender_last_zxid()).is_zero() ||
-                               !from_pb(vote.membership_version()).is_zero();
+                               !from_pb(vote.membership_version()).is_zero() || vote.joined() ||
+                               !bootstrap_universe().count(from);
     if (history_heard) {
         bootstrap_unconfirmed_ = false;
         stats_.bootstrap_ignored = true;
@@ -185,8 +193,36 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
     check_vote_quorum();
 }
 
+// A vote from a server no membership we know names. Memberships changed
+// while we were away (or lost with our disk) can leave the leader, and the
+// servers that hold the committed history, outside every membership we
+// know (the third review of issue 17): a wiped server of the bootstrap
+// membership dropped every message of a leader added later, and never
+// rejoined. An answer naming a leader is heard by anyone; a looking vote
+// only by a server that does not vote (an empty disk), for which it can
+// only be news that the ensemble exists. None of this lets a stranger be
+// counted: every count is of the voters of a membership (R6).
+bool Core::stranger_heard(const pb::PeerMessage& message) const {
+    if (!message.has_vote()) return false;
+    return message.vote().state() != pb::LOOKING || !voting_;
+}
+
+// Servers named by an answer that names a leader (the sender, its leader,
+// and the voters of its membership) become known: we send them our votes
+// and read theirs and the leader's traffic. Knowing decides nothing (counts
+// are of membership voters); it lets us find the leader and a quorum of
+// its followers under the leader's membership (A4).
+void Core::learn_servers(ServerId from, const pb::Vote& vote) {
+    if (vote.state() == pb::LOOKING) return;
+    known_servers_.insert(from);
+    if (vote.leader() != 0 && vote.leader() != config_.id) known_servers_.insert(vote.leader());
+    for (uint64_t id : vote.membership_voters())
+        if (id != config_.id) known_servers_.insert(id);
+}
+
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
+    learn_servers(from, vote);
     if (bootstrap_unconfirmed_) on_vote_while_bootstrapping(from, vote);
     if (role_ == Role::kFollowing && from == leader_ && vote.state() != pb::LEADING &&
         (vote.state() == pb::FOLLOWING || phase_ != Phase::kDiscovery)) {
