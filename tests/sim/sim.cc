@@ -16,6 +16,7 @@
 #include "storage/memory_log.h"
 #include "tests/sim/checker.h"
 #include "tests/sim/linearizability.h"
+#include "tests/sim/quorum_witness.h"
 #include "tests/sim/workload.h"
 #include "zab/core/wire.h"
 #include "zab/runtime/driver.h"
@@ -428,6 +429,7 @@ class Simulation final : private SimControl {
                           const std::string& value);
 
     void check_servers();
+    void witness_commit(const Server& s);
     void collect_stats(const Server& s);  // of its incarnation, into the fault counts
     void check_end();
 
@@ -459,6 +461,14 @@ class Simulation final : private SimControl {
     std::vector<RegisterClient> register_clients_;
     RegisterHistory history_;
     Checker checker_;
+    QuorumWitness witness_;
+    // Per serving leader: the commit point last checked against witness_,
+    // and the membership it counted with when the last event ended.
+    struct LeaderWatch {
+        Zxid commit;
+        zab::Membership counted;
+    };
+    std::map<std::pair<ServerId, uint64_t>, LeaderWatch> leader_watch_;
     SimResult result_;
 };
 
@@ -722,6 +732,13 @@ void Simulation::on_role_changed(ServerId id, zab::Role role, ServerId leader, u
         if (core.epoch_quorum().size() < counted.quorum() && !counted.is_voter(id))
             fail(name(id) + " established epoch " + std::to_string(epoch) +
                  " counting itself, which is not a voter of " + counted.str());
+        // A quorum of those voters' disks holds the initial history, in
+        // this epoch (what NEWLEADER's acknowledgements stand for).
+        if (std::string missing = witness_.check(counted, epoch, core.initial_history_last());
+            !missing.empty()) {
+            fail("new-leader quorum: " + name(id) + " established epoch " + std::to_string(epoch) +
+                 ", but " + missing);
+        }
         ++result_.elections;
         const Zxid last = core.initial_history_last();
         std::optional<zab::Txn> last_txn;
@@ -1326,6 +1343,8 @@ void Simulation::disk_done(ServerId id, uint64_t generation) {
                 d.snapshot = Snapshot{snap.zxid, *snap.data};
         }
     }
+    // Before the callbacks: what they let the core count is on the disk now.
+    witness_.on_durable(id, d.log.current_epoch(), d.log.last_zxid());
     const uint64_t incarnation = s.incarnation;
     for (runtime::StorageJob& job : done) {
         if (!s.up || s.incarnation != incarnation) return;
@@ -1651,12 +1670,44 @@ void Simulation::collect_stats(const Server& s) {
 void Simulation::check_servers() {
     for (const Server& s : servers_) {
         if (!s.up) continue;
+        witness_commit(s);
         if (s.driver->core().stats().diff_restarts > 0) {
             fail(name(s.id) +
                  ": a compaction overtook a DIFF under way (the sync had to start over "
                  "from a snapshot)");
         }
     }
+}
+
+// A leader's commit point in its own epoch is durable on a quorum of the
+// voters of the membership it counts with (the commit quorum check). One
+// event may commit under the membership it began with and then propose a
+// CONFIG (R1: in force at once), so the one at the event's start counts too.
+void Simulation::witness_commit(const Server& s) {
+    const zab::Core& c = s.driver->core();
+    const std::pair key(s.id, s.incarnation);
+    if (c.role() != zab::Role::kLeading || !c.serving()) {
+        leader_watch_.erase(key);
+        return;
+    }
+    const uint64_t epoch = c.current_epoch();
+    const Zxid committed = c.committed_zxid();
+    const zab::Membership& now = c.membership();
+    auto [it, fresh] = leader_watch_.try_emplace(key, LeaderWatch{committed, now});
+    LeaderWatch& w = it->second;
+    if (!fresh && committed > w.commit && committed.epoch == epoch) {
+        // (The initial history is checked at NEWLEADER: on_role_changed.)
+        std::string missing = witness_.check(now, epoch, committed);
+        if (!missing.empty() && w.counted.version != now.version &&
+            witness_.check(w.counted, epoch, committed).empty()) {
+            missing.clear();
+        }
+        if (!missing.empty())
+            fail("commit quorum: " + name(s.id) + " committed up to " + committed.str() + ", but " +
+                 missing);
+    }
+    w.commit = std::max(w.commit, committed);
+    if (w.counted.version != now.version) w.counted = now;
 }
 
 void Simulation::check_end() {
