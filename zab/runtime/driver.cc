@@ -163,6 +163,12 @@ void Driver::process_once() {
         }
         carry_out(ready);
         if (previous_kept) previous_snapshot_data_.reset();  // nothing can name it any more
+        const zab::Membership& in_force = core_->membership();
+        if (!membership_told_ || in_force.version != membership_told_->version ||
+            !in_force.same_servers(*membership_told_)) {
+            membership_told_ = in_force;
+            env_.membership_in_force(in_force);
+        }
     }
 }
 

@@ -140,6 +140,8 @@ class Driver {
     bool process_posted_ = false;
     bool stopping_ = false;
     std::function<void()> after_process_;
+    // The membership last handed to env_.membership_in_force.
+    std::optional<zab::Membership> membership_told_;
 
     // The newest snapshot's bytes, for SNAP syncs. When a newer one comes,
     // the one before is kept until the next Ready has been carried out: a

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "zab/core/membership.h"
 #include "zab/core/types.h"
 
 namespace chorus::runtime {
@@ -61,6 +62,11 @@ class DriverEnv {
     // A monotonic clock in microseconds, for yielding and slow-work warnings.
     virtual uint64_t now_us() = 0;
     virtual void log(LogLevel level, const std::string& line) = 0;
+    // The membership the core counts with is now `membership` (R1 of
+    // docs/protocol.md: the last CONFIG in its log, committed or not, or
+    // the stored one): once after the first Ready, then at every change.
+    // The Node links with its servers' addresses; others may ignore it.
+    virtual void membership_in_force(const zab::Membership& membership) { (void)membership; }
 };
 
 }  // namespace chorus::runtime

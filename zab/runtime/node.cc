@@ -74,6 +74,27 @@ struct Node::Impl final : runtime::DriverEnv {
         }
     }
     void publish_status();
+    // Hands a request to the driver on the core thread: `call(driver, cb)`
+    // returns the driver's refusal or OK (then the driver calls `cb`).
+    // `done` is called once, as Node::submit says: at once with kNotLeader
+    // if the node is not running, through the queue for a refusal.
+    template <class Call>
+    void to_driver(Done done, Call call) {
+        if (!running) {
+            done(Status(Code::kNotLeader, "the server is not running"), {});
+            return;
+        }
+        on_core_thread([this, done = std::move(done), call = std::move(call)]() mutable {
+            // Shared, so a refusal can still answer through the queue.
+            auto callback = std::make_shared<Done>(std::move(done));
+            Status s(Code::kNotLeader, "the server is shutting down");
+            if (driver && !stopping) {
+                s = call(*driver, [callback](Status st, Completion c) { (*callback)(st, c); });
+                if (s.is_ok()) return;
+            }
+            asio::post(io, [callback, s] { (*callback)(s, {}); });
+        });
+    }
 
     // runtime::DriverEnv.
     void send(ServerId to, const zab::pb::PeerMessage& message) override {
@@ -98,6 +119,24 @@ struct Node::Impl final : runtime::DriverEnv {
         return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                          std::chrono::steady_clock::now().time_since_epoch())
                                          .count());
+    }
+    // Links with every server of the membership in force, at the address
+    // it names: servers a change added are dialed (or accepted) from now on.
+    void membership_in_force(const zab::Membership& membership) override {
+        for (const auto* servers : {&membership.voters, &membership.observers}) {
+            for (const auto& [id, address] : *servers) {
+                Result<net::Endpoint> endpoint = net::parse_endpoint(address);
+                if (!endpoint.is_ok()) {
+                    spdlog::error(
+                        "server {}: membership {} gives server {} the address '{}', "
+                        "which is not one: no link to it ({})",
+                        options.id, membership.version.str(), id, address,
+                        endpoint.status().message());
+                    continue;
+                }
+                transport->add_peer(id, endpoint.value());
+            }
+        }
     }
     void log(runtime::LogLevel level, const std::string& line) override {
         switch (level) {
@@ -382,22 +421,17 @@ void Node::stop() {
 }
 
 void Node::submit(Request request, Done done) {
-    if (!impl_->running) {
-        done(Status(Code::kNotLeader, "the server is not running"), {});
-        return;
-    }
-    impl_->on_core_thread([this, request = std::move(request), done = std::move(done)]() mutable {
-        Impl& m = *impl_;
-        // Shared, so a refusal can still answer through the queue.
-        auto callback = std::make_shared<Done>(std::move(done));
-        Status s(Code::kNotLeader, "the server is shutting down");
-        if (m.driver && !m.stopping) {
-            s = m.driver->submit(std::move(request),
-                                 [callback](Status st, zab::Completion c) { (*callback)(st, c); });
-            if (s.is_ok()) return;
-        }
-        asio::post(m.io, [callback, s] { (*callback)(s, {}); });
-    });
+    impl_->to_driver(std::move(done),
+                     [request = std::move(request)](runtime::Driver& d, Done cb) mutable {
+                         return d.submit(std::move(request), std::move(cb));
+                     });
+}
+
+void Node::reconfigure(zab::Membership next, Done done) {
+    impl_->to_driver(std::move(done),
+                     [next = std::move(next)](runtime::Driver& d, Done cb) mutable {
+                         return d.reconfigure(std::move(next), std::move(cb));
+                     });
 }
 
 void Node::sync(std::function<void(Status, Zxid)> done) {

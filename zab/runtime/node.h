@@ -23,6 +23,7 @@
 
 #include "base/status.h"
 #include "net/endpoint.h"
+#include "zab/core/membership.h"
 #include "zab/core/state_machine.h"
 #include "zab/core/types.h"
 
@@ -98,6 +99,14 @@ class Node {
     // submit(): once, on the core thread, or at once on the caller's
     // thread with kNotLeader if the node is not running.
     void sync(std::function<void(Status, Zxid)> done);
+    // Proposes `next` as the membership (docs/protocol.md,
+    // "Reconfiguration"), on the serving leader only. `done` is called once,
+    // on the core thread: OK once the CONFIG commits; kNotLeader elsewhere;
+    // kBusy for a change still in flight or one whose new voters in touch
+    // make no quorum; kInvalidArgument for more than one voter changed, the
+    // leader removed, or an impossible membership; kUnknownOutcome if the
+    // leader changed first. Addresses are the servers' peer addresses.
+    void reconfigure(zab::Membership next, Done done);
 
     // True from a successful start() until stop() begins (any thread).
     bool running() const;

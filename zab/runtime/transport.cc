@@ -277,6 +277,21 @@ void Transport::link_down(zab::ServerId peer, Link* link) {
     }
 }
 
+void Transport::add_peer(zab::ServerId peer, const net::Endpoint& endpoint) {
+    if (peer == options_.self || state_->stopped) return;
+    auto known = options_.peers.find(peer);
+    if (known != options_.peers.end() && known->second == endpoint) return;
+    const bool moved = known != options_.peers.end();
+    options_.peers[peer] = endpoint;
+    spdlog::info("server {} {} {}", peer, moved ? "has moved to" : "is a new peer, at",
+                 endpoint.str());
+    if (moved) {
+        reset(peer);  // the dialing side (below) redials, at the new address
+        return;
+    }
+    if (peer > options_.self && !state_->links.count(peer)) dial(peer);
+}
+
 void Transport::wrote_to(zab::ServerId peer) {
     if (callbacks_.on_written) callbacks_.on_written(peer);
 }

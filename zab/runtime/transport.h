@@ -55,6 +55,13 @@ class Transport {
     // Sends `message` to `to` if linked; drops it otherwise (the core copes:
     // a broken link is reported and the protocol starts that peer over).
     void send(zab::ServerId to, const zab::pb::PeerMessage& message);
+    // Makes `peer` one of the servers this transport links with, at
+    // `endpoint`: a server a membership change added (docs/protocol.md,
+    // "Reconfiguration"). A new peer is dialed if it has the higher id, and
+    // its Hello is accepted if it has the lower; a known peer at another
+    // address has its link closed and redialed there. Peers are never
+    // forgotten within a run: a removed server may still need telling.
+    void add_peer(zab::ServerId peer, const net::Endpoint& endpoint);
     // Closes the link to `peer` (the dialing side reconnects); reported
     // later through on_disconnected, never from inside this call.
     void reset(zab::ServerId peer);
