@@ -153,6 +153,7 @@ int main(int argc, char** argv) {
         {"config-two-voters", Mutation::kConfigTwoVoters},
         {"observer-counts", Mutation::kObserverCounts},
         {"removed-still-votes", Mutation::kRemovedStillVotes},
+        {"ack-of-earlier-attempt-counts", Mutation::kAckOfEarlierAttemptCounts},
     };
     std::vector<std::string> mutation_names;
     for (const auto& [name, m] : mutations) mutation_names.push_back(name);

@@ -211,6 +211,7 @@ TEST(ZabBroadcast, AcksHandledTogetherGiveOneCommitPerFollower) {
         for (uint64_t c = last.counter - 2; c <= last.counter; ++c) {
             pb::PeerMessage ack;
             ack.mutable_ack()->set_epoch(epoch);
+            ack.mutable_ack()->set_attempt(1);  // each follower's first sync attempt
             to_pb(Zxid{epoch, c}, ack.mutable_ack()->mutable_zxid());
             l.step(id, ack);
         }

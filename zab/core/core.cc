@@ -148,12 +148,14 @@ void Core::send_ack_after_persist(ServerId to, Zxid zxid) {
     // Proposals that arrive together are written together: one ACK of the
     // last covers them all.
     pb::PeerMessage* last = last_to(ready_.after_persist, to);
-    if (last && last->has_ack() && last->ack().epoch() == epoch_) {
+    if (last && last->has_ack() && last->ack().epoch() == epoch_ &&
+        last->ack().attempt() == sync_attempt_) {
         to_pb(zxid, last->mutable_ack()->mutable_zxid());
         return;
     }
     pb::PeerMessage m;
     m.mutable_ack()->set_epoch(epoch_);
+    m.mutable_ack()->set_attempt(sync_attempt_);
     to_pb(zxid, m.mutable_ack()->mutable_zxid());
     send_after_persist(to, std::move(m));
 }
@@ -427,10 +429,7 @@ void Core::connected(ServerId peer) {
         *m.mutable_vote() = current_vote_message();
         send(peer, std::move(m));
     } else if (role_ == Role::kFollowing && peer == leader_ && phase_ == Phase::kDiscovery) {
-        pb::PeerMessage m;
-        m.mutable_follower_info()->set_accepted_epoch(accepted_epoch_);
-        m.mutable_follower_info()->set_voting(voting_);
-        send(peer, std::move(m));
+        send(peer, follower_info_message());
     }
 }
 

@@ -134,6 +134,7 @@ class Core {
     enum class Phase : uint8_t { kDiscovery, kAckEpoch, kSync, kBroadcast };
 
     struct FollowerState {
+        uint64_t attempt = 0;  // its FOLLOWERINFO's: only acknowledgements of it count
         bool voting = false;
         uint64_t accepted_epoch = 0;
         bool sent_new_epoch = false;
@@ -242,6 +243,7 @@ class Core {
 
     // leader.cc
     void become_leader();
+    bool stale_attempt(ServerId from, const FollowerState& f, uint64_t attempt);
     void leader_tick();
     void on_follower_info(ServerId from, const pb::FollowerInfo& info);
     void on_ack_epoch(ServerId from, const pb::AckEpoch& ack);
@@ -282,6 +284,7 @@ class Core {
 
     // follower.cc
     void become_follower(ServerId leader);
+    pb::PeerMessage follower_info_message() const;
     void follower_tick();
     void on_leader_message(const pb::PeerMessage& message);
     void on_new_epoch(const pb::NewEpoch& message);
@@ -326,6 +329,9 @@ class Core {
     // The disk is (or has been asked to be) marked as a joiner's
     // (MarkJoinedEnsemble): no epoch it accepts makes it an original member.
     bool joined_ = false;
+    // This run heard history while bootstrapping (its joined mark is
+    // evidence that the ensemble exists, and its votes say so: Vote.joined).
+    bool history_heard_ = false;
 
     // Progress.
     Zxid durable_;    // log durable up to here
@@ -354,6 +360,8 @@ class Core {
     std::map<ServerId, pb::Vote> votes_;  // LOOKING peers' votes in our round
     std::map<ServerId, pb::Vote> out_of_election_;  // what FOLLOWING/LEADING peers told us
     uint64_t last_vote_tick_ = 0;
+    // Raised each time this server starts following (FollowerInfo.attempt).
+    uint64_t sync_attempt_ = 0;
     uint64_t max_accepted_seen_ = 0;  // the highest acceptedEpoch any peer told us of
 
     // Leader.

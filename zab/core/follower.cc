@@ -42,10 +42,16 @@ void Core::become_follower(ServerId leader) {
     epoch_ = 0;
     set_role(Role::kFollowing, leader);
     last_heard_leader_tick_ = now_tick_;
+    ++sync_attempt_;
+    send(leader, follower_info_message());
+}
+
+pb::PeerMessage Core::follower_info_message() const {
     pb::PeerMessage m;
     m.mutable_follower_info()->set_accepted_epoch(accepted_epoch_);
     m.mutable_follower_info()->set_voting(voting_);
-    send(leader, std::move(m));
+    m.mutable_follower_info()->set_attempt(sync_attempt_);
+    return m;
 }
 
 void Core::follower_tick() {
@@ -63,10 +69,7 @@ void Core::follower_tick() {
     if (phase_ == Phase::kDiscovery && now_tick_ - role_start_tick_ >= config_.vote_resend_ticks &&
         (now_tick_ - role_start_tick_) % config_.vote_resend_ticks == 0) {
         // The leader may have been looking when our FOLLOWERINFO arrived.
-        pb::PeerMessage m;
-        m.mutable_follower_info()->set_accepted_epoch(accepted_epoch_);
-        m.mutable_follower_info()->set_voting(voting_);
-        send(leader_, std::move(m));
+        send(leader_, follower_info_message());
     }
 }
 
@@ -176,6 +179,7 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             pb::PeerMessage m;
             m.mutable_ping_ack()->set_epoch(epoch_);
             m.mutable_ping_ack()->set_seq(message.ping().seq());
+            m.mutable_ping_ack()->set_attempt(sync_attempt_);
             to_pb(last_zxid(), m.mutable_ping_ack()->mutable_zxid());
             send_after_persist(leader_, std::move(m));
             on_commit_point(from_pb(message.ping().committed()));
@@ -225,6 +229,7 @@ void Core::on_new_epoch(const pb::NewEpoch& message) {
     ack->set_epoch(epoch);
     ack->set_current_epoch(current_epoch_);
     ack->set_newly_accepted(newly);
+    ack->set_attempt(sync_attempt_);
     to_pb(last_zxid(), ack->mutable_last_zxid());
     fill_epoch_ends(ack);
     if (mutated(config_, Mutation::kAckEpochBeforeDurable)) {
@@ -340,6 +345,7 @@ void Core::on_txns(const google::protobuf::RepeatedPtrField<pb::Txn>& txns, Zxid
     if (mutated(config_, Mutation::kAckBeforeDurable)) {
         pb::PeerMessage m;
         m.mutable_ack()->set_epoch(epoch_);
+        m.mutable_ack()->set_attempt(sync_attempt_);
         to_pb(last_zxid(), m.mutable_ack()->mutable_zxid());
         send(leader_, std::move(m));
     } else {
@@ -362,6 +368,7 @@ void Core::on_new_leader(const pb::NewLeader& message) {
     ready_.writes.push_back(SetCurrentEpoch{message.epoch()});
     pb::PeerMessage m;
     m.mutable_ack_new_leader()->set_epoch(message.epoch());
+    m.mutable_ack_new_leader()->set_attempt(sync_attempt_);
     if (mutated(config_, Mutation::kAckNewLeaderBeforeDurable)) {
         send(leader_, std::move(m));
     } else {

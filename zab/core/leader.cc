@@ -31,6 +31,16 @@ bool Core::counts_for_quorum(const FollowerState& follower) const {
     return follower.voting || follower.acked_new_leader;
 }
 
+// An acknowledgement made in an earlier sync attempt of `from` (see
+// FollowerInfo.attempt in zab.proto): true, and dropped, unless it is of the
+// attempt we are syncing.
+bool Core::stale_attempt(ServerId from, const FollowerState& f, uint64_t attempt) {
+    if (attempt == f.attempt || mutated(config_, Mutation::kAckOfEarlierAttemptCounts))
+        return false;
+    drop(from, "an acknowledgement from an earlier sync attempt");
+    return true;
+}
+
 bool Core::counted(ServerId peer) const {
     return voter(peer) || mutated(config_, Mutation::kObserverCounts);
 }
@@ -46,7 +56,8 @@ void Core::become_leader() {
 
 void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
     auto it = followers_.find(from);
-    if (it != followers_.end() && it->second.acked_epoch) followers_.erase(it);  // starting over
+    if (it != followers_.end() && (it->second.acked_epoch || it->second.attempt != info.attempt()))
+        followers_.erase(it);  // starting over
     max_accepted_seen_ = std::max(max_accepted_seen_, info.accepted_epoch());
     if (phase_ != Phase::kDiscovery && info.accepted_epoch() > epoch_) {
         // It promised an epoch above ours to a leader that never got going,
@@ -60,6 +71,7 @@ void Core::on_follower_info(ServerId from, const pb::FollowerInfo& info) {
         return;
     }
     FollowerState& f = followers_[from];
+    f.attempt = info.attempt();
     f.voting = info.voting();
     f.accepted_epoch = info.accepted_epoch();
     f.last_heard_tick = now_tick_;
@@ -111,6 +123,7 @@ void Core::maybe_choose_epoch() {
 void Core::on_ack_epoch(ServerId from, const pb::AckEpoch& ack) {
     auto it = followers_.find(from);
     if (it == followers_.end() || ack.epoch() != epoch_ || it->second.acked_epoch) return;
+    if (stale_attempt(from, it->second, ack.attempt())) return;
     FollowerState& f = it->second;
     f.last_heard_tick = now_tick_;
     if (phase_ == Phase::kAckEpoch && f.voting && counted(from)) {
@@ -300,6 +313,7 @@ bool Core::diffs_pending() const {
 void Core::on_ack_new_leader(ServerId from, const pb::AckNewLeader& ack) {
     auto it = followers_.find(from);
     if (it == followers_.end() || ack.epoch() != epoch_ || !it->second.synced) return;
+    if (stale_attempt(from, it->second, ack.attempt())) return;
     FollowerState& f = it->second;
     f.last_heard_tick = now_tick_;
     f.acked_new_leader = true;
@@ -341,6 +355,7 @@ void Core::maybe_establish() {
 void Core::on_ack(ServerId from, const pb::Ack& ack) {
     auto it = followers_.find(from);
     if (it == followers_.end() || ack.epoch() != epoch_) return;
+    if (stale_attempt(from, it->second, ack.attempt())) return;
     if (from_pb(ack.zxid()) > last_zxid()) {
         drop(from, "an ACK of a zxid this leader never proposed");
         return;
@@ -484,6 +499,7 @@ void Core::send_pings() {
 void Core::on_ping_ack(ServerId from, const pb::PingAck& ack) {
     auto it = followers_.find(from);
     if (it == followers_.end() || ack.epoch() != epoch_) return;
+    if (stale_attempt(from, it->second, ack.attempt())) return;
     FollowerState& f = it->second;
     f.last_heard_tick = now_tick_;
     f.ping_acked = std::max(f.ping_acked, ack.seq());

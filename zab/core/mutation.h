@@ -45,6 +45,7 @@ enum class Mutation : uint8_t {
     kConfigTwoVoters,            // a CONFIG may change two voters or more at once (R2 off)
     kObserverCounts,             // an observer's acknowledgements count toward commits
     kRemovedStillVotes,  // a bootstrap voter taken out still campaigns and counts itself (R7 off)
+    kAckOfEarlierAttemptCounts,  // a leader counts acknowledgements of a sync the follower left
 };
 
 #ifdef CHORUS_SIM_MUTATIONS
