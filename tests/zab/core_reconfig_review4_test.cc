@@ -18,7 +18,7 @@ using chorus::testing::joiner_disk;
 using chorus::testing::promoted;
 using chorus::testing::with_observer;
 
-// FINDING (liveness, a regression of b4f750b). A new ensemble {1,2,3}: 1 and
+// FOUND AND FIXED (liveness, a regression of b4f750b). A new ensemble {1,2,3}: 1 and
 // 2 started with --bootstrap, 3 without the flag (docs/protocol.md,
 // "Bootstrap": "any empty server that follows a leader without voting - one
 // started without the flag - marks its disk joined"). 1 and 2 hear every

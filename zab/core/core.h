@@ -285,6 +285,7 @@ class Core {
     // follower.cc
     void become_follower(ServerId leader);
     pb::PeerMessage follower_info_message() const;
+    bool leader_showed_history(ServerId leader) const;
     void follower_tick();
     void on_leader_message(const pb::PeerMessage& message);
     void on_new_epoch(const pb::NewEpoch& message);
@@ -329,9 +330,9 @@ class Core {
     // The disk is (or has been asked to be) marked as a joiner's
     // (MarkJoinedEnsemble): no epoch it accepts makes it an original member.
     bool joined_ = false;
-    // This run heard history while bootstrapping (its joined mark is
-    // evidence that the ensemble exists, and its votes say so: Vote.joined).
-    bool history_heard_ = false;
+    // This run wrote the joined mark on following a leader whose answer
+    // showed no history: its votes do not send the mark (Vote.joined).
+    bool joined_without_evidence_ = false;
 
     // Progress.
     Zxid durable_;    // log durable up to here

@@ -74,12 +74,15 @@ pb::Vote Core::current_vote_message() const {
     }
     v.set_round(round_);
     v.set_voting(voting_);
-    // Only a mark made on hearing history in this run: a disk marked on
-    // following a leader that showed none (a first start with one server
-    // started without the flag) is no evidence, and one marked in an earlier
-    // run does not say which it was (the fourth review of issue 17: a new
-    // ensemble stalled for good after a crash in its first epoch).
-    v.set_joined(joined_ && history_heard_);
+    // Not a mark this run made on following a leader that showed no history
+    // (a first start with one server started without the flag): that is no
+    // evidence that an ensemble exists (the fourth review of issue 17: a new
+    // ensemble stalled for good after a crash in its first epoch). Every
+    // other mark is sent, one from an earlier run too: it may have been made
+    // on hearing history, and not sending it lost a committed write (the
+    // fifth review: a wiped voter, rejoining a leader outside the bootstrap
+    // membership, looked pristine to two wiped bootstrap servers).
+    v.set_joined(joined_ && !joined_without_evidence_);
     v.set_accepted_epoch(accepted_epoch_);
     // The durable one: a leader sets currentEpoch when its sync begins, and
     // may crash before it is on disk (then it holds no history after all).
@@ -145,7 +148,6 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
                                !from_pb(vote.membership_version()).is_zero() || vote.joined() ||
                                !bootstrap_universe().count(from);
     if (history_heard) {
-        history_heard_ = true;
         bootstrap_unconfirmed_ = false;
         stats_.bootstrap_ignored = true;
         // Durable: a crash in the middle of the sync that follows must not

@@ -24,6 +24,7 @@ void Core::become_follower(ServerId leader) {
         // says and a later start with the flag).
         ready_.writes.push_back(MarkJoinedEnsemble{});
         joined_ = true;
+        joined_without_evidence_ = !leader_showed_history(leader);
     }
     if (bootstrap_unconfirmed_) {
         // A leader already serves, and we have not heard from every member:
@@ -44,6 +45,17 @@ void Core::become_follower(ServerId leader) {
     last_heard_leader_tick_ = now_tick_;
     ++sync_attempt_;
     send(leader, follower_info_message());
+}
+
+// Whether the answer we have from `leader` shows that an ensemble exists:
+// a durable currentEpoch, a transaction, a changed membership or a joined
+// mark. With no answer at hand we cannot tell, and count it as history.
+bool Core::leader_showed_history(ServerId leader) const {
+    auto said = out_of_election_.find(leader);
+    if (said == out_of_election_.end()) return true;
+    const pb::Vote& v = said->second;
+    return v.current_epoch() > 0 || !from_pb(v.sender_last_zxid()).is_zero() ||
+           !from_pb(v.membership_version()).is_zero() || v.joined();
 }
 
 pb::PeerMessage Core::follower_info_message() const {
