@@ -143,10 +143,7 @@ void Core::on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote) {
     // the committed write while 1, 2 and 3 were wiped and restarted with the
     // flag, and the bootstrap servers confirmed a new ensemble among
     // themselves).
-    const bool history_heard = vote.current_epoch() > 0 ||
-                               !from_pb(vote.sender_last_zxid()).is_zero() ||
-                               !from_pb(vote.membership_version()).is_zero() || vote.joined() ||
-                               !bootstrap_universe().count(from);
+    const bool history_heard = vote_shows_history(vote) || !bootstrap_universe().count(from);
     if (history_heard) {
         bootstrap_unconfirmed_ = false;
         stats_.bootstrap_ignored = true;

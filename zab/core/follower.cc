@@ -53,9 +53,7 @@ void Core::become_follower(ServerId leader) {
 bool Core::leader_showed_history(ServerId leader) const {
     auto said = out_of_election_.find(leader);
     if (said == out_of_election_.end()) return true;
-    const pb::Vote& v = said->second;
-    return v.current_epoch() > 0 || !from_pb(v.sender_last_zxid()).is_zero() ||
-           !from_pb(v.membership_version()).is_zero() || v.joined();
+    return vote_shows_history(said->second);
 }
 
 pb::PeerMessage Core::follower_info_message() const {

@@ -29,4 +29,9 @@ bool decode_txn_payload(Zxid zxid, uint32_t type, const std::string& bytes, Txn*
     return true;
 }
 
+bool vote_shows_history(const pb::Vote& vote) {
+    return vote.current_epoch() > 0 || !from_pb(vote.sender_last_zxid()).is_zero() ||
+           !from_pb(vote.membership_version()).is_zero() || vote.joined();
+}
+
 }  // namespace chorus::zab

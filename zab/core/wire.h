@@ -5,6 +5,10 @@
 
 namespace chorus::zab {
 
+// Whether `vote`'s sender holds history or knows an ensemble exists: a
+// durable currentEpoch, a transaction, a changed membership, a joined mark.
+bool vote_shows_history(const pb::Vote& vote);
+
 inline Zxid from_pb(const pb::Zxid& z) { return Zxid{z.epoch(), z.counter()}; }
 
 inline void to_pb(Zxid zxid, pb::Zxid* out) {
