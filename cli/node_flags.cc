@@ -7,6 +7,8 @@
 #include <set>
 #include <toml.hpp>
 
+#include "cli/join.h"
+
 namespace chorus {
 
 Result<net::Endpoint> parse_endpoint(const std::string& text) { return net::parse_endpoint(text); }
@@ -53,6 +55,10 @@ void add_node_flags(CLI::App& app, NodeFlags& f) {
     app.add_option("--peers", f.peers,
                    "every server of the ensemble: 1=127.0.0.1:7001,2=127.0.0.1:7002,...");
     app.add_option("--data-dir", o.data_dir, "where this server keeps its log and snapshots");
+    app.add_option("--join", f.join,
+                   "join a running ensemble: HOST:PORT of a member's HTTP or admin port, asked "
+                   "for the membership at the first start (then --peers names only this "
+                   "server)");
     app.add_flag(
         "--bootstrap", o.bootstrap,
         "first start of a new ensemble: an empty data dir may vote (never use it for a server "
@@ -107,6 +113,7 @@ std::string config_string(const std::string& file, const std::string& key) {
 Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& flags) {
     NodeOptions o;
     std::string peers_text;
+    std::string join;
     if (!flags.config_file.empty()) {
         try {
             const toml::value file = toml::parse(flags.config_file);
@@ -115,6 +122,7 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
             static const char* const kKnown[] = {"id",
                                                  "peers",
                                                  "data_dir",
+                                                 "join",
                                                  "tick_ms",
                                                  "election_timeout_ticks",
                                                  "heartbeat_interval_ticks",
@@ -143,6 +151,7 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
             read_key(file, "id", &o.id);
             read_key(file, "peers", &peers_text);
             read_key(file, "data_dir", &o.data_dir);
+            read_key(file, "join", &join);
             read_key(file, "tick_ms", &o.tick_ms);
             read_key(file, "election_timeout_ticks", &o.election_timeout_ticks);
             read_key(file, "heartbeat_interval_ticks", &o.heartbeat_interval_ticks);
@@ -162,6 +171,7 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
     if (given("--id")) o.id = f.id;
     if (given("--peers")) peers_text = flags.peers;
     if (given("--data-dir")) o.data_dir = f.data_dir;
+    if (given("--join")) join = flags.join;
     if (given("--bootstrap")) o.bootstrap = f.bootstrap;
     if (given("--tick-ms")) o.tick_ms = f.tick_ms;
     if (given("--election-timeout-ticks")) o.election_timeout_ticks = f.election_timeout_ticks;
@@ -183,6 +193,22 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
     if (!o.peers.count(o.id)) {
         return Status::invalid_argument("--id " + std::to_string(o.id) +
                                         " is not among the peers (" + peers_text + ")");
+    }
+    if (!join.empty()) {
+        auto member = parse_endpoint(join);
+        if (!member.is_ok())
+            return Status::invalid_argument("--join: " + member.status().message());
+        if (o.bootstrap) {
+            return Status::invalid_argument(
+                "--join and --bootstrap exclude each other: --join adds this server to a "
+                "running ensemble, --bootstrap starts a new one");
+        }
+        if (o.peers.size() != 1) {
+            return Status::invalid_argument(
+                "with --join, --peers names only this server (" + std::to_string(o.id) +
+                "=HOST:PORT, its peer address): the others are learned from " + join);
+        }
+        o.join = [address = member->str()] { return fetch_membership(address); };
     }
     if (o.data_dir.empty()) return Status::invalid_argument("--data-dir is missing");
     std::error_code ec;

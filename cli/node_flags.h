@@ -3,6 +3,8 @@
 // Every server program takes the same core flags:
 //   --id N  --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 //   --data-dir DIR  --config FILE  --bootstrap  --tick-ms  --election-timeout-ticks ...
+// or, for a server joining a running ensemble (docs/operations.md):
+//   --id 4 --peers 4=127.0.0.1:7004 --join 127.0.0.1:8001   (a member's HTTP/admin port)
 // and the same keys in the file (id, peers, data_dir, tick_ms,
 // election_timeout_ticks, heartbeat_interval_ticks, max_inflight_proposals,
 // max_batch_txns, snapshot_every_txns, snapshot_every_bytes,
@@ -25,6 +27,7 @@ struct NodeFlags {
     std::string config_file;
     NodeOptions options;
     std::string peers;
+    std::string join;  // --join HOST:PORT
     // Keys of the config file that the program reads itself (groupd's
     // "http"): not refused as unknown.
     std::set<std::string> extra_config_keys;
@@ -37,7 +40,9 @@ void add_node_flags(CLI::App& app, NodeFlags& flags);
 // command line win, and checks the result. kInvalidArgument with a message
 // a person can act on: duplicate ids, own id not among the peers, an
 // address that does not parse, a data directory that is not writable,
-// timeouts that make no sense.
+// timeouts that make no sense, --join with --bootstrap or with --peers
+// naming other servers. With --join, options.join asks that member for the
+// membership (cli/join.h) when the server first starts.
 Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& flags);
 
 // A string key the program reads itself (one of flags.extra_config_keys)

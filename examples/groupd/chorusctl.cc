@@ -8,6 +8,12 @@
 // It asks each server for GET / (its status) and GET /{group}; the servers
 // listed are completed with the endpoints the ensemble has recorded, so one
 // address is enough. Exit status 0 when every server answered, 1 otherwise.
+//
+// The membership commands work on any chorus server's HTTP or admin port
+// (examples/groupd/chorusctl_members.h):
+//   chorusctl --servers 127.0.0.1:8001 members
+//   chorusctl --servers 127.0.0.1:8001 add-server 4 127.0.0.1:7004 [--observer]
+//   chorusctl --servers 127.0.0.1:8001 remove-server 4
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -18,6 +24,7 @@
 #include <vector>
 
 #include "examples/common/table.h"
+#include "examples/groupd/chorusctl_members.h"
 #include "net/http_client.h"
 
 namespace {
@@ -157,7 +164,7 @@ bool print_group(const std::string& address, const std::string& group, int timeo
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"chorusctl: the servers and groups of a groupd ensemble"};
+    CLI::App app{"chorusctl: the servers, groups and membership of a chorus ensemble"};
     std::string servers;
     int timeout_ms = 2000;
     std::string group;
@@ -171,6 +178,23 @@ int main(int argc, char** argv) {
     auto* groups_cmd = app.add_subcommand("groups", "every group and its members");
     auto* group_cmd = app.add_subcommand("group", "one group's members, configs and metadata");
     group_cmd->add_option("name", group, "the group")->required();
+    auto* members_cmd = app.add_subcommand("members", "the voters and observers, and who leads");
+    uint64_t server_id = 0;
+    std::string peer_address;
+    bool as_observer = false;
+    int change_timeout_s = 120;
+    auto* add_cmd = app.add_subcommand(
+        "add-server", "add a voter (an observer first, promoted once caught up) or an observer");
+    add_cmd->add_option("id", server_id, "the new server's id")->required();
+    add_cmd->add_option("address", peer_address, "its peer address HOST:PORT")->required();
+    add_cmd->add_flag("--observer", as_observer, "add it as an observer, never to vote");
+    auto* remove_cmd = app.add_subcommand("remove-server", "take a voter or an observer out");
+    remove_cmd->add_option("id", server_id, "the server's id")->required();
+    for (auto* cmd : {add_cmd, remove_cmd}) {
+        cmd->add_option("--wait-s", change_timeout_s, "how long the change may take")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 3600));
+    }
     app.require_subcommand(0, 1);
     CLI11_PARSE(app, argc, argv);
 
@@ -179,6 +203,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "chorusctl: --servers names no server\n");
         return 2;
     }
+    if (members_cmd->parsed()) return chorus::chorusctl::print_members(given, timeout_ms);
+    if (add_cmd->parsed())
+        return chorus::chorusctl::add_server(given, server_id, peer_address, as_observer,
+                                             change_timeout_s);
+    if (remove_cmd->parsed())
+        return chorus::chorusctl::remove_server(given, server_id, change_timeout_s);
     Ensemble e = survey(given, timeout_ms);
     bool ok = true;
     const bool everything = !servers_cmd->parsed() && !groups_cmd->parsed() && !group_cmd->parsed();

@@ -1,7 +1,12 @@
 // kv: a replicated key-value store on chorus — the embedding example.
 //
 //   kv --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
-//      --data-dir /tmp/kv1 --client 127.0.0.1:8001 --bootstrap
+//      --data-dir /tmp/kv1 --client 127.0.0.1:8001 --bootstrap [--admin 127.0.0.1:9001]
+//   kv --id 4 --peers 4=127.0.0.1:7004 --join 127.0.0.1:9001 ...   (a new server)
+//
+// --admin serves HTTP: GET /health, and the membership routes of
+// cli/membership_admin.h (GET /membership, POST /membership/add|remove;
+// chorusctl add-server/remove-server/members use them).
 //
 // Clients speak a line protocol on --client (try `nc 127.0.0.1 8001`):
 //   put KEY VALUE   -> ok ZXID            (written on a quorum, any server)
@@ -22,8 +27,10 @@
 #include <memory>
 #include <thread>
 
+#include "cli/membership_admin.h"
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
+#include "net/http_server.h"
 
 namespace {
 
@@ -224,6 +231,9 @@ int main(int argc, char** argv) {
     chorus::add_node_flags(app, flags);
     std::string client = "127.0.0.1:0";
     app.add_option("--client", client, "HOST:PORT for the line protocol")->required();
+    std::string admin;
+    app.add_option("--admin", admin,
+                   "HOST:PORT for HTTP: /health and the membership (/membership, chorusctl)");
     CLI11_PARSE(app, argc, argv);
     auto options = chorus::finish_node_options(app, flags);
     if (!options.is_ok()) {
@@ -237,8 +247,41 @@ int main(int argc, char** argv) {
     }
     spdlog::set_pattern("[%H:%M:%S.%e] [kv " + std::to_string(options->id) + "] %v");
 
+    std::optional<chorus::net::Endpoint> admin_endpoint;
+    if (!admin.empty()) {
+        auto e = chorus::parse_endpoint(admin);
+        if (!e.is_ok()) {
+            std::fprintf(stderr, "kv: --admin: %s\n", e.status().message().c_str());
+            return 2;
+        }
+        admin_endpoint = e.value();
+    }
+
     KvStore store;
     chorus::Node node(options.value(), store);
+    chorus::MembershipAdmin membership(node, options->id);
+    std::unique_ptr<chorus::net::HttpServer> admin_http;
+    if (admin_endpoint) {
+        chorus::net::HttpServerOptions http_options;
+        http_options.endpoint = *admin_endpoint;
+        http_options.server_name = "kv";
+        admin_http = std::make_unique<chorus::net::HttpServer>(
+            http_options,
+            [&membership](chorus::net::HttpRequest request, chorus::net::Respond respond) {
+                if (membership.handle(request, respond)) return;
+                if (request.target == "/health")
+                    return respond(chorus::net::HttpReply{200, R"({"status":"up"})"});
+                respond(chorus::net::HttpReply{
+                    404, chorus::net::json_error("no such page: /health and /membership")});
+            });
+        // Before the node starts: a server joining through this one's
+        // --admin may ask while it loads its data.
+        if (chorus::Status s = admin_http->start(); !s.is_ok()) {
+            std::fprintf(stderr, "kv: --admin %s: %s\n", admin.c_str(), s.str().c_str());
+            return 1;
+        }
+        spdlog::info("serving HTTP (health, membership) on {}", admin);
+    }
     if (chorus::Status s = node.start(); !s.is_ok()) {
         std::fprintf(stderr, "kv: %s\n", s.str().c_str());
         return 1;
@@ -264,5 +307,6 @@ int main(int argc, char** argv) {
     const int rc = chorus::wait_for_stop_signal(node);
     io.stop();
     client_thread.join();
+    if (admin_http) admin_http->stop();
     return rc;
 }

@@ -70,7 +70,7 @@ RULES = {
     # cli/ also holds the flags of a ZooKeeper port (cli/zookeeper_flags.h),
     # which fill in session/zookeeper's options.
     "cli": STD | {"posix", "base", "net", "core", "runtime", "session", "client-proto",
-                  "boost", "logging", "cli11", "toml11"},
+                  "boost", "logging", "cli11", "toml11", "json"},
 }
 # A program's main (a *_main.cc, e.g. chorus-server's) may also use cli/.
 # Known exceptions, each with its reason; an exception that no longer

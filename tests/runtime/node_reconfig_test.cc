@@ -64,12 +64,14 @@ TEST(NodeReconfig, AServerOutsideThePeersIsAddedCatchesUpIsPromotedAndCounts) {
     std::map<ServerId, net::Endpoint> addresses;
     for (ServerId id = 1; id <= 4; ++id) addresses[id] = {"127.0.0.1", testing::free_port()};
     std::map<ServerId, Server> servers;
-    auto start = [&](ServerId id, std::map<ServerId, net::Endpoint> peers, bool bootstrap) {
+    auto start = [&](ServerId id, std::map<ServerId, net::Endpoint> peers, bool bootstrap,
+                     std::function<Result<zab::Membership>()> join = {}) {
         NodeOptions o;
         o.id = id;
         o.peers = std::move(peers);
         o.data_dir = servers[id].dir.path();
         o.bootstrap = bootstrap;
+        o.join = std::move(join);
         servers[id].node = std::make_unique<Node>(o, servers[id].app);
         ASSERT_TRUE(servers[id].node->start().is_ok());
     };
@@ -101,9 +103,16 @@ TEST(NodeReconfig, AServerOutsideThePeersIsAddedCatchesUpIsPromotedAndCounts) {
     m.observers[4] = addresses[4].str();
     Status s = wait([&](Node::Done d) { L.reconfigure(m, std::move(d)); });
     ASSERT_TRUE(s.is_ok()) << s.str();
-    // Server 4 knows every address; the others learn its address from the
-    // CONFIG, and link with it.
-    ASSERT_NO_FATAL_FAILURE(start(4, addresses, false));
+    // Server 4 joins as --join makes it: its peers name only itself, and it
+    // learns the membership (here handed over as a member's GET /membership
+    // would answer it). The others learn its address from the CONFIG.
+    const zab::Membership in_force = L.membership();
+    EXPECT_TRUE(in_force.is_observer(4)) << in_force.str();
+    ASSERT_NO_FATAL_FAILURE(start(4, {{4, addresses[4]}}, false,
+                                  [in_force]() -> Result<zab::Membership> { return in_force; }));
+    EXPECT_TRUE(servers[4].node->membership().is_observer(4) ||
+                servers[4].node->membership().voters.empty())
+        << servers[4].node->membership().str();
     ASSERT_TRUE(testing::eventually(
         [&] { return servers[4].node->status().serving && servers[4].app.delivered >= 20; }, 10000))
         << "the observer caught up (delivered " << servers[4].app.delivered << ")";

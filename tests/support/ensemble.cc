@@ -1,5 +1,6 @@
 #include "tests/support/ensemble.h"
 
+#include <algorithm>
 #include <ostream>
 
 namespace chorus::testing {
@@ -62,7 +63,36 @@ void Ensemble::stop(zab::ServerId id) {
 }
 
 bool Ensemble::linked(zab::ServerId a, zab::ServerId b) const {
-    return !isolated_.count(a) && !isolated_.count(b);
+    return !isolated_.count(a) && !isolated_.count(b) &&
+           !cut_links_.count({std::min(a, b), std::max(a, b)});
+}
+
+void Ensemble::cut_link(zab::ServerId a, zab::ServerId b, bool cut) {
+    const std::pair<zab::ServerId, zab::ServerId> link{std::min(a, b), std::max(a, b)};
+    if (cut) {
+        const bool was = linked(a, b);
+        cut_links_.insert(link);
+        std::erase_if(wire_, [&](const auto& m) {
+            return (std::get<0>(m) == a && std::get<1>(m) == b) ||
+                   (std::get<0>(m) == b && std::get<1>(m) == a);
+        });
+        if (was) {
+            for (auto [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
+                if (!node(x).up) continue;
+                core(x).disconnected(y);
+                after_input(x);
+            }
+        }
+    } else {
+        cut_links_.erase(link);
+        if (linked(a, b) && node(a).up && node(b).up) {
+            core(a).connected(b);
+            after_input(a);
+            core(b).connected(a);
+            after_input(b);
+        }
+    }
+    settle();
 }
 
 void Ensemble::isolate(zab::ServerId id, bool cut) { isolate(std::set<zab::ServerId>{id}, cut); }

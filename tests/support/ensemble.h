@@ -109,6 +109,9 @@ class Ensemble {
     // The same for each of `ids` at once: no core hears of one cut before
     // all are made.
     void isolate(const std::set<zab::ServerId>& ids, bool cut);
+    // Cuts (or heals) the one link between `a` and `b`: each still reaches
+    // everyone else (a bridge partition).
+    void cut_link(zab::ServerId a, zab::ServerId b, bool cut);
     void set_disk_stuck(zab::ServerId id, bool stuck);
     // While on, ACK messages are lost on the way (nothing else is).
     void drop_acks(bool on) { drop_acks_ = on; }
@@ -141,6 +144,7 @@ class Ensemble {
     int n_;
     std::map<zab::ServerId, Node> nodes_;
     std::set<zab::ServerId> isolated_;
+    std::set<std::pair<zab::ServerId, zab::ServerId>> cut_links_;  // (lower id, higher id)
     bool drop_acks_ = false;
     std::deque<std::tuple<zab::ServerId, zab::ServerId, zab::pb::PeerMessage>> wire_;
 };

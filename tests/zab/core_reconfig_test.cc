@@ -55,13 +55,10 @@ TEST(ZabReconfig, RefusalsSayWhichRuleAndChangeNothing) {
     ASSERT_NE(leader, 0u);
     const Membership m = e.core(leader).membership();
 
-    // R4: only the serving leader.
-    Status s = e.core(1).reconfigure(1, promoted(m, 4));
-    EXPECT_EQ(s.code(), Code::kNotLeader) << s.str();
     // R2: one voter at a time.
     Membership two = promoted(m, 4);
     two.voters.erase(1);
-    s = e.core(leader).reconfigure(2, two);
+    Status s = e.core(leader).reconfigure(2, two);
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.str();
     EXPECT_NE(s.message().find("one voter at a time"), std::string::npos) << s.message();
     // R7: the leader does not remove itself.

@@ -377,6 +377,11 @@ Status Core::submit(Request request) {
                                         " bytes is over the limit of " +
                                         std::to_string(config_.max_request_bytes));
     }
+    if (request.type == kConfigTxnType) {
+        return Status::invalid_argument(
+            "request type 0xFFFFFF01 is the core's own (membership changes go through "
+            "reconfigure)");
+    }
     if (!serving()) {
         return Status(Code::kNotLeader, "no leader is serving yet; retry shortly");
     }

@@ -74,18 +74,21 @@ class Core {
     void heard_from(ServerId peer);
     void connected(ServerId peer);
     void disconnected(ServerId peer);
-    // Leader only: propose `next` as the membership, in a CONFIG
-    // transaction (docs/protocol.md, "Reconfiguration"). Refused with
-    // kNotLeader unless this server is the serving leader (R4: its epoch
-    // is established); kBusy while an earlier CONFIG is uncommitted (R3) or
-    // the queue is full; kInvalidArgument for a change check_change refuses
-    // (R2: one voter at a time) or one that removes this leader (R7:
-    // transfer leadership first); kBusy too for one whose voters this
-    // leader is in touch with make no quorum of it (it could not commit:
-    // a voter still catching up, or unreachable). Once taken, the outcome is a Completion of
+    // Proposes `next` as the membership, in a CONFIG transaction
+    // (docs/protocol.md, "Reconfiguration"). On the serving leader it is
+    // checked here; on a follower or observer of a serving leader it is
+    // forwarded to the leader, which checks it the same way and answers a
+    // refusal with a kRefused Completion. Refused with kNotLeader unless a
+    // leader serves (R4: its epoch is established); kBusy while an earlier
+    // CONFIG is uncommitted (R3) or the queue is full; kInvalidArgument
+    // for a change check_change refuses (R2: one voter at a time) or one
+    // that removes the leader (R7: transfer leadership first); kBusy too
+    // for one whose voters the leader is in touch with make no quorum of it
+    // (it could not commit), or that adds a voter not caught up (R8: within
+    // Config::promote_max_lag_txns). Once taken, the outcome is a Completion of
     // `request_id` on this server, as for submit(), or none if leadership
-    // changes first. The new membership is in force here from the moment it
-    // is proposed (R1).
+    // changes first. The new membership is in force on the leader from the
+    // moment it is proposed (R1).
     Status reconfigure(uint64_t request_id, Membership next);
     // Shutting down: a leader tells its followers, so they elect at once.
     void shutdown();
@@ -196,6 +199,11 @@ class Core {
     // Leader: the voters of `m` in touch with it now (itself, and followers
     // synced and heard within the election timeout); the others in `away`.
     size_t reachable_voters(const Membership& m, std::vector<ServerId>* away) const;
+    // Leader: whether it may propose `next` now (R2-R4, R7, R8); the
+    // refusal reconfigure() gives, for a local or a forwarded change.
+    Status check_reconfigure(const Membership& next) const;
+    // Leader: queues a checked CONFIG of `next` for `origin`'s request.
+    void accept_reconfigure(ServerId origin, uint64_t request_id, const Membership& next);
     // Whether this server proposes itself in elections: a voter of its
     // membership, or one that the last CONFIG of its log took out of the
     // voters while that CONFIG is not known to be committed (A5).
@@ -251,6 +259,8 @@ class Core {
     void on_ack(ServerId from, const pb::Ack& ack);
     void on_ping_ack(ServerId from, const pb::PingAck& ack);
     void on_forward(ServerId from, const pb::Forward& forward);
+    // A membership change a follower forwarded: proposed, or refused back.
+    void on_forwarded_reconfigure(ServerId from, const pb::Forward& forward);
     void on_sync_request(ServerId from, const pb::SyncRequest& request);
     void maybe_choose_epoch();
     void send_new_epoch(ServerId peer, FollowerState& follower);
@@ -331,7 +341,8 @@ class Core {
     // (MarkJoinedEnsemble): no epoch it accepts makes it an original member.
     bool joined_ = false;
     // This run wrote the joined mark on following a leader whose answer
-    // showed no history: its votes do not send the mark (Vote.joined).
+    // showed no history: its votes do not send the mark (Vote.joined)
+    // until a vote it hears shows history (on_vote).
     bool joined_without_evidence_ = false;
 
     // Progress.

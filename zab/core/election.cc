@@ -228,6 +228,12 @@ void Core::learn_servers(ServerId from, const pb::Vote& vote) {
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
     learn_servers(from, vote);
+    // A joined mark made on following a leader that showed no history is
+    // left out of votes only until any vote shows history: from then on the
+    // mark is evidence a wiped bootstrap must hear (the sixth review: kept
+    // unsent, it let two wiped servers confirm a new ensemble and lose a
+    // committed write).
+    if (joined_without_evidence_ && vote_shows_history(vote)) joined_without_evidence_ = false;
     if (bootstrap_unconfirmed_) on_vote_while_bootstrapping(from, vote);
     if (role_ == Role::kFollowing && from == leader_ && vote.state() != pb::LEADING &&
         (vote.state() == pb::FOLLOWING || phase_ != Phase::kDiscovery)) {

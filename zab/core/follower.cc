@@ -120,6 +120,9 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
         case B::kForwardAbsorbed:
             epoch = message.forward_absorbed().epoch();
             break;
+        case B::kForwardRefused:
+            epoch = message.forward_refused().epoch();
+            break;
         case B::kSyncReply:
             epoch = message.sync_reply().epoch();
             break;
@@ -199,6 +202,13 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             ready_.completions.push_back(Completion{message.forward_absorbed().request_id(),
                                                     Completion::Outcome::kAbsorbed, Zxid{}});
             break;
+        case B::kForwardRefused: {
+            const pb::ForwardRefused& r = message.forward_refused();
+            ready_.completions.push_back(Completion{
+                r.request_id(), Completion::Outcome::kRefused, Zxid{},
+                Status(static_cast<Code>(r.code()), "the leader refused: " + r.message())});
+            break;
+        }
         case B::kSyncReply:
             waiting_syncs_.push_back(
                 Waiting{message.sync_reply().id(), from_pb(message.sync_reply().zxid())});

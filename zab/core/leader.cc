@@ -468,10 +468,24 @@ void Core::propose_batches() {
 
 void Core::on_forward(ServerId from, const pb::Forward& forward) {
     if (phase_ != Phase::kBroadcast || forward.epoch() != epoch_) return;
+    if (forward.type() == kConfigTxnType) return on_forwarded_reconfigure(from, forward);
     // Dropped: the follower's client times out and retries.
     if (pending_txns_.size() >= config_.max_pending_requests) return;
     if (forward.data().size() > config_.max_request_bytes) return;
     accept_request(from, Request{forward.request_id(), forward.type(), forward.data()});
+}
+
+void Core::on_forwarded_reconfigure(ServerId from, const pb::Forward& forward) {
+    Result<Membership> next = Membership::decode(Zxid{}, forward.data());
+    Status s = next.is_ok() ? check_reconfigure(next.value()) : next.status();
+    if (s.is_ok()) return accept_reconfigure(from, forward.request_id(), next.value());
+    pb::PeerMessage m;
+    auto* r = m.mutable_forward_refused();
+    r->set_epoch(epoch_);
+    r->set_request_id(forward.request_id());
+    r->set_code(static_cast<uint32_t>(s.code()));
+    r->set_message(s.message());
+    send(from, std::move(m));
 }
 
 void Core::on_sync_request(ServerId from, const pb::SyncRequest& request) {

@@ -133,10 +133,28 @@ void Core::step_down_if_not_voter() {
 }
 
 Status Core::reconfigure(uint64_t request_id, Membership next) {
+    if (role_ == Role::kFollowing && serving()) {
+        // The leader checks and proposes it; a refusal comes back as a
+        // ForwardRefused, a success as the CONFIG's commit.
+        pb::PeerMessage m;
+        auto* f = m.mutable_forward();
+        f->set_epoch(epoch_);
+        f->set_request_id(request_id);
+        f->set_type(kConfigTxnType);
+        f->set_data(next.encode());
+        send(leader_, std::move(m));
+        return Status::ok();
+    }
+    if (Status s = check_reconfigure(next); !s.is_ok()) return s;
+    accept_reconfigure(config_.id, request_id, next);
+    return Status::ok();
+}
+
+Status Core::check_reconfigure(const Membership& next) const {
     if (role_ != Role::kLeading || phase_ != Phase::kBroadcast) {
         return Status(Code::kNotLeader,
-                      "only the serving leader changes the membership (R4: once its epoch is "
-                      "established)");
+                      "only a serving leader changes the membership (R4: once its epoch is "
+                      "established); retry shortly");
     }
     if (config_uncommitted() && !mutated(config_, Mutation::kConfigTwoAtOnce)) {
         return Status(Code::kBusy,
@@ -152,6 +170,38 @@ Status Core::reconfigure(uint64_t request_id, Membership next) {
             "the change would remove the leader (server " + std::to_string(config_.id) +
             ") from the voters: transfer leadership first, then remove it (R7)");
     }
+    // R8: a voter added must already follow, caught up, so that no quorum
+    // waits for a server still loading its state.
+    if (config_.promote_max_lag_txns != 0) {
+        for (const auto& [id, address] : next.voters) {
+            if (membership_.is_voter(id)) continue;
+            auto it = followers_.find(id);
+            const bool in_touch =
+                it != followers_.end() && it->second.synced && it->second.acked_new_leader &&
+                now_tick_ - it->second.last_heard_tick <= config_.election_timeout_ticks;
+            if (!in_touch) {
+                return Status(Code::kBusy,
+                              "server " + std::to_string(id) +
+                                  " does not follow this leader yet: add it as an observer "
+                                  "first, and promote it once it has caught up (R8)");
+            }
+            // It acknowledged NEWLEADER, so it holds our initial history:
+            // what it lacks is of this epoch, whose counters start at 1.
+            const Zxid acked = it->second.acked;
+            const Zxid last = last_zxid();
+            const uint64_t behind = acked >= last               ? 0
+                                    : acked.epoch == last.epoch ? last.counter - acked.counter
+                                                                : last.counter;
+            if (behind > config_.promote_max_lag_txns) {
+                return Status(Code::kBusy,
+                              "server " + std::to_string(id) + " has acknowledged up to " +
+                                  acked.str() + ", " + std::to_string(behind) +
+                                  " transactions behind this leader's " + last.str() +
+                                  " (at most " + std::to_string(config_.promote_max_lag_txns) +
+                                  " for a promotion, R8); retry once it has caught up");
+            }
+        }
+    }
     // A change that could not commit would stop the ensemble until its
     // voters came back: refused while they make no quorum of it.
     std::vector<ServerId> away;
@@ -166,13 +216,16 @@ Status Core::reconfigure(uint64_t request_id, Membership next) {
     if (pending_txns_.size() >= config_.max_pending_requests) {
         return Status(Code::kBusy, "too many requests are waiting for a proposal");
     }
+    return Status::ok();
+}
+
+void Core::accept_reconfigure(ServerId origin, uint64_t request_id, const Membership& next) {
     Txn txn;
     txn.type = kConfigTxnType;
     txn.data = next.encode();
-    txn.origin = config_.id;
+    txn.origin = origin;
     txn.request_id = request_id;
     pending_txns_.push_back(std::move(txn));
-    return Status::ok();
 }
 
 }  // namespace chorus::zab

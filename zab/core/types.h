@@ -42,7 +42,8 @@ struct Txn {
 
 // The type of the core's own CONFIG transactions (docs/protocol.md,
 // "Reconfiguration"): the data is the new membership's MembershipRecord.
-// Reserved: an application's preprocess never returns it, and the driver
+// Reserved: an application's preprocess never returns it, a submitted
+// request of this type is refused (Core::reconfigure forwards one), and the driver
 // hands such transactions to the membership callback, not to the state
 // machine.
 inline constexpr uint32_t kConfigTxnType = 0xFFFFFF01;
@@ -89,6 +90,11 @@ struct Config {
     uint64_t log_tail_keep_txns = 1000;    // kept below a snapshot for DIFF sync
     size_t max_pending_requests = 100000;  // bound on requests waiting for a proposal
     size_t max_request_bytes = 16 << 20;   // larger requests are refused (they must fit a frame)
+    // R8: a CONFIG that adds a voter is refused unless that server follows
+    // this leader, synced, with its acknowledgements at most this many
+    // transactions behind. 0: no such check (the simulator adds voters
+    // that have not caught up, to attack the rule without it).
+    uint64_t promote_max_lag_txns = 0;
 
     // A planted bug (zab/core/mutation.h), for the simulator's checks to
     // catch. Only the simulator's build of the core (chorus_core_sim,
@@ -160,8 +166,11 @@ struct Outgoing {
 // The outcome of a submitted request, reported on the server it was submitted to.
 struct Completion {
     uint64_t request_id;
-    enum class Outcome : uint8_t { kCommitted, kAbsorbed } outcome;
+    // kRefused: only a membership change forwarded to the leader, which
+    // refused it (nothing was proposed; `refusal` says why).
+    enum class Outcome : uint8_t { kCommitted, kAbsorbed, kRefused } outcome;
     Zxid zxid;  // kCommitted: the transaction's zxid
+    Status refusal = Status::ok();
 };
 
 struct SyncDone {

@@ -132,6 +132,14 @@ const char* implausible(const pb::PeerMessage& m) {
             return epoch_ok(m.forward_absorbed().epoch())
                        ? nullptr
                        : "an absorbed answer of an impossible epoch";
+        case B::kForwardRefused:
+            // A refusal carries a code a request may end with; kOk (or one
+            // past the last) is no refusal.
+            return epoch_ok(m.forward_refused().epoch()) && m.forward_refused().code() != 0 &&
+                           m.forward_refused().code() <=
+                               static_cast<uint32_t>(Code::kUnknownOutcome)
+                       ? nullptr
+                       : "a refusal of an impossible epoch or code";
         case B::kSyncRequest:
             return epoch_ok(m.sync_request().epoch()) ? nullptr : "a sync of an impossible epoch";
         case B::kSyncReply:

@@ -249,7 +249,7 @@ void Driver::carry_out(zab::Ready& ready) {
         if (it == pending_.end()) continue;
         Done done = std::move(it->second);
         pending_.erase(it);
-        done(Status::ok(), c);
+        done(c.outcome == zab::Completion::Outcome::kRefused ? c.refusal : Status::ok(), c);
     }
     for (const zab::SyncDone& s : ready.syncs) {
         auto it = pending_syncs_.find(s.id);

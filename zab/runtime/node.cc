@@ -52,6 +52,7 @@ struct Node::Impl final : runtime::DriverEnv {
 
     mutable std::mutex status_mutex;
     NodeStatus status_copy;
+    zab::Membership membership_copy;  // under status_mutex
 
     // docs/protocol.md, A1: the first start writes the membership of
     // --peers beside the log; later starts must name the same voters.
@@ -123,6 +124,10 @@ struct Node::Impl final : runtime::DriverEnv {
     // Links with every server of the membership in force, at the address
     // it names: servers a change added are dialed (or accepted) from now on.
     void membership_in_force(const zab::Membership& membership) override {
+        {
+            std::lock_guard lock(status_mutex);
+            membership_copy = membership;
+        }
         for (const auto* servers : {&membership.voters, &membership.observers}) {
             for (const auto& [id, address] : *servers) {
                 Result<net::Endpoint> endpoint = net::parse_endpoint(address);
@@ -230,6 +235,31 @@ Status Node::Impl::open_and_restore(zab::DurableState* durable,
 }
 
 Status Node::Impl::check_bootstrap_membership(zab::DurableState* durable) {
+    if (options.join) {
+        if (options.bootstrap) {
+            return Status::invalid_argument(
+                "--join and --bootstrap exclude each other: a joining server is added to a "
+                "running ensemble, a bootstrapping one starts a new ensemble");
+        }
+        if (durable->membership) return Status::ok();  // joined before: the disk wins
+        Result<zab::Membership> joined = options.join();
+        if (!joined.is_ok()) return joined.status();
+        if (joined->is_voter(options.id)) {
+            return Status::invalid_argument(
+                "server " + std::to_string(options.id) + " is already a voter of membership " +
+                joined->version.str() + " (" + joined->str() +
+                ") but its data directory is empty: a voter's lost disk is not joined again "
+                "under the same id; remove it and add it back, or give it a new id");
+        }
+        if (Status s = dir.log->set_membership(
+                storage::StoredMembership{joined->version, joined->encode()});
+            !s.is_ok())
+            return s;
+        spdlog::info("server {}: joining the ensemble of membership {}: {}", options.id,
+                     joined->version.str(), joined->str());
+        durable->membership = std::move(joined).value();
+        return Status::ok();
+    }
     zab::Membership flags;
     for (const auto& [id, endpoint] : options.peers) flags.voters[id] = endpoint.str();
     if (!durable->membership) {
@@ -323,7 +353,22 @@ Status Node::start() {
     if (Status s = m.check_bootstrap_membership(&durable); !s.is_ok()) return s;
     zab::Config config;
     config.id = m.options.id;
-    for (const auto& [id, endpoint] : m.options.peers) config.members.push_back(id);
+    if (m.options.join) {
+        // Joined: the membership on the disk names the ensemble, and the
+        // peers to dial at first; --peers gives only this server's address.
+        const zab::Membership& joined = *durable.membership;
+        for (const auto& [id, address] : joined.voters) config.members.push_back(id);
+        for (const auto& [id, address] : joined.observers) config.observers.push_back(id);
+        for (const auto* servers : {&joined.voters, &joined.observers}) {
+            for (const auto& [id, address] : *servers) {
+                config.addresses[id] = address;
+                Result<net::Endpoint> endpoint = net::parse_endpoint(address);
+                if (id != m.options.id && endpoint.is_ok()) m.options.peers[id] = endpoint.value();
+            }
+        }
+    } else {
+        for (const auto& [id, endpoint] : m.options.peers) config.members.push_back(id);
+    }
     config.bootstrap = m.options.bootstrap;
     config.election_timeout_ticks = m.options.election_timeout_ticks;
     config.heartbeat_interval_ticks = m.options.heartbeat_interval_ticks;
@@ -332,6 +377,7 @@ Status Node::start() {
     config.snapshot_every_txns = m.options.snapshot_every_txns;
     config.snapshot_every_bytes = m.options.snapshot_every_bytes;
     config.log_tail_keep_txns = m.options.log_tail_keep_txns;
+    config.promote_max_lag_txns = m.options.promote_max_lag_txns;
     // Everything the core puts in one frame stays below the frame limit: a
     // request is at most a quarter of it, a batch or DIFF chunk is cut at
     // half of it (plus one request).
@@ -452,6 +498,11 @@ void Node::sync(std::function<void(Status, Zxid)> done) {
 }
 
 bool Node::running() const { return impl_->running; }
+
+zab::Membership Node::membership() const {
+    std::lock_guard lock(impl_->status_mutex);
+    return impl_->membership_copy;
+}
 
 NodeStatus Node::status() const {
     std::lock_guard lock(impl_->status_mutex);

@@ -44,6 +44,16 @@ struct NodeOptions {
     uint64_t snapshot_send_bytes_per_s = 64ull << 20;  // throttle for SNAP transfers
     uint64_t log_tail_keep_txns = 10000;
     size_t max_frame_bytes = 64 << 20;
+    // R8 (docs/protocol.md): a change that adds a voter is refused until
+    // that server follows the leader at most this many transactions behind.
+    uint64_t promote_max_lag_txns = 1000;
+    // Joining a running ensemble (--join): called by start() when the data
+    // directory holds no membership yet, to learn the ensemble's from one
+    // of its members (cli/join.h asks a member's HTTP port). The answer is
+    // stored and `peers` then needs to name only this server. Once joined,
+    // the stored membership is used and this is not called again. Set, the
+    // server never bootstraps: it is not a voter until a change makes it one.
+    std::function<Result<zab::Membership>()> join;
 };
 
 struct NodeStatus {
@@ -100,13 +110,20 @@ class Node {
     // thread with kNotLeader if the node is not running.
     void sync(std::function<void(Status, Zxid)> done);
     // Proposes `next` as the membership (docs/protocol.md,
-    // "Reconfiguration"), on the serving leader only. `done` is called once,
-    // on the core thread: OK once the CONFIG commits; kNotLeader elsewhere;
-    // kBusy for a change still in flight or one whose new voters in touch
-    // make no quorum; kInvalidArgument for more than one voter changed, the
-    // leader removed, or an impossible membership; kUnknownOutcome if the
-    // leader changed first. Addresses are the servers' peer addresses.
+    // "Reconfiguration"), on any server: a follower or observer forwards it
+    // to the leader, which judges it. `done` is called once, on the core
+    // thread: OK once the CONFIG commits; kNotLeader while no leader serves;
+    // kBusy for a change still in flight, one whose new voters in touch make
+    // no quorum, or one adding a voter that has not caught up (R8); kInvalidArgument
+    // for more than one voter changed, the leader removed, or an impossible
+    // membership; kUnknownOutcome if the leader changed first, kTimeout if
+    // no answer came in 10 s. Addresses are the servers' peer addresses.
     void reconfigure(zab::Membership next, Done done);
+
+    // The membership in force on this server (docs/protocol.md, R1: that of
+    // the last CONFIG it holds, committed or not), as of the core thread's
+    // last step; empty before start(). Any thread.
+    zab::Membership membership() const;
 
     // True from a successful start() until stop() begins (any thread).
     bool running() const;
