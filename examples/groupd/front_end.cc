@@ -11,8 +11,10 @@ constexpr uint64_t kRecordEveryMs = 500;
 GroupdFrontEnd::GroupdFrontEnd(ApiOptions api_options, HttpServerOptions http_options,
                                session::Server& server)
     : http_options_(http_options),
+      membership_(server.node(), api_options.server_id),
       api_(std::move(api_options), server.service(), server.node()),
       http_(std::move(http_options), [this](HttpRequest request, Respond respond) {
+          if (membership_.handle(request, respond)) return;
           api_.handle(std::move(request), std::move(respond));
       }) {
     api_.set_http_counts([this] { return http_.counts(); });

@@ -1,12 +1,14 @@
 // groupd's front end: the HTTP API (GroupApi on an HttpServer) as a
 // session::FrontEnd of a session::Server. It also keeps this server's HTTP
 // address recorded in the replicated state (for the group documents'
-// "endpoints"), checking twice a second from the server's tick.
+// "endpoints"), checking twice a second from the server's tick. The same
+// port serves the membership routes (cli/membership_admin.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "cli/membership_admin.h"
 #include "examples/groupd/api.h"
 #include "net/http_server.h"
 #include "session/server/front_end.h"
@@ -30,6 +32,7 @@ class GroupdFrontEnd final : public session::FrontEnd {
 
  private:
     HttpServerOptions http_options_;
+    MembershipAdmin membership_;
     GroupApi api_;
     HttpServer http_;
     uint64_t next_record_ms_ = 0;

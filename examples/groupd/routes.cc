@@ -140,7 +140,9 @@ std::variant<Route, RouteError> parse_route(std::string_view method, std::string
         }
     }
     const std::string& group = segments[0];
-    if (group == "health" || group == "ready" || group == "metrics")
+    // "membership": the server's membership routes (cli/membership_admin.h),
+    // answered before the group API.
+    if (group == "health" || group == "ready" || group == "metrics" || group == "membership")
         return bad("'" + group + "' is reserved and cannot name a group");
     if (timeout && !(segments.size() == 2 && method == "PUT"))
         return bad("timeout applies only to a join (PUT /{group}/{member})");

@@ -12,8 +12,9 @@
 //   GET    /health, /ready, /metrics            operations
 //   GET    /                                    this server's status and the groups
 //
-// So "config" cannot be a member's name, and "health", "ready" and
-// "metrics" cannot be a group's name (they are refused with 400).
+// So "config" cannot be a member's name, and "health", "ready", "metrics"
+// and "membership" cannot be a group's name (they are refused with 400;
+// /membership... is the server's membership, cli/membership_admin.h).
 #pragma once
 
 #include <cstdint>

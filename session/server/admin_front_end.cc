@@ -22,10 +22,12 @@ struct AdminFrontEnd::Impl : std::enable_shared_from_this<AdminFrontEnd::Impl> {
     net::Endpoint endpoint;
     SessionService& service;
     std::unique_ptr<net::HttpServer> http;
+    MoreRoutes more_routes;
 
     Impl(net::Endpoint e, SessionService& s) : endpoint(std::move(e)), service(s) {}
 
     void handle(net::HttpRequest request, net::Respond respond) {
+        if (more_routes && more_routes(request, respond)) return;
         const std::string path = path_of(request.target);
         if (path != "/health" && path != "/ready" && path != "/metrics") {
             return respond(net::HttpReply{
@@ -71,7 +73,7 @@ AdminFrontEnd::AdminFrontEnd(net::Endpoint endpoint, SessionService& service)
     : impl_(std::make_shared<Impl>(std::move(endpoint), service)) {
     net::HttpServerOptions options;
     options.endpoint = impl_->endpoint;
-    options.max_body_bytes = 4 << 10;  // nothing here takes a body
+    options.max_body_bytes = 4 << 10;  // nothing here takes a body (changes use the query)
     options.max_connections = 100;
     impl_->http = std::make_unique<net::HttpServer>(
         options,
@@ -93,5 +95,7 @@ Status AdminFrontEnd::start() { return impl_->http->start(); }
 void AdminFrontEnd::stop() { impl_->http->stop(); }
 
 uint16_t AdminFrontEnd::port() const { return impl_->http->port(); }
+
+void AdminFrontEnd::set_more_routes(MoreRoutes routes) { impl_->more_routes = std::move(routes); }
 
 }  // namespace chorus::session

@@ -6,14 +6,18 @@
 //                 "ready":false (a readiness probe: send it clients or not);
 //   GET /metrics  Prometheus text: the server's figures
 //                 (session/server/metrics.h) and this port's own.
-// Anything else is 404, a method other than GET or HEAD 405. chorus-server
-// serves it with --admin HOST:PORT (docs/operations.md).
+// Routes a program adds (set_more_routes: chorus-server's membership
+// routes, cli/membership_admin.h) are tried first. Anything else is 404, a
+// method other than GET or HEAD 405. chorus-server serves it with --admin
+// HOST:PORT (docs/operations.md).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "net/endpoint.h"
+#include "net/http_server.h"
 #include "session/server/front_end.h"
 
 namespace chorus::session {
@@ -30,6 +34,10 @@ class AdminFrontEnd final : public FrontEnd {
     Status start() override;
     void stop() override;
     uint16_t port() const;  // the one bound (useful with port 0)
+    // Before start(): `routes` answers the requests it returns true for
+    // (on the HTTP thread; it may answer later from any thread).
+    using MoreRoutes = std::function<bool(const net::HttpRequest&, const net::Respond&)>;
+    void set_more_routes(MoreRoutes routes);
 
  private:
     struct Impl;

@@ -12,6 +12,7 @@
 
 #include <cstdio>
 
+#include "cli/membership_admin.h"
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
 #include "cli/zookeeper_flags.h"
@@ -83,9 +84,17 @@ int main(int argc, char** argv) {
         server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
             *zookeeper.value(), server.service()));
     }
+    // The membership routes (GET /membership, POST /membership/add|remove)
+    // on the admin port; made before the node starts (a tick hook).
+    chorus::MembershipAdmin membership(server.node(), options.node.id);
     if (!admin.empty()) {
-        server.add_front_end(
-            std::make_unique<chorus::session::AdminFrontEnd>(admin_endpoint, server.service()));
+        auto admin_front_end =
+            std::make_unique<chorus::session::AdminFrontEnd>(admin_endpoint, server.service());
+        admin_front_end->set_more_routes([&membership](const chorus::net::HttpRequest& request,
+                                                       const chorus::net::Respond& respond) {
+            return membership.handle(request, respond);
+        });
+        server.add_front_end(std::move(admin_front_end));
     }
     if (chorus::Status s = server.start(); !s.is_ok()) return fail(1, s.str());
     return chorus::wait_for_stop_signal([&] { server.stop(); });

@@ -75,6 +75,7 @@ TEST(GroupdRoutes, BadNamesTimeoutsAndMethods) {
     EXPECT_EQ(refused("PUT", "/health"), 405) << "an operation, only read";
     EXPECT_EQ(refused("HEAD", "/metrics"), 405);
     EXPECT_EQ(refused("PUT", "/health/m"), 400) << "reserved group name";
+    EXPECT_EQ(refused("PUT", "/membership/m"), 400) << "the membership routes own it";
     EXPECT_EQ(refused("PUT", "/web/%FF"), 400) << "not UTF-8";
     EXPECT_EQ(refused("PUT", "/web/%C0%AF"), 400) << "an overlong form";
     EXPECT_EQ(refused("PUT", "/web/%ED%A0%80"), 400) << "a surrogate";
