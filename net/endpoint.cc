@@ -11,6 +11,16 @@ Result<Endpoint> parse_endpoint(const std::string& text) {
     }
     Endpoint e;
     e.host = text.substr(0, colon);
+    // An IP literal only: Asio would take "::1%anything" (a scope id) and
+    // keep bytes that are not text, which then travel in memberships and
+    // logs. Bytes outside printable ASCII are shown as '?'.
+    if (e.host.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos) {
+        std::string shown;
+        for (const char c : e.host) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+        return Status::invalid_argument("'" + shown +
+                                        "' is not an IP address (digits, hex letters, '.' and "
+                                        "':' only; no names, no scope ids)");
+    }
     boost::system::error_code ec;
     boost::asio::ip::make_address(e.host, ec);
     if (ec)

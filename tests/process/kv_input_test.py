@@ -41,6 +41,8 @@ def main():
         refused(kv, ["--id", "1", "--peers", "1=127.0.0.1:7001,1=127.0.0.1:7002"] + base, "appears twice")
         refused(kv, ["--id", "4", "--peers", "1=127.0.0.1:7001,2=127.0.0.1:7002"] + base, "is not among the peers")
         refused(kv, ["--id", "1", "--peers", "1=localhost:x"] + base, "is not an IP address")
+        # A scope id would carry any bytes into memberships (the seventh review).
+        refused(kv, ["--id", "1", "--peers", "1=::1%eth0:7001"] + base, "no scope ids")
         refused(kv, ["--id", "1", "--peers", "1=127.0.0.1:70000"] + base, "is not a port")
         refused(kv, ["--id", "1", "--peers", "1=127.0.0.1:7001", "--election-timeout-ticks", "3"] + base,
                 "must exceed two heartbeat intervals")

@@ -119,6 +119,7 @@ TEST(NodeReconfig, AServerOutsideThePeersIsAddedCatchesUpIsPromotedAndCounts) {
 
     // Promoted, it counts: with four voters a quorum is three, so with one
     // of the first three stopped, writes commit only with server 4.
+    m = L.membership();  // a change is built from the membership in force
     m.voters[4] = m.observers.at(4);
     m.observers.clear();
     s = wait([&](Node::Done d) { L.reconfigure(m, std::move(d)); });
@@ -133,7 +134,7 @@ TEST(NodeReconfig, AServerOutsideThePeersIsAddedCatchesUpIsPromotedAndCounts) {
         << servers[4].app.last_membership();
 
     // Refusals come back through `done`: two voters at once.
-    zab::Membership two = m;
+    zab::Membership two = L.membership();
     two.voters.erase(4);
     two.voters.erase(3 == leader ? 2 : 3);
     s = wait([&](Node::Done d) { L.reconfigure(two, std::move(d)); });

@@ -81,8 +81,12 @@ class Core {
     // refusal with a kRefused Completion. Refused with kNotLeader unless a
     // leader serves (R4: its epoch is established); kBusy while an earlier
     // CONFIG is uncommitted (R3) or the queue is full; kInvalidArgument
-    // for a change check_change refuses (R2: one voter at a time) or one
-    // that removes the leader (R7: transfer leadership first); kBusy too
+    // for a change check_change refuses (R2: one voter at a time), one
+    // that removes the leader (R7: transfer leadership first), one that
+    // cannot be encoded and read back, or one over max_request_bytes; kBusy
+    // if `next.version` is not the version of the leader's membership (a
+    // change is built from the membership in force, and one made since
+    // would be undone); kBusy too
     // for one whose voters the leader is in touch with make no quorum of it
     // (it could not commit), or that adds a voter not caught up (R8: within
     // Config::promote_max_lag_txns). Once taken, the outcome is a Completion of

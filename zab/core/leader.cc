@@ -468,6 +468,8 @@ void Core::propose_batches() {
 
 void Core::on_forward(ServerId from, const pb::Forward& forward) {
     if (phase_ != Phase::kBroadcast || forward.epoch() != epoch_) return;
+    // A membership change is answered, also when refused (over the size
+    // limit too: check_reconfigure).
     if (forward.type() == kConfigTxnType) return on_forwarded_reconfigure(from, forward);
     // Dropped: the follower's client times out and retries.
     if (pending_txns_.size() >= config_.max_pending_requests) return;
@@ -476,8 +478,10 @@ void Core::on_forward(ServerId from, const pb::Forward& forward) {
 }
 
 void Core::on_forwarded_reconfigure(ServerId from, const pb::Forward& forward) {
-    Result<Membership> next = Membership::decode(Zxid{}, forward.data());
-    Status s = next.is_ok() ? check_reconfigure(next.value()) : next.status();
+    // Judged as a change built on the follower's membership (config_base).
+    Result<Membership> next = Membership::decode(from_pb(forward.config_base()), forward.data());
+    Status s = next.is_ok() ? check_reconfigure(next.value())
+                            : Status::invalid_argument(next.status().message());
     if (s.is_ok()) return accept_reconfigure(from, forward.request_id(), next.value());
     pb::PeerMessage m;
     auto* r = m.mutable_forward_refused();

@@ -7,6 +7,7 @@
 
 #include "zab/core/core.h"
 #include "zab/core/mutation.h"
+#include "zab/core/wire.h"
 
 namespace chorus::zab {
 
@@ -142,6 +143,7 @@ Status Core::reconfigure(uint64_t request_id, Membership next) {
         f->set_request_id(request_id);
         f->set_type(kConfigTxnType);
         f->set_data(next.encode());
+        to_pb(next.version, f->mutable_config_base());
         send(leader_, std::move(m));
         return Status::ok();
     }
@@ -161,9 +163,30 @@ Status Core::check_reconfigure(const Membership& next) const {
                       "a membership change is still in flight: one at a time (R3); retry once "
                       "it has committed");
     }
+    // Built from the membership in force here, or from one a change has
+    // replaced since: applied now, a whole membership built on an older one
+    // would undo that change (the seventh review).
+    if (next.version != membership_.version) {
+        return Status(Code::kBusy, "the membership changed (to " + membership_.version.str() +
+                                       ") since this change was built from " + next.version.str() +
+                                       ": build it again from the current one");
+    }
     if (Status s = check_change(membership_, next);
         !s.is_ok() && !mutated(config_, Mutation::kConfigTwoVoters)) {
         return s;
+    }
+    // Every server must be able to read it back (an address that is not
+    // text would make a CONFIG that does not decode), and it must fit a
+    // request's limit like any other transaction.
+    const std::string encoded = next.encode();
+    if (Result<Membership> back = Membership::decode(Zxid{}, encoded); !back.is_ok()) {
+        return Status::invalid_argument("the membership cannot be stored: " +
+                                        back.status().message());
+    }
+    if (encoded.size() > config_.max_request_bytes) {
+        return Status::invalid_argument("a membership of " + std::to_string(encoded.size()) +
+                                        " bytes is over the request limit of " +
+                                        std::to_string(config_.max_request_bytes));
     }
     if (!next.is_voter(config_.id)) {
         return Status::invalid_argument(

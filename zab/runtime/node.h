@@ -117,7 +117,10 @@ class Node {
     // no quorum, or one adding a voter that has not caught up (R8); kInvalidArgument
     // for more than one voter changed, the leader removed, or an impossible
     // membership; kUnknownOutcome if the leader changed first, kTimeout if
-    // no answer came in 10 s. Addresses are the servers' peer addresses.
+    // no answer came in 10 s. Build `next` from membership() and keep its
+    // version: a change built on a membership the leader has replaced since
+    // is refused with kBusy (build it again). Addresses are the servers'
+    // peer addresses (IP:PORT).
     void reconfigure(zab::Membership next, Done done);
 
     // The membership in force on this server (docs/protocol.md, R1: that of
