@@ -367,7 +367,13 @@ Status Node::start() {
             }
         }
     } else {
-        for (const auto& [id, endpoint] : m.options.peers) config.members.push_back(id);
+        for (const auto& [id, endpoint] : m.options.peers) {
+            config.members.push_back(id);
+            // The bootstrap membership's addresses: a SNAP of a membership
+            // never changed carries none, and the core falls back on these
+            // (without them it stored "server-N" placeholders).
+            config.addresses[id] = endpoint.str();
+        }
     }
     config.bootstrap = m.options.bootstrap;
     config.election_timeout_ticks = m.options.election_timeout_ticks;
