@@ -114,7 +114,8 @@ Result<zab::Membership> parse_membership_json(const std::string& body) {
 
 // One change asked for, made step by step from the core thread's ticks.
 struct Change {
-    enum class Want : uint8_t { kVoter, kObserver, kAbsent } want;
+    // kLeader: leadership handed to `id` (0: to any other voter).
+    enum class Want : uint8_t { kVoter, kObserver, kAbsent, kLeader } want;
     ServerId id = 0;
     std::string address;  // kVoter, kObserver
     uint64_t timeout_ms = 0;
@@ -123,6 +124,8 @@ struct Change {
     bool in_flight = false;
     std::string last_reason;
     std::string last_proposed;  // logged once, not at every retry
+    uint64_t started_ms = 0;
+    ServerId first_leader = 0;  // kLeader: who led when we began
     net::Respond respond;
 
     std::string goal() const {
@@ -134,6 +137,8 @@ struct Change {
                 return s + " an observer at " + address;
             case Want::kAbsent:
                 return s + " out of the membership";
+            case Want::kLeader:
+                return id == 0 ? std::string("another voter the leader") : s + " the leader";
         }
         return s;
     }
@@ -157,9 +162,11 @@ struct MembershipAdmin::State : std::enable_shared_from_this<MembershipAdmin::St
             current = incoming.front();
             incoming.pop_front();
             current->deadline_ms = now_ms + current->timeout_ms;
+            current->started_ms = now_ms;
             spdlog::info("server {}: membership: asked to make {}", self_id, current->goal());
         }
         Change& c = *current;
+        if (c.want == Change::Want::kLeader) return transfer_step(c, now_ms);
         if (c.in_flight || now_ms < c.next_try_ms) return;
         const zab::Membership m = node.membership();
         const NodeStatus status = node.status();
@@ -182,13 +189,58 @@ struct MembershipAdmin::State : std::enable_shared_from_this<MembershipAdmin::St
                                    "), so it cannot forward changes: ask a member's port");
         }
         c.in_flight = true;
+        std::weak_ptr<State> weak = weak_from_this();
+        if (c.want == Change::Want::kAbsent && m.is_voter(c.id) && status.leader == c.id &&
+            status.serving) {
+            // A leader does not remove itself (R7): it hands over first, and
+            // the next step asks the new leader.
+            spdlog::info("server {}: membership: server {} leads: handing leadership over first",
+                         self_id, c.id);
+            node.transfer_leadership(0, [weak, now_ms](Status s, Completion) {
+                auto self = weak.lock();
+                if (!self || !self->current) return;
+                self->answered(s, now_ms);
+            });
+            return;
+        }
         if (next->str() != c.last_proposed) {
             spdlog::info("server {}: membership: proposing {} (now {})", self_id, next->str(),
                          m.str());
             c.last_proposed = next->str();
         }
-        std::weak_ptr<State> weak = weak_from_this();
         node.reconfigure(*next, [weak, now_ms](Status s, Completion) {
+            auto self = weak.lock();
+            if (!self || !self->current) return;
+            self->answered(s, now_ms);
+        });
+    }
+
+    // A transfer: asked once a leader serves, then done once the target
+    // (or, for any, a server other than the first leader) leads and serves.
+    void transfer_step(Change& c, uint64_t now_ms) {
+        const NodeStatus status = node.status();
+        if (status.serving && status.leader != 0) {
+            if (c.first_leader == 0) c.first_leader = status.leader;
+            const bool done = c.id != 0 ? status.leader == c.id : status.leader != c.first_leader;
+            if (done && !c.in_flight) {
+                return finish(200,
+                              "server " + std::to_string(status.leader) + " leads (it was server " +
+                                  std::to_string(c.first_leader) + "; " +
+                                  std::to_string(now_ms - c.started_ms) + " ms)",
+                              node.membership(), status);
+            }
+        }
+        if (c.in_flight || now_ms < c.next_try_ms) return;
+        if (now_ms >= c.deadline_ms) {
+            return finish(503, "gave up after " + std::to_string(c.timeout_ms / 1000) +
+                                   " s making " + c.goal() + ": " + c.last_reason);
+        }
+        if (!status.serving || status.leader == 0) {
+            return wait(now_ms, "no leader serves now");
+        }
+        c.in_flight = true;
+        std::weak_ptr<State> weak = weak_from_this();
+        node.transfer_leadership(c.id, [weak, now_ms](Status s, Completion) {
             auto self = weak.lock();
             if (!self || !self->current) return;
             self->answered(s, now_ms);
@@ -219,6 +271,8 @@ struct MembershipAdmin::State : std::enable_shared_from_this<MembershipAdmin::St
                 next.voters.erase(c.id);
                 next.observers.erase(c.id);
                 return next;
+            case Change::Want::kLeader:
+                return std::nullopt;  // transfer_step
         }
         return std::nullopt;
     }
@@ -227,7 +281,9 @@ struct MembershipAdmin::State : std::enable_shared_from_this<MembershipAdmin::St
         Change& c = *current;
         c.in_flight = false;
         if (s.is_ok()) {
-            c.next_try_ms = 0;  // the next step at the next tick
+            // The next step at the next tick; after a handover, not before
+            // the election has had a round trip or two.
+            c.next_try_ms = c.want == Change::Want::kLeader ? asked_ms + kRetryMs : 0;
             return;
         }
         switch (s.code()) {
@@ -314,10 +370,11 @@ bool MembershipAdmin::handle(const net::HttpRequest& request, const net::Respond
         respond(net::HttpReply{200, membership_json(m, s.node.status(), s.self_id)});
         return true;
     }
-    if (path != "/membership/add" && path != "/membership/remove") {
+    if (path != "/membership/add" && path != "/membership/remove" &&
+        path != "/membership/transfer-leader") {
         respond(error_reply(404,
-                            "no such page: /membership, /membership/add and "
-                            "/membership/remove are here"));
+                            "no such page: /membership, /membership/add, /membership/remove "
+                            "and /membership/transfer-leader are here"));
         return true;
     }
     if (request.method != "POST") {
@@ -327,9 +384,12 @@ bool MembershipAdmin::handle(const net::HttpRequest& request, const net::Respond
         return true;
     }
     auto change = std::make_shared<Change>();
-    const std::optional<uint64_t> id = parse_number(query["id"]);
-    if (!id || *id == 0) {
-        respond(error_reply(400, "id= must be a server id, 1 or more"));
+    const bool transfer = path == "/membership/transfer-leader";
+    const std::optional<uint64_t> id =
+        transfer && !query.count("id") ? std::optional<uint64_t>(0) : parse_number(query["id"]);
+    if (!id || (*id == 0 && !transfer)) {
+        respond(error_reply(400, transfer ? "id= must be a server id (or leave it out: any voter)"
+                                          : "id= must be a server id, 1 or more"));
         return true;
     }
     change->id = *id;
@@ -364,6 +424,15 @@ bool MembershipAdmin::handle(const net::HttpRequest& request, const net::Respond
                                          "membership at " +
                                          *at + ", not " + change->address +
                                          ": remove it first to move it"));
+            return true;
+        }
+    } else if (transfer) {
+        change->want = Change::Want::kLeader;
+        const zab::Membership m = s.node.membership();
+        if (change->id != 0 && !m.is_voter(change->id)) {
+            respond(error_reply(409, "server " + std::to_string(change->id) +
+                                         " is not a voter of " + m.str() +
+                                         ": only a voter can lead"));
             return true;
         }
     } else {

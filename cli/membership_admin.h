@@ -11,7 +11,11 @@
 //        it has caught up, docs/protocol.md R8) or an observer. `address` is
 //        its peer address. An observer named as a voter is promoted.
 //   POST /membership/remove?id=4[&timeout_s=60]
-//        takes server 4 out (voter or observer).
+//        takes server 4 out (voter or observer); if it leads, it hands
+//        leadership over first (docs/protocol.md, "Leadership transfer").
+//   POST /membership/transfer-leader[?id=2][&timeout_s=60]
+//        makes server 2 the leader (without id: any other caught-up voter);
+//        answers once it leads and serves, with the time that took.
 //
 // A change may be asked of any server: it is forwarded to the leader
 // (Node::reconfigure). The answer comes once the change has committed: 200

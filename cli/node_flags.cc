@@ -89,6 +89,11 @@ void add_node_flags(CLI::App& app, NodeFlags& f) {
         ->capture_default_str();
     app.add_option("--max-frame-bytes", o.max_frame_bytes, "largest peer frame accepted")
         ->capture_default_str();
+    app.add_option("--transfer-on-stop", o.transfer_on_stop,
+                   "a leader stopping (SIGTERM) hands leadership to a caught-up voter first, so "
+                   "writes stall for a round trip, not an election (false: it only says "
+                   "goodbye)")
+        ->capture_default_str();
 }
 
 namespace {
@@ -132,7 +137,8 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
                                                  "log_tail_keep_txns",
                                                  "snapshot_every_bytes",
                                                  "snapshot_send_bytes_per_s",
-                                                 "max_frame_bytes"};
+                                                 "max_frame_bytes",
+                                                 "transfer_on_stop"};
             for (const auto& [key, value] : toml::get<toml::table>(file)) {
                 if (key == "bootstrap") {
                     return Status::invalid_argument(
@@ -162,6 +168,7 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
             read_key(file, "snapshot_every_bytes", &o.snapshot_every_bytes);
             read_key(file, "snapshot_send_bytes_per_s", &o.snapshot_send_bytes_per_s);
             read_key(file, "max_frame_bytes", &o.max_frame_bytes);
+            read_key(file, "transfer_on_stop", &o.transfer_on_stop);
         } catch (const std::exception& e) {
             return Status::invalid_argument("config file " + flags.config_file + ": " + e.what());
         }
@@ -185,6 +192,7 @@ Result<NodeOptions> finish_node_options(const CLI::App& app, const NodeFlags& fl
     if (given("--snapshot-send-bytes-per-s"))
         o.snapshot_send_bytes_per_s = f.snapshot_send_bytes_per_s;
     if (given("--max-frame-bytes")) o.max_frame_bytes = f.max_frame_bytes;
+    if (given("--transfer-on-stop")) o.transfer_on_stop = f.transfer_on_stop;
 
     if (o.id == 0) return Status::invalid_argument("--id is missing (this server's id, 1 or more)");
     auto peers = parse_peers(peers_text);

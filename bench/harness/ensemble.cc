@@ -152,8 +152,11 @@ namespace {
 
 class ChorusEnsemble final : public Ensemble {
  public:
-    ChorusEnsemble(std::string binary, std::string workdir, int servers, bool zookeeper_protocol)
-        : Ensemble(std::move(workdir), servers), binary_(std::move(binary)) {
+    ChorusEnsemble(std::string binary, std::string workdir, int servers, bool zookeeper_protocol,
+                   std::vector<std::string> server_args)
+        : Ensemble(std::move(workdir), servers),
+          binary_(std::move(binary)),
+          server_args_(std::move(server_args)) {
         for (const auto& [id, port] : peer_ports_) {
             peers_ += (peers_.empty() ? "" : ",") + std::to_string(id) +
                       "=127.0.0.1:" + std::to_string(port);
@@ -188,6 +191,7 @@ class ChorusEnsemble final : public Ensemble {
             argv.push_back("--zookeeper-max-client-cnxns");
             argv.push_back("0");
         }
+        argv.insert(argv.end(), server_args_.begin(), server_args_.end());
         processes_[id].start(argv, log_of(id));
     }
     int leader() override {
@@ -233,6 +237,7 @@ class ChorusEnsemble final : public Ensemble {
         return s.value;
     }
     std::string binary_;
+    std::vector<std::string> server_args_;
     std::string peers_;
     std::map<int, uint16_t> zookeeper_ports_;  // chorus-zk only
 };
@@ -383,8 +388,10 @@ class ZooKeeperEnsemble final : public Ensemble {
 }  // namespace
 
 std::unique_ptr<Ensemble> chorus_ensemble(const std::string& binary, const std::string& workdir,
-                                          int servers, bool zookeeper_protocol) {
-    return std::make_unique<ChorusEnsemble>(binary, workdir, servers, zookeeper_protocol);
+                                          int servers, bool zookeeper_protocol,
+                                          std::vector<std::string> server_args) {
+    return std::make_unique<ChorusEnsemble>(binary, workdir, servers, zookeeper_protocol,
+                                            std::move(server_args));
 }
 
 bool zookeeper_installed(std::string* why) {

@@ -3,6 +3,7 @@
 // (chorus-server) and for Apache ZooKeeper 3.8 (QuorumPeerMain on Java).
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +28,10 @@ class Ensemble {
     // Every running server serves (part of a quorum, caught up).
     virtual bool all_serving() = 0;
     void kill(int id) { processes_[id].kill(); }
+    // SIGTERM, without waiting: a clean stop (a chorus leader hands
+    // leadership over first); wait_exit() reaps it.
+    void terminate_async(int id) { processes_[id].signal(SIGTERM); }
+    int wait_exit(int id, int timeout_ms) { return processes_[id].wait_exit(timeout_ms); }
     bool running(int id) const { return processes_.at(id).running(); }
     void stop_all();
     std::string client_address(int id) const;
@@ -82,8 +87,10 @@ class Ensemble {
 // `binary`: chorus-server. With `zookeeper_protocol`, every server also
 // serves ZooKeeper's client protocol (--zookeeper), the system is named
 // "chorus-zk", and the benchmark's clients (ZooKeeper's C client) use it.
+// `server_args` go at the end of every server's command line.
 std::unique_ptr<Ensemble> chorus_ensemble(const std::string& binary, const std::string& workdir,
-                                          int servers, bool zookeeper_protocol = false);
+                                          int servers, bool zookeeper_protocol = false,
+                                          std::vector<std::string> server_args = {});
 
 // Whether ZooKeeper's server jar and a Java runtime are installed; if not,
 // `why` says what is missing.

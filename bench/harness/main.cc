@@ -79,8 +79,12 @@ struct Options {
     double warmup = 1;
     double system_warmup = -1;
     int kills = -1;
-    uint64_t recovery_bytes = 0;   // the recovery workload's data directory size; 0: none
-    int recovery_catch_up = 1024;  // values written while the follower is down
+    // How the failover workload stops the leader: "kill" (SIGKILL), "term"
+    // (SIGTERM: a chorus leader hands over first) or "both".
+    std::string failover_stop = "kill";
+    std::vector<std::string> server_args;  // appended to every chorus-server
+    uint64_t recovery_bytes = 0;           // the recovery workload's data directory size; 0: none
+    int recovery_catch_up = 1024;          // values written while the follower is down
     std::string json_file;
     std::string plot_file;
     std::string chorus_server;
@@ -121,9 +125,9 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     const std::string dir = o.workdir + "/" + system;
     fs::create_directories(dir);
     std::unique_ptr<Ensemble> ensemble =
-        system == "zookeeper"
-            ? zookeeper_ensemble(dir, o.servers)
-            : chorus_ensemble(o.chorus_server, dir, o.servers, system == "chorus-zk");
+        system == "zookeeper" ? zookeeper_ensemble(dir, o.servers)
+                              : chorus_ensemble(o.chorus_server, dir, o.servers,
+                                                system == "chorus-zk", o.server_args);
     phase(system + ": starting " + std::to_string(o.servers) +
           " server(s) on 127.0.0.1 (fsync on)");
     if (!ensemble->start_all(60000)) {
@@ -288,29 +292,33 @@ std::vector<ordered_json> measure(const std::string& system, const Options& o,
     if (o.kills > 0 && o.servers == 1) {
         phase(system + ": failover left out: with 1 server there is no one to take over");
     } else if (o.kills > 0) {
-        phase(system + ": failover: window-1 writes, the leader SIGKILLed " +
-              std::to_string(o.kills) + " time(s)");
-        auto d = make_driver(1000);
-        std::string error;
-        FailoverResult f;
-        if (!d->connect(30000, &error) ||
-            !d->prepare(1, std::string(static_cast<size_t>(o.payloads[0]), 'v'), &error)) {
-            f.error = error;
-        } else {
-            f = run_failover(*ensemble, *d, std::string(static_cast<size_t>(o.payloads[0]), 'v'),
-                             o.kills, [&](const std::string& s) { phase(system + ": " + s); });
-        }
-        if (!f.error.empty()) phase(system + ": failover stopped: " + f.error);
-        if (!f.unavailable_ms.empty()) {
-            ordered_json row = new_row("failover", 1);
-            row["payload_bytes"] = o.payloads[0];
-            row["kills"] = f.unavailable_ms.size();
-            row["unavailable_ms"] = mean(f.unavailable_ms);
-            row["unavailable_ms_max"] =
-                *std::max_element(f.unavailable_ms.begin(), f.unavailable_ms.end());
-            row["first_write_ms"] = mean(f.first_write_ms);
-            row["unavailable_ms_each"] = f.unavailable_ms;
-            add_row(std::move(row));
+        for (const bool graceful : {false, true}) {
+            if (graceful ? o.failover_stop == "kill" : o.failover_stop == "term") continue;
+            phase(system + ": failover: window-1 writes, the leader " +
+                  (graceful ? "SIGTERMed " : "SIGKILLed ") + std::to_string(o.kills) + " time(s)");
+            auto d = make_driver(1000);
+            std::string error;
+            FailoverResult f;
+            if (!d->connect(30000, &error) ||
+                !d->prepare(1, std::string(static_cast<size_t>(o.payloads[0]), 'v'), &error)) {
+                f.error = error;
+            } else {
+                f = run_failover(
+                    *ensemble, *d, std::string(static_cast<size_t>(o.payloads[0]), 'v'), o.kills,
+                    [&](const std::string& s) { phase(system + ": " + s); }, graceful);
+            }
+            if (!f.error.empty()) phase(system + ": failover stopped: " + f.error);
+            if (!f.unavailable_ms.empty()) {
+                ordered_json row = new_row(graceful ? "failover-sigterm" : "failover", 1);
+                row["payload_bytes"] = o.payloads[0];
+                row["kills"] = f.unavailable_ms.size();
+                row["unavailable_ms"] = mean(f.unavailable_ms);
+                row["unavailable_ms_max"] =
+                    *std::max_element(f.unavailable_ms.begin(), f.unavailable_ms.end());
+                row["first_write_ms"] = mean(f.first_write_ms);
+                row["unavailable_ms_each"] = f.unavailable_ms;
+                add_row(std::move(row));
+            }
         }
     }
     if (o.recovery_bytes > 0 && system == "chorus-zk") {
@@ -447,12 +455,15 @@ void print_table(const std::vector<ordered_json>& rows, const Options& o) {
     }
     for (const auto& s : o.systems) {
         for (const auto& r : rows) {
-            if (r["system"] == s && r["workload"] == "failover") {
+            if (r["system"] == s &&
+                (r["workload"] == "failover" || r["workload"] == "failover-sigterm")) {
+                const bool term = r["workload"] == "failover-sigterm";
                 std::printf(
-                    "failover %-9s  %zu kill(s): writes stopped for %.0f ms on average "
-                    "(%.0f ms at most); first write %.0f ms after the kill\n",
-                    s.c_str(), r["kills"].get<size_t>(), r["unavailable_ms"].get<double>(),
-                    r["unavailable_ms_max"].get<double>(), r["first_write_ms"].get<double>());
+                    "failover %-9s  %zu %s: writes stopped for %.0f ms on average "
+                    "(%.0f ms at most); first write %.0f ms after the signal\n",
+                    s.c_str(), r["kills"].get<size_t>(), term ? "SIGTERM(s)" : "kill(s)",
+                    r["unavailable_ms"].get<double>(), r["unavailable_ms_max"].get<double>(),
+                    r["first_write_ms"].get<double>());
             }
         }
     }
@@ -677,6 +688,14 @@ int main(int argc, char** argv) {
                    "sessions workload timeout (ZooKeeper's floor is 2 x tickTime = 4000)")
         ->capture_default_str();
     app.add_option("--kills", o.kills, "leader kills in the failover workload (default by mode)");
+    app.add_option("--failover-stop", o.failover_stop,
+                   "how the failover workload stops the leader: kill (SIGKILL), term (SIGTERM: a "
+                   "chorus leader hands leadership over first) or both")
+        ->check(CLI::IsMember({"kill", "term", "both"}))
+        ->capture_default_str();
+    app.add_option("--server-arg", o.server_args,
+                   "an argument appended to every chorus-server's command line (repeatable), "
+                   "e.g. --server-arg=--transfer-on-stop=false");
     std::string recovery_help =
         "the recovery workload: fill a follower's data directory to this size (e.g. 64M, 1G), "
         "SIGKILL it, restart it and time its way back into the quorum (default: 1G, 0 with "

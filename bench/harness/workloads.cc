@@ -164,7 +164,8 @@ WriteResult run_ops(const std::vector<Driver*>& drivers, Op op, int window,
 }
 
 FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::string& value, int kills,
-                            const std::function<void(const std::string&)>& progress) {
+                            const std::function<void(const std::string&)>& progress,
+                            bool graceful) {
     FailoverResult result;
     for (int k = 0; k < kills; ++k) {
         const int leader = ensemble.leader();
@@ -194,7 +195,11 @@ FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::strin
         });
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         const auto killed_at = Clock::now();
-        ensemble.kill(leader);
+        if (graceful) {
+            ensemble.terminate_async(leader);
+        } else {
+            ensemble.kill(leader);
+        }
         // Wait for writes to flow again (at most 30 s).
         const auto until = killed_at + std::chrono::seconds(30);
         bool resumed = false;
@@ -229,9 +234,12 @@ FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::strin
             longest = std::max(longest, ms_between(killed_at, completed[from].second));
         result.unavailable_ms.push_back(longest);
         result.first_write_ms.push_back(ms_between(killed_at, first_after));
-        progress("kill " + std::to_string(k + 1) + "/" + std::to_string(kills) + ": server " +
-                 std::to_string(leader) + "; writes stopped for " +
+        progress(std::string(graceful ? "SIGTERM " : "kill ") + std::to_string(k + 1) + "/" +
+                 std::to_string(kills) + ": server " + std::to_string(leader) +
+                 "; writes stopped for " +
                  std::to_string(static_cast<int>(result.unavailable_ms.back())) + " ms");
+        if (graceful && ensemble.wait_exit(leader, 20000) != 0)
+            progress("server " + std::to_string(leader) + " did not exit cleanly on SIGTERM");
         ensemble.start(leader);
         const auto settle = Clock::now() + std::chrono::seconds(60);
         while (Clock::now() < settle && !(ensemble.leader() != 0 && ensemble.all_serving()))

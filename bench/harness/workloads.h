@@ -44,11 +44,13 @@ struct FailoverResult {
     std::string error;                   // why it stopped early, if it did
 };
 
-// Window-1 writes through `driver` while the leader is SIGKILLed `kills`
-// times; after each, the killed server is restarted and the ensemble
-// given time to settle. `progress` is told of each kill.
+// Window-1 writes through `driver` while the leader is stopped `kills`
+// times: SIGKILLed, or with `graceful` SIGTERMed (a chorus leader then
+// hands leadership over first); after each, the stopped server is restarted
+// and the ensemble given time to settle. `progress` is told of each stop.
 FailoverResult run_failover(Ensemble& ensemble, Driver& driver, const std::string& value, int kills,
-                            const std::function<void(const std::string&)>& progress);
+                            const std::function<void(const std::string&)>& progress,
+                            bool graceful = false);
 
 struct SessionResult {
     int sessions = 0;

@@ -14,6 +14,7 @@
 //   chorusctl --servers 127.0.0.1:8001 members
 //   chorusctl --servers 127.0.0.1:8001 add-server 4 127.0.0.1:7004 [--observer]
 //   chorusctl --servers 127.0.0.1:8001 remove-server 4
+//   chorusctl --servers 127.0.0.1:8001 transfer-leader [2]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -190,7 +191,11 @@ int main(int argc, char** argv) {
     add_cmd->add_flag("--observer", as_observer, "add it as an observer, never to vote");
     auto* remove_cmd = app.add_subcommand("remove-server", "take a voter or an observer out");
     remove_cmd->add_option("id", server_id, "the server's id")->required();
-    for (auto* cmd : {add_cmd, remove_cmd}) {
+    uint64_t transfer_to = 0;
+    auto* transfer_cmd = app.add_subcommand(
+        "transfer-leader", "hand leadership to a voter (by default any caught-up one)");
+    transfer_cmd->add_option("id", transfer_to, "the voter to lead");
+    for (auto* cmd : {add_cmd, remove_cmd, transfer_cmd}) {
         cmd->add_option("--wait-s", change_timeout_s, "how long the change may take")
             ->capture_default_str()
             ->check(CLI::Range(1, 3600));
@@ -209,6 +214,8 @@ int main(int argc, char** argv) {
                                              change_timeout_s);
     if (remove_cmd->parsed())
         return chorus::chorusctl::remove_server(given, server_id, change_timeout_s);
+    if (transfer_cmd->parsed())
+        return chorus::chorusctl::transfer_leader(given, transfer_to, change_timeout_s);
     Ensemble e = survey(given, timeout_ms);
     bool ok = true;
     const bool everything = !servers_cmd->parsed() && !groups_cmd->parsed() && !group_cmd->parsed();

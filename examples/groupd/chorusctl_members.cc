@@ -67,7 +67,7 @@ void print_membership(const ordered_json& m) {
 
 int change(const std::vector<std::string>& addresses, const std::string& target,
            const std::string& what, int timeout_s) {
-    std::printf("%s (waiting up to %d s for it to commit)...\n", what.c_str(), timeout_s);
+    std::printf("%s (waiting up to %d s)...\n", what.c_str(), timeout_s);
     std::fflush(stdout);
     // The server answers once the change holds or it gives up: wait longer.
     Answer a = ask_first(addresses, "POST", target, (timeout_s + 10) * 1000);
@@ -130,6 +130,16 @@ int remove_server(const std::vector<std::string>& addresses, uint64_t id, int ti
         addresses,
         "/membership/remove?id=" + std::to_string(id) + "&timeout_s=" + std::to_string(timeout_s),
         "removing server " + std::to_string(id), timeout_s);
+}
+
+int transfer_leader(const std::vector<std::string>& addresses, uint64_t id, int timeout_s) {
+    const std::string target = "/membership/transfer-leader?" +
+                               (id != 0 ? "id=" + std::to_string(id) + "&" : std::string()) +
+                               "timeout_s=" + std::to_string(timeout_s);
+    return change(addresses, target,
+                  id != 0 ? "handing leadership to server " + std::to_string(id)
+                          : std::string("handing leadership to another voter"),
+                  timeout_s);
 }
 
 }  // namespace chorus::chorusctl

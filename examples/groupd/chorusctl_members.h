@@ -2,7 +2,8 @@
 // (cli/membership_admin.h: groupd's --http, chorus-server's and kv's --admin):
 //   members                          the voters and observers, and who leads
 //   add-server ID PEER_ADDRESS [--observer]
-//   remove-server ID
+//   remove-server ID                 (a leader hands over first)
+//   transfer-leader [ID]             leadership to ID, or to any caught-up voter
 // Each asks the first of `addresses` that answers; a change may be asked of
 // any server (it is forwarded to the leader) and waits until it commits.
 #pragma once
@@ -22,5 +23,8 @@ int print_members(const std::vector<std::string>& addresses, int timeout_ms);
 int add_server(const std::vector<std::string>& addresses, uint64_t id, const std::string& address,
                bool observer, int timeout_s);
 int remove_server(const std::vector<std::string>& addresses, uint64_t id, int timeout_s);
+// POSTs /membership/transfer-leader (id 0: any other voter); 0 once the
+// new leader serves.
+int transfer_leader(const std::vector<std::string>& addresses, uint64_t id, int timeout_s);
 
 }  // namespace chorus::chorusctl

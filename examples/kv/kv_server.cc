@@ -22,6 +22,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -304,7 +305,14 @@ int main(int argc, char** argv) {
     accept(acceptor, node, store);
     std::thread client_thread([&io] { io.run(); });
     spdlog::info("serving clients on {}", client);
+    // On SIGTERM: node.stop() hands leadership over if this server leads
+    // and answers the requests it took; meanwhile, and for a moment after,
+    // new requests (on new connections too: closing the listener would drop
+    // connections waiting in its backlog, requests unread) are answered
+    // "NotLeader", which a client retries elsewhere. So a rolling restart
+    // leaves no request uncertain (tests/process/kv_rolling_restart_test.py).
     const int rc = chorus::wait_for_stop_signal(node);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     io.stop();
     client_thread.join();
     if (admin_http) admin_http->stop();

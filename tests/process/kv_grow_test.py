@@ -2,14 +2,13 @@
 """Grow a kv ensemble on real processes, under continuous writes: one
 server bootstraps alone, two more start with --join (one member's admin
 port) and `chorusctl add-server` makes each a voter (an observer first,
-promoted once caught up). Then a follower is removed. No acknowledged write
-is lost, every server ends with the same digest, and the refusals
-(removing the leader, --join with --bootstrap or with other --peers) are
-clear.
+promoted once caught up). Then the leader is removed (it hands leadership
+over first). No acknowledged write is lost, every server ends with the
+same digest, and the refusals (--join with --bootstrap or with other
+--peers) are clear.
 
 Usage: kv_grow_test.py KV_BINARY CHORUSCTL_BINARY"""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,22 +71,8 @@ class Server:
         return kvlib.parse_status(kvlib.ask(self.client, "status", timeout=1.0))
 
 
-def chorusctl(ctl, admin_port, *args):
-    r = subprocess.run([ctl, "--servers", f"127.0.0.1:{admin_port}"] + list(args),
-                       capture_output=True, text=True, timeout=120)
-    print(f"$ chorusctl {' '.join(args)}  (rc {r.returncode})")
-    for line in (r.stdout + r.stderr).strip().splitlines():
-        print("    " + line)
-    return r
-
-
-def wait_until(what, pred, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+chorusctl = kvlib.chorusctl
+wait_until = kvlib.wait_until
 
 
 def main():
@@ -133,21 +118,19 @@ def main():
         check(r.returncode == 0 and r.stdout.count("voter") >= 3, "three voters")
         check("a quorum is 2" in r.stdout, "quorum of three")
 
-        leader = next(i for i, s in servers.items() if (s.status() or {}).get("role") == "leading")
-        r = chorusctl(ctl, s1.admin, "remove-server", str(leader), "--wait-s", "5")
-        check(r.returncode != 0 and "transfer leadership first" in r.stderr,
-              "removing the leader is refused, saying why")
-        follower = next(i for i in (3, 2, 1) if i != leader)
-        # Asked of the leaving server itself: it forwards the change.
-        r = chorusctl(ctl, servers[follower].admin, "remove-server", str(follower))
-        check(r.returncode == 0 and "done" in r.stdout, "remove-server of a follower")
-        writer.ports.remove(servers[follower].client)
+        # The leader goes, asked of itself: it hands leadership over first,
+        # then forwards its own removal to the new leader.
+        leaving = next(i for i, s in servers.items()
+                       if (s.status() or {}).get("role") == "leading")
+        r = chorusctl(ctl, servers[leaving].admin, "remove-server", str(leaving))
+        check(r.returncode == 0 and "done" in r.stdout, "remove-server of the leader")
+        writer.ports.remove(servers[leaving].client)
         n = len(writer.acked)
         wait_until("writes with two voters", lambda: len(writer.acked) >= n + 50)
         writer.stop.set()
         writer.join(timeout=10)
 
-        remaining = [s for i, s in servers.items() if i != follower]
+        remaining = [s for i, s in servers.items() if i != leaving]
         for s in remaining:
             c = kvlib.Conn(s.client, timeout=5.0)
             check(c.ask("sync").startswith("ok"), f"sync on {s.i}")
@@ -168,16 +151,7 @@ def main():
             if s.proc and s.proc.poll() is None:
                 s.proc.kill()
                 s.proc.wait()
-        if ok:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"logs kept in {workdir}")
-            for i in servers:
-                path = os.path.join(workdir, f"server{i}.log")
-                if os.path.exists(path):
-                    print(f"--- server{i}.log (last 30 lines)")
-                    with open(path, errors="replace") as f:
-                        print("".join(f.readlines()[-30:]))
+        kvlib.finish(workdir, servers, ok, lines=30)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 loopback ports, and speak the line protocol. Used by the process tests and
 the README's main job. Only 127.0.0.1; only processes we started are killed."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,6 +67,10 @@ class Conn:
 
     def ask(self, line):
         self.sock.sendall(line.encode() + b"\n")
+        return self.answer()
+
+    def answer(self):
+        """The next answer line (to a line already sent)."""
         while b"\n" not in self.buf:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -100,16 +105,55 @@ def parse_status(text):
     return dict(zip(words[0::2], words[1::2]))
 
 
-class Ensemble:
-    """Three (or n) kv servers on loopback, each with its own data dir."""
+def wait_until(what, pred, timeout=20.0):
+    """Polls pred() every 50 ms; raises AssertionError naming `what` if it
+    is not true within `timeout` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
-    def __init__(self, kv_binary, workdir, n=3, extra_args=()):
+
+def finish(workdir, ids, ok, lines=40):
+    """The end of a process test: its directory removed if it passed, else
+    kept, and the last `lines` of each server's log printed."""
+    if ok:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return
+    print(f"logs kept in {workdir}")
+    for i in ids:
+        path = os.path.join(workdir, f"server{i}.log")
+        if os.path.exists(path):
+            print(f"--- server{i}.log (last {lines} lines)")
+            with open(path, errors="replace") as f:
+                print("".join(f.readlines()[-lines:]))
+
+
+def chorusctl(ctl, admin_port, *args):
+    """Runs chorusctl against one admin port, printing the command and its
+    output; the CompletedProcess."""
+    r = subprocess.run([ctl, "--servers", f"127.0.0.1:{admin_port}"] + list(args),
+                       capture_output=True, text=True, timeout=120)
+    print(f"$ chorusctl {' '.join(args)}  (rc {r.returncode})")
+    for line in (r.stdout + r.stderr).strip().splitlines():
+        print("    " + line)
+    return r
+
+
+class Ensemble:
+    """Three (or n) kv servers on loopback, each with its own data dir (and,
+    with admin=True, an --admin port each, in admin_ports)."""
+
+    def __init__(self, kv_binary, workdir, n=3, extra_args=(), admin=False):
         self.kv = kv_binary
         self.workdir = workdir
         self.n = n
-        ports = free_ports(2 * n)
+        ports = free_ports(3 * n if admin else 2 * n)
         self.peer_ports = {i + 1: ports[i] for i in range(n)}
         self.client_ports = {i + 1: ports[n + i] for i in range(n)}
+        self.admin_ports = {i + 1: ports[2 * n + i] for i in range(n)} if admin else {}
         self.peers = ",".join(f"{i}=127.0.0.1:{p}" for i, p in self.peer_ports.items())
         self.procs = {}
         self.extra_args = list(extra_args)
@@ -120,6 +164,8 @@ class Ensemble:
     def start(self, i, bootstrap=True):
         args = [self.kv, "--id", str(i), "--peers", self.peers, "--data-dir", self.data_dir(i),
                 "--client", f"127.0.0.1:{self.client_ports[i]}"] + self.extra_args
+        if i in self.admin_ports:
+            args += ["--admin", f"127.0.0.1:{self.admin_ports[i]}"]
         if bootstrap:
             args.append("--bootstrap")
         log = open(os.path.join(self.workdir, f"server{i}.log"), "ab")

@@ -270,7 +270,8 @@ enum class EventKind : uint8_t {
     kRestart,
     kKeepaliveReset,
     kWake,
-    kReconfig
+    kReconfig,
+    kTransfer
 };
 
 struct Event {
@@ -418,6 +419,8 @@ class Simulation final : private SimControl {
     bool quorums_left_without(ServerId id, const std::function<bool(const Server&)>& counts);
     void partition_action();
     void reconfig_action();
+    // A leadership transfer asked of a random running server.
+    void transfer_action();
     // Proposes one change of `from` at leader `s`; what it proposed, if taken.
     std::optional<zab::Membership> propose_change(Server& s, const zab::Membership& from);
     void heal_everything();
@@ -447,6 +450,10 @@ class Simulation final : private SimControl {
     // disk from a wire, a held message or a core's queue.
     std::map<uint64_t, std::set<ServerId>> unsettled_changes_;
     uint64_t changes_proposed_ = 0;
+    // R8's bound for this seed (0: off; drawn only with forwarded_changes).
+    uint64_t promote_max_lag_txns_ = 0;
+    // The target of the last handover, until the next leader is established.
+    ServerId handed_to_ = 0;
     std::vector<Server> servers_;
     std::map<std::pair<ServerId, ServerId>, Link> links_;
     std::map<std::pair<ServerId, ServerId>, Wire> wires_;
@@ -635,6 +642,7 @@ void Simulation::start_server(ServerId id) {
     // interleaved with everything else (the real default is 256 KiB+).
     config.max_sync_chunk_bytes = 16 + rand(200);
     config.mutation = static_cast<uint8_t>(options_.mutation);
+    config.promote_max_lag_txns = promote_max_lag_txns_;
     runtime::DriverOptions d;
     d.tick_ms = static_cast<uint32_t>(kTickTime);  // a unit is a millisecond
     d.request_timeout_ms = 4000;
@@ -740,6 +748,11 @@ void Simulation::on_role_changed(ServerId id, zab::Role role, ServerId leader, u
                  ", but " + missing);
         }
         ++result_.elections;
+        if (handed_to_ != 0) {
+            count(handed_to_ == id ? "transfers won by their target"
+                                   : "transfers won by another server");
+            handed_to_ = 0;
+        }
         const Zxid last = core.initial_history_last();
         std::optional<zab::Txn> last_txn;
         if (const zab::Txn* txn = core.log_entry(last)) last_txn = *txn;
@@ -867,8 +880,9 @@ std::string Simulation::describe(const zab::pb::PeerMessage& m) {
         const auto& v = m.vote();
         static const char* const kStates[] = {"looking", "following", "leading"};
         s += std::string(" ") + kStates[std::min<int>(v.state(), 2)] + " for " +
-             std::to_string(v.leader()) + " round " + std::to_string(v.round()) +
-             (v.voting() ? "" : ", not voting");
+             std::to_string(v.leader()) + " (" + std::to_string(v.leader_current_epoch()) + ", " +
+             zab::from_pb(v.leader_last_zxid()).str() + (v.take_over() ? ", take-over" : "") +
+             ") round " + std::to_string(v.round()) + (v.voting() ? "" : ", not voting");
     }
     if (m.has_ack()) s += " " + zab::from_pb(m.ack().zxid()).str();
     if (m.has_ack_epoch()) {
@@ -1011,6 +1025,22 @@ void Simulation::heal_partition(bool at_end) {
 }
 
 void Simulation::reconfig_action() {
+    if (options_.forwarded_changes && chance(0.5)) {
+        // Asked of a follower or observer, from its own view of the
+        // membership: forwarded, judged by the leader (a view the leader
+        // has moved past is refused), the outcome told back.
+        std::vector<Server*> askers;
+        for (Server& s : servers_) {
+            if (s.up && running(s.id) && s.driver->core().role() == zab::Role::kFollowing &&
+                s.driver->core().serving())
+                askers.push_back(&s);
+        }
+        if (askers.empty()) return;
+        Server& s = *askers[rand(askers.size())];
+        count("membership changes asked of a follower or observer");
+        propose_change(s, s.driver->core().membership());
+        return;
+    }
     for (Server& s : servers_) {
         if (!s.up || !running(s.id)) continue;
         const zab::Core& c = s.driver->core();
@@ -1047,6 +1077,31 @@ void Simulation::reconfig_action() {
         }
         return;
     }
+}
+
+void Simulation::transfer_action() {
+    std::vector<Server*> askers;
+    for (Server& s : servers_)
+        if (s.up && running(s.id)) askers.push_back(&s);
+    if (askers.empty()) return;
+    Server& s = *askers[rand(askers.size())];
+    // A random member (an observer, the leader itself or a server that is
+    // down: refused), or whomever the leader picks.
+    const ServerId target = chance(0.4) ? 0 : members_[rand(members_.size())];
+    const ServerId asker = s.id;
+    const bool leads = s.driver->core().role() == zab::Role::kLeading;
+    auto chosen = std::make_shared<ServerId>(0);  // known when the leader is asked
+    const Status st = s.driver->transfer_leadership(
+        target, [this, asker, target, chosen](Status done, zab::Completion) {
+            if (done.is_ok() && *chosen != 0) handed_to_ = *chosen;
+            count(done.is_ok() ? "transfers handed over" : "transfers not made");
+            trace(name(asker) + "'s transfer to " + (target ? name(target) : "any") + ": " +
+                  done.str());
+        });
+    count(st.is_ok() ? "transfers asked" : "transfers refused");
+    trace(name(asker) + " asks for a transfer to " + (target ? name(target) : "any") +
+          (st.is_ok() ? "" : " — refused: " + st.str()));
+    if (st.is_ok() && leads) *chosen = s.driver->core().transferring_to();
 }
 
 std::optional<zab::Membership> Simulation::propose_change(Server& s, const zab::Membership& from) {
@@ -1751,6 +1806,12 @@ SimResult Simulation::run() {
     servers_.resize(members_.size());
     mix_ = choose_mix();
     result_.fault_mix = mix_.describe();
+    // Drawn only when asked for: every other run keeps its random stream.
+    if (options_.reconfig && options_.forwarded_changes) {
+        const uint64_t bounds[] = {0, 2, 20};
+        promote_max_lag_txns_ = bounds[rand(3)];
+        result_.fault_mix += " r8=" + std::to_string(promote_max_lag_txns_);
+    }
     for (size_t i = 0; i < servers_.size(); ++i) {
         servers_[i].id = members_[i];
         if (mix_.tick_skew)
@@ -1773,6 +1834,7 @@ SimResult Simulation::run() {
     }
     schedule(kTickTime * 5, EventKind::kFault);
     if (options_.reconfig) schedule(kTickTime * 20, EventKind::kReconfig);
+    if (options_.transfer) schedule(kTickTime * 25, EventKind::kTransfer);
     bool healed = false;
     while (!events_.empty() && result_.ok && !checker_.failed() &&
            !(workload_ && !workload_->failure().empty())) {
@@ -1860,6 +1922,12 @@ SimResult Simulation::run() {
                 if (now_ < fault_end) {
                     reconfig_action();
                     schedule(now_ + kTickTime * rand_between(5, 40), EventKind::kReconfig);
+                }
+                break;
+            case EventKind::kTransfer:
+                if (now_ < fault_end) {
+                    transfer_action();
+                    schedule(now_ + kTickTime * rand_between(10, 60), EventKind::kTransfer);
                 }
                 break;
         }

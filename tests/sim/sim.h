@@ -59,6 +59,13 @@ struct SimOptions {
     // random moments of the faults.
     int observers = 0;
     bool reconfig = false;
+    // With reconfig: changes are also asked of followers and observers
+    // (forwarded to the leader, built from their view of the membership),
+    // and R8's catch-up bound is on in some seeds.
+    bool forwarded_changes = false;
+    // Leadership transfers asked of random servers (to a random member, or
+    // to whomever the leader picks) at random moments of the faults.
+    bool transfer = false;
 };
 
 struct SimResult {

@@ -54,6 +54,8 @@ std::string replay_command(uint64_t seed, const SimOptions& o, const std::string
     if (g_sessions) cmd += " --sessions";
     if (o.observers > 0) cmd += " --observers " + std::to_string(o.observers);
     if (o.reconfig) cmd += " --reconfig";
+    if (o.forwarded_changes) cmd += " --forwarded-changes";
+    if (o.transfer) cmd += " --transfer";
     if (o.classic_faults) cmd += " --classic-faults";
     if (!mutation.empty()) cmd += " --mutation " + mutation;
     return cmd + " --trace";
@@ -125,6 +127,11 @@ int main(int argc, char** argv) {
     app.add_flag("--reconfig", options.reconfig,
                  "propose membership changes (promote an observer, demote a voter) during the "
                  "faults; use with --observers");
+    app.add_flag("--forwarded-changes", options.forwarded_changes,
+                 "with --reconfig: changes asked of followers and observers too (forwarded), "
+                 "and R8's catch-up bound on in some seeds");
+    app.add_flag("--transfer", options.transfer,
+                 "ask for leadership transfers during the faults, of random servers");
     app.add_flag("--classic-faults", options.classic_faults,
                  "the fault model before issue 13: announced faults only (crashes, partitions "
                  "that reset connections, resets), short delays, no pauses, disk faults or swarm");

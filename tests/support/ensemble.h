@@ -149,4 +149,19 @@ class Ensemble {
     std::deque<std::tuple<zab::ServerId, zab::ServerId, zab::pb::PeerMessage>> wire_;
 };
 
+// The completion of request `rid` on server `id`, or null if none came.
+inline const zab::Completion* completion_of(Ensemble& e, zab::ServerId id, uint64_t rid) {
+    for (const zab::Completion& c : e.node(id).completions)
+        if (c.request_id == rid) return &c;
+    return nullptr;
+}
+
+// Every server id of 1..n but `leader`, lowest first.
+inline std::vector<zab::ServerId> others(int n, zab::ServerId leader) {
+    std::vector<zab::ServerId> out;
+    for (zab::ServerId id = 1; id <= static_cast<zab::ServerId>(n); ++id)
+        if (id != leader) out.push_back(id);
+    return out;
+}
+
 }  // namespace chorus::testing

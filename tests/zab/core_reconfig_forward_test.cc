@@ -9,6 +9,7 @@
 namespace chorus::zab {
 namespace {
 
+using chorus::testing::completion_of;
 using chorus::testing::Ensemble;
 using chorus::testing::promoted;
 
@@ -18,12 +19,6 @@ Config with_observer(uint64_t promote_max_lag_txns = 0) {
     c.observers = {4};
     c.promote_max_lag_txns = promote_max_lag_txns;
     return c;
-}
-
-const Completion* completion_of(Ensemble& e, ServerId id, uint64_t rid) {
-    for (const Completion& c : e.node(id).completions)
-        if (c.request_id == rid) return &c;
-    return nullptr;
 }
 
 ServerId a_follower_of(ServerId leader) { return leader == 1 ? 2 : 1; }

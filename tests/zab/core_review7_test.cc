@@ -15,6 +15,7 @@
 namespace chorus::zab {
 namespace {
 
+using chorus::testing::completion_of;
 using chorus::testing::Ensemble;
 using chorus::testing::promoted;
 
@@ -23,12 +24,6 @@ Config with_observers(std::vector<ServerId> observers, uint64_t promote_max_lag_
     c.observers = std::move(observers);
     c.promote_max_lag_txns = promote_max_lag_txns;
     return c;
-}
-
-const Completion* completion_of(Ensemble& e, ServerId id, uint64_t rid) {
-    for (const Completion& c : e.node(id).completions)
-        if (c.request_id == rid) return &c;
-    return nullptr;
 }
 
 // The leader's fellow voters, lowest id first.

@@ -365,6 +365,9 @@ void Core::step(ServerId from, const pb::PeerMessage& message) {
         case B::kSyncRequest:
             if (role_ == Role::kLeading) on_sync_request(from, message.sync_request());
             return;
+        case B::kTransferRequest:
+            if (role_ == Role::kLeading) on_transfer_request(from, message.transfer_request());
+            return;
         default:
             if (role_ == Role::kFollowing && from == leader_) on_leader_message(message);
             return;
@@ -384,6 +387,9 @@ Status Core::submit(Request request) {
     }
     if (!serving()) {
         return Status(Code::kNotLeader, "no leader is serving yet; retry shortly");
+    }
+    if (transfer_ || holding_requests()) {
+        return Status(Code::kNotLeader, "leadership is being handed over; retry shortly");
     }
     if (role_ == Role::kLeading) {
         if (pending_txns_.size() >= config_.max_pending_requests) {
@@ -405,6 +411,9 @@ Status Core::submit(Request request) {
 Status Core::sync(uint64_t id) {
     if (!serving()) {
         return Status(Code::kNotLeader, "no leader is serving yet; retry shortly");
+    }
+    if (transfer_ || holding_requests()) {
+        return Status(Code::kNotLeader, "leadership is being handed over; sync again shortly");
     }
     if (role_ == Role::kLeading) {
         barriers_.push_back(Barrier{config_.id, id, last_zxid(), ping_seq_ + 1});
@@ -471,8 +480,10 @@ Ready Core::take_ready() {
     if (role_ == Role::kLeading) {
         propose_batches();
         continue_diffs();
+        if (handover_ready()) hand_over();
     }
-    deliver();  // catches up on deliveries held back behind a restore
+    deliver();
+    look_after_deferred_take_over();  // catches up on deliveries held back behind a restore
     if (!ready_.writes.empty() || !ready_.after_persist.empty()) {
         ready_.write_id = ++next_write_id_;
         pending_writes_.push_back(PendingWrite{ready_.write_id, now_tick_, last_zxid(),

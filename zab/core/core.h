@@ -94,13 +94,34 @@ class Core {
     // changes first. The new membership is in force on the leader from the
     // moment it is proposed (R1).
     Status reconfigure(uint64_t request_id, Membership next);
+    // Hands leadership over (docs/protocol.md, "Leadership transfer") to
+    // `target`, a voter that follows this leader, or with 0 to the voter
+    // following it with the most acknowledged. The leader takes no new
+    // request meanwhile (submit, sync and reconfigure give kNotLeader or
+    // kBusy, and its followers and observers are told to refuse theirs so
+    // that clients retry), waits until everything it accepted is committed
+    // and the target has acknowledged all of it, then sends TAKE_OVER and
+    // goes looking in that Ready; the target is elected within a round
+    // trip. The outcome is a Completion of `request_id` on this server:
+    // kAbsorbed in the Ready of the handover, or kRefused with kTimeout if
+    // that did not happen within an election timeout (the leader goes on
+    // leading), or with kNotLeader if it stepped down first. On a follower
+    // or observer of a serving leader it is forwarded there. Refused now:
+    // kNotLeader unless a leader serves; kInvalidArgument for a target that
+    // is this server or not a voter; kBusy while a transfer or a CONFIG is
+    // in flight, or if the target (or, with 0, any other voter) does not
+    // follow this leader, synced and heard from within the election timeout.
+    Status transfer_leadership(uint64_t request_id, ServerId target);
+    // The server this leader is handing over to, else 0.
+    ServerId transferring_to() const { return transfer_ ? transfer_->target : 0; }
     // Shutting down: a leader tells its followers, so they elect at once.
     void shutdown();
 
     // Everything produced since the last call.
     Ready take_ready();
     bool has_ready() const {
-        return !ready_.empty() || proposals_possible() || deliveries_waiting() || diffs_pending();
+        return !ready_.empty() || proposals_possible() || deliveries_waiting() || diffs_pending() ||
+               handover_ready();
     }
 
     Role role() const { return role_; }
@@ -161,6 +182,18 @@ class Core {
         Zxid acked;  // durable on the follower up to here
         uint64_t last_heard_tick = 0;
         uint64_t ping_acked = 0;
+        // During a transfer: the first ping sent after our Handover. Its
+        // answer follows every request the follower forwarded before it.
+        uint64_t hold_ping_seq = 0;
+        // The last transaction proposed for a request it forwarded: once it
+        // has acknowledged that, it can deliver it and answer its client.
+        Zxid last_origin_zxid;
+    };
+    struct Transfer {  // a leadership transfer under way (transfer.cc)
+        ServerId target = 0;
+        ServerId origin = 0;  // who asked: this server, or a follower
+        uint64_t request_id = 0;
+        uint64_t start_tick = 0;
     };
     struct PendingWrite {
         uint64_t id;
@@ -216,6 +249,34 @@ class Core {
     // CONFIG is uncommitted: its removal has taken effect.
     void step_down_if_not_voter();
 
+    // transfer.cc
+    // Leader: whether it may hand over to `target` now; the one it would
+    // (`target`, or the best voter for 0) in `chosen`.
+    Status check_transfer(ServerId target, ServerId* chosen) const;
+    void start_transfer(ServerId origin, uint64_t request_id, ServerId target);
+    void on_transfer_request(ServerId from, const pb::TransferRequest& request);
+    // Tells `peer` to hold its requests, and notes the ping that confirms it.
+    void send_handover(ServerId peer, FollowerState& follower);
+    // Everything accepted is committed, the target holds it, and no
+    // follower can still forward a request: TAKE_OVER may leave.
+    bool handover_ready() const;
+    void hand_over();
+    // Abandons the transfer (its request ends with `outcome`); the
+    // followers take requests again.
+    void end_transfer(const Status& outcome);
+    void answer_transfer(const Transfer& transfer, const Status& outcome);
+    void transfer_tick();
+    // Follower side.
+    void on_handover(const pb::Handover& message);
+    void on_take_over(const pb::TakeOver& message);
+    // Looks, for a TAKE_OVER taken earlier, once every committed
+    // transaction is delivered.
+    void look_after_deferred_take_over();
+    bool holding_requests() const;
+    // The vote a transfer gave this server (for the target: itself; for
+    // the old leader and the other followers: the target), while valid.
+    bool handed_vote_valid() const;
+
     // core.cc
     void send(ServerId to, pb::PeerMessage message);
     void send_after_persist(ServerId to, pb::PeerMessage message);
@@ -245,6 +306,7 @@ class Core {
     pb::Vote current_vote_message() const;
     void broadcast_vote();
     void on_vote(ServerId from, const pb::Vote& vote);
+    void adopt_candidate(const pb::Vote& vote);
     void on_out_of_election(ServerId from, const pb::Vote& vote);
     void on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote);
     bool stranger_heard(const pb::PeerMessage& message) const;
@@ -392,6 +454,18 @@ class Core {
     uint64_t ping_seq_ = 0;
     uint64_t last_ping_tick_ = 0;
     std::vector<Barrier> barriers_;
+
+    // Leadership transfer.
+    std::optional<Transfer> transfer_;  // leader: handing over
+    uint64_t holding_until_tick_ = 0;   // follower: the leader hands over; refuse requests
+    pb::Vote handed_vote_;              // our vote from a TAKE_OVER (take_over set) ...
+    uint64_t handed_until_tick_ = 0;    // ... until this tick (one election timeout)
+    // Follower: a TAKE_OVER taken while committed transactions still wait
+    // to be delivered (the per-Ready bounds, a snapshot due): we look once
+    // they are, so that our clients hear their outcomes (a looking server
+    // delivers nothing). The reason, for the log.
+    bool take_over_deferred_ = false;
+    std::string take_over_reason_;
 
     // Follower.
     uint64_t last_sync_progress_tick_ = 0;  // the last TRUNC/SNAP/DIFF/NEWLEADER (or chunk)

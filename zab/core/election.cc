@@ -33,9 +33,13 @@
 namespace chorus::zab {
 namespace {
 
-// (currentEpoch, lastZxid, serverId) of the proposed leader, as a tuple.
+// (currentEpoch, lastZxid, take_over, serverId) of the proposed leader, as
+// a tuple. The take_over mark (a candidate handed leadership, transfer.cc)
+// only breaks ties between equal histories, in place of the id: a vote still
+// never moves to a candidate with less history than the voter's own.
 auto rank(const pb::Vote& v) {
-    return std::tuple(v.leader_current_epoch(), from_pb(v.leader_last_zxid()), v.leader());
+    return std::tuple(v.leader_current_epoch(), from_pb(v.leader_last_zxid()), v.take_over(),
+                      v.leader());
 }
 
 bool same_candidate(const pb::Vote& a, const pb::Vote& b) {
@@ -46,7 +50,10 @@ bool same_candidate(const pb::Vote& a, const pb::Vote& b) {
 
 pb::Vote Core::self_vote() const {
     pb::Vote v;
-    if (!voting_ || !campaigns()) return v;  // leader 0: we propose nobody (R6, A5)
+    if (!voting_) return v;  // leader 0: we propose nobody
+    // A TAKE_OVER we took names the candidate, for one election timeout.
+    if (handed_vote_valid()) return handed_vote_;
+    if (!campaigns()) return v;  // R6, A5
     v.set_leader(config_.id);
     v.set_leader_current_epoch(current_epoch_);
     to_pb(last_zxid(), v.mutable_leader_last_zxid());
@@ -105,6 +112,18 @@ void Core::broadcast_vote() {
 }
 
 void Core::enter_looking(const std::string& reason) {
+    // A transfer cut short by a step-down ends with "not leader" (a handover
+    // ends it before it comes here).
+    if (transfer_) {
+        const Transfer transfer = *transfer_;
+        transfer_.reset();
+        answer_transfer(transfer, Status(Code::kNotLeader,
+                                         "this server stopped leading before "
+                                         "the handover: " +
+                                             reason));
+    }
+    holding_until_tick_ = 0;
+    take_over_deferred_ = false;
     // Whatever we led or followed is over.
     followers_.clear();
     pending_txns_.clear();
@@ -225,6 +244,17 @@ void Core::learn_servers(ServerId from, const pb::Vote& vote) {
         if (id != config_.id) known_servers_.insert(id);
 }
 
+// The candidate of `vote` becomes ours: all of what rank() compares, the
+// take_over mark too (seed 13 of --reconfig --forwarded-changes --transfer:
+// copying all but the mark left a stale one on a newer candidate, and two
+// servers with the same candidate, one marked, never agreed).
+void Core::adopt_candidate(const pb::Vote& vote) {
+    vote_.set_leader(vote.leader());
+    vote_.set_leader_current_epoch(vote.leader_current_epoch());
+    *vote_.mutable_leader_last_zxid() = vote.leader_last_zxid();
+    vote_.set_take_over(vote.take_over());
+}
+
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
     learn_servers(from, vote);
@@ -240,7 +270,8 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         // The server we follow does not lead (any more): it follows another,
         // or it stepped down. Look again, starting from what it told us. (A
         // leader still looking while we wait in discovery may yet decide.)
-        enter_looking("the leader no longer leads");
+        // After its TAKE_OVER we look once our deliveries are done.
+        if (!take_over_deferred_) enter_looking("the leader no longer leads");
     }
     if (role_ != Role::kLooking) {
         // Answer a looking peer with who leads; a follower of ours that is
@@ -268,9 +299,7 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         votes_.clear();
         vote_ = self_vote();
         if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
-            vote_.set_leader(vote.leader());
-            vote_.set_leader_current_epoch(vote.leader_current_epoch());
-            *vote_.mutable_leader_last_zxid() = vote.leader_last_zxid();
+            adopt_candidate(vote);
         }
         broadcast_vote();
     } else if (vote.round() < round_) {
@@ -279,9 +308,7 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         send(from, std::move(m));
         return;
     } else if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
-        vote_.set_leader(vote.leader());
-        vote_.set_leader_current_epoch(vote.leader_current_epoch());
-        *vote_.mutable_leader_last_zxid() = vote.leader_last_zxid();
+        adopt_candidate(vote);
         broadcast_vote();
     }
     votes_[from] = vote;

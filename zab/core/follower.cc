@@ -41,6 +41,9 @@ void Core::become_follower(ServerId leader) {
     }
     phase_ = Phase::kDiscovery;
     epoch_ = 0;
+    holding_until_tick_ = 0;
+    take_over_deferred_ = false;
+    handed_vote_ = pb::Vote{};  // its election is over
     set_role(Role::kFollowing, leader);
     last_heard_leader_tick_ = now_tick_;
     ++sync_attempt_;
@@ -129,6 +132,12 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
         case B::kGoodbye:
             epoch = message.goodbye().epoch();
             break;
+        case B::kHandover:
+            epoch = message.handover().epoch();
+            break;
+        case B::kTakeOver:
+            epoch = message.take_over().epoch();
+            break;
         default:
             return;
     }
@@ -216,6 +225,12 @@ void Core::on_leader_message(const pb::PeerMessage& message) {
             break;
         case B::kGoodbye:
             enter_looking("the leader said goodbye");
+            break;
+        case B::kHandover:
+            on_handover(message.handover());
+            break;
+        case B::kTakeOver:
+            on_take_over(message.take_over());
             break;
         default:
             break;

@@ -46,6 +46,7 @@ bool Core::counted(ServerId peer) const {
 }
 
 void Core::become_leader() {
+    handed_vote_ = pb::Vote{};  // its election is over
     followers_.clear();
     phase_ = Phase::kDiscovery;
     epoch_ = 0;
@@ -323,6 +324,8 @@ void Core::on_ack_new_leader(ServerId from, const pb::AckNewLeader& ack) {
         m.mutable_up_to_date()->set_epoch(epoch_);
         to_pb(committed_, m.mutable_up_to_date()->mutable_committed());
         send(from, std::move(m));
+        // Serving from now: it must hold its requests too.
+        if (transfer_) send_handover(from, f);
         advance_commit();
     } else {
         maybe_establish();
@@ -450,6 +453,10 @@ void Core::propose_batches() {
             Txn txn = std::move(pending_txns_.front());
             pending_txns_.pop_front();
             txn.zxid = Zxid{epoch_, next_counter_++};
+            if (txn.origin != config_.id) {
+                auto origin = followers_.find(txn.origin);
+                if (origin != followers_.end()) origin->second.last_origin_zxid = txn.zxid;
+            }
             bytes += txn.data.size();
             batch.push_back(std::move(txn));
         }
@@ -578,6 +585,7 @@ void Core::leader_tick() {
         now_tick_ - last_ping_tick_ >= config_.heartbeat_interval_ticks) {
         send_pings();
     }
+    transfer_tick();
     // Step down unless a quorum has been heard from within the timeout: a
     // leader cut off from its quorum must stop acting as one.
     size_t alive = self_count();

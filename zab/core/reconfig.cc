@@ -135,6 +135,9 @@ void Core::step_down_if_not_voter() {
 
 Status Core::reconfigure(uint64_t request_id, Membership next) {
     if (role_ == Role::kFollowing && serving()) {
+        if (holding_requests()) {
+            return Status(Code::kNotLeader, "the leader is handing over; retry shortly");
+        }
         // The leader checks and proposes it; a refusal comes back as a
         // ForwardRefused, a success as the CONFIG's commit.
         pb::PeerMessage m;
@@ -157,6 +160,9 @@ Status Core::check_reconfigure(const Membership& next) const {
         return Status(Code::kNotLeader,
                       "only a serving leader changes the membership (R4: once its epoch is "
                       "established); retry shortly");
+    }
+    if (transfer_) {
+        return Status(Code::kBusy, "leadership is being handed over; retry once a leader serves");
     }
     if (config_uncommitted() && !mutated(config_, Mutation::kConfigTwoAtOnce)) {
         return Status(Code::kBusy,

@@ -149,6 +149,17 @@ const char* implausible(const pb::PeerMessage& m) {
                        : "a sync answer with an impossible epoch or zxid";
         case B::kGoodbye:
             return epoch_ok(m.goodbye().epoch()) ? nullptr : "a goodbye of an impossible epoch";
+        case B::kTransferRequest:
+            return epoch_ok(m.transfer_request().epoch())
+                       ? nullptr
+                       : "a transfer request of an impossible epoch";
+        case B::kHandover:
+            return epoch_ok(m.handover().epoch()) ? nullptr : "a handover of an impossible epoch";
+        case B::kTakeOver:
+            return epoch_ok(m.take_over().epoch()) && m.take_over().target() != 0 &&
+                           fits(m.take_over().last_zxid(), m.take_over().epoch())
+                       ? nullptr
+                       : "a TAKE_OVER with an impossible epoch, zxid or target";
         case B::kHello:
         case B::kSnapChunk:
             return "a message meant for the transport";

@@ -96,6 +96,17 @@ Status Driver::reconfigure(zab::Membership next, Done done, uint64_t* id) {
     return Status::ok();
 }
 
+Status Driver::transfer_leadership(zab::ServerId target, Done done, uint64_t* id) {
+    if (stopping_) return Status(Code::kNotLeader, "the server is shutting down");
+    const uint64_t rid = next_request_++;
+    if (Status s = core_->transfer_leadership(rid, target); !s.is_ok()) return s;
+    if (id) *id = rid;
+    pending_[rid] = std::move(done);
+    deadlines_.emplace_back(ticks_, rid, false);
+    process_soon();
+    return Status::ok();
+}
+
 Status Driver::sync(SyncDone done) {
     if (stopping_) return Status(Code::kNotLeader, "the server is shutting down");
     const uint64_t sid = next_sync_++;

@@ -93,8 +93,14 @@ class Driver {
     // Proposes `next` as the membership (leader only; zab::Core::reconfigure
     // says what is refused). Ids, refusals and `done` as for submit().
     Status reconfigure(zab::Membership next, Done done, uint64_t* id = nullptr);
+    // Hands leadership to `target` (0: the leader picks;
+    // zab::Core::transfer_leadership says what is refused). `done` gets OK
+    // once the leader has handed over (it no longer leads), or the refusal.
+    Status transfer_leadership(zab::ServerId target, Done done, uint64_t* id = nullptr);
     // The id the next submit() will assign (a checker may record it first).
     uint64_t next_request_id() const { return next_request_; }
+    // Requests, membership changes, transfers and syncs taken and not yet answered.
+    size_t requests_in_flight() const { return pending_.size() + pending_syncs_.size(); }
     // Read barrier: `done` runs once this replica has delivered everything
     // the leader had proposed when the barrier reached it. Refusals as for
     // submit(); once taken, `done` gets OK, kNotLeader if the leader

@@ -444,10 +444,71 @@ Status Node::start() {
     return Status::ok();
 }
 
+namespace {
+
+// A serving leader hands over before it stops (docs/protocol.md,
+// "Leadership transfer"); true if it did. Waits at most an election
+// timeout and a little: the core abandons a transfer after one.
+template <typename Impl>
+bool hand_over_before_stop(Impl& m) {
+    auto handed = std::make_shared<std::promise<Status>>();
+    std::future<Status> outcome = handed->get_future();
+    asio::post(m.io, [&m, handed] {
+        const zab::Core& core = m.driver->core();
+        if (core.role() != Role::kLeading || !core.serving() ||
+            core.membership().voters.size() < 2) {
+            handed->set_value(Status(Code::kNotLeader, "not a leader with other voters"));
+            return;
+        }
+        Status s = m.driver->transfer_leadership(
+            0, [handed](Status done, const zab::Completion&) { handed->set_value(done); });
+        if (!s.is_ok()) handed->set_value(s);
+    });
+    const auto patience = std::chrono::milliseconds(
+        uint64_t{m.options.election_timeout_ticks + 10} * m.options.tick_ms + 200);
+    if (outcome.wait_for(patience) != std::future_status::ready) {
+        spdlog::warn("server {}: no answer to the leadership transfer before stopping",
+                     m.options.id);
+        return false;
+    }
+    const Status s = outcome.get();
+    if (s.is_ok()) {
+        spdlog::info("server {}: handed leadership over before stopping", m.options.id);
+    } else if (s.code() != Code::kNotLeader) {
+        spdlog::warn("server {}: could not hand leadership over before stopping: {}", m.options.id,
+                     s.str());
+    }
+    return s.is_ok();
+}
+
+// Waits (at most `patience`) until every request the driver took has been
+// answered: a server that stops with requests still in flight would end
+// them with an unknown outcome. New ones are refused meanwhile (the node
+// no longer runs), and the client library sends them elsewhere.
+template <typename Impl>
+void drain_before_stop(Impl& m, std::chrono::milliseconds patience) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    size_t left = 0;
+    do {
+        std::promise<size_t> count;
+        std::future<size_t> counted = count.get_future();
+        asio::post(m.io, [&m, &count] { count.set_value(m.driver->requests_in_flight()); });
+        left = counted.get();
+        if (left == 0) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (std::chrono::steady_clock::now() < deadline);
+    spdlog::warn("server {}: stopping with {} requests still in flight", m.options.id, left);
+}
+
+}  // namespace
+
 void Node::stop() {
     Impl& m = *impl_;
     if (!m.running) return;
     m.running = false;
+    if (m.options.transfer_on_stop) hand_over_before_stop(m);
+    drain_before_stop(m, std::chrono::milliseconds(
+                             uint64_t{m.options.election_timeout_ticks} * m.options.tick_ms + 500));
     std::promise<void> said_goodbye;
     asio::post(m.io, [&m, &said_goodbye] {
         m.stopping = true;
@@ -484,6 +545,12 @@ void Node::reconfigure(zab::Membership next, Done done) {
                      [next = std::move(next)](runtime::Driver& d, Done cb) mutable {
                          return d.reconfigure(std::move(next), std::move(cb));
                      });
+}
+
+void Node::transfer_leadership(zab::ServerId target, Done done) {
+    impl_->to_driver(std::move(done), [target](runtime::Driver& d, Done cb) {
+        return d.transfer_leadership(target, std::move(cb));
+    });
 }
 
 void Node::sync(std::function<void(Status, Zxid)> done) {

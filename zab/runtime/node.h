@@ -47,6 +47,12 @@ struct NodeOptions {
     // R8 (docs/protocol.md): a change that adds a voter is refused until
     // that server follows the leader at most this many transactions behind.
     uint64_t promote_max_lag_txns = 1000;
+    // A leader's stop() first hands leadership to a caught-up voter
+    // (transfer_leadership), waiting at most an election timeout, so that
+    // writes stall for a round trip rather than an election timeout. (Any
+    // server's stop() then waits, up to an election timeout and half a
+    // second, for the requests it took to be answered.)
+    bool transfer_on_stop = true;
     // Joining a running ensemble (--join): called by start() when the data
     // directory holds no membership yet, to learn the ensemble's from one
     // of its members (cli/join.h asks a member's HTTP port). The answer is
@@ -82,9 +88,12 @@ class Node {
     // directory that cannot be trusted (kCorrupt, naming file and zxid), an
     // address that cannot be bound (kIoError).
     Status start();
-    // A clean stop: a leader says goodbye (followers elect at once), the
-    // writes in flight finish, links close. Pending requests fail. Do not
-    // call it from a callback (it waits for the core thread).
+    // A clean stop: new requests are refused (kNotLeader); a leader hands
+    // leadership over (transfer_on_stop) or else says goodbye (followers
+    // elect at once); the requests taken are answered (waiting up to an
+    // election timeout and half a second; those still pending then fail
+    // with kUnknownOutcome); the writes in flight finish, links close. Do
+    // not call it from a callback (it waits for the core thread).
     void stop();
 
     using Done = std::function<void(Status, Completion)>;
@@ -122,6 +131,20 @@ class Node {
     // is refused with kBusy (build it again). Addresses are the servers'
     // peer addresses (IP:PORT).
     void reconfigure(zab::Membership next, Done done);
+    // Hands leadership over (docs/protocol.md, "Leadership transfer") to
+    // voter `target`, or with 0 to the caught-up voter the leader picks; on
+    // any server (a follower or observer asks the leader). The leader takes
+    // no new request meanwhile (they are refused as not serving, and the
+    // client library retries them), commits what it took, and hands over
+    // once the target holds all of it: writes stall for about a round trip.
+    // `done` once, on the core thread: OK once the leader has handed over
+    // (the target is then elected within a round trip; status() shows it);
+    // kTimeout if the target did not catch up within an election timeout
+    // (the leader goes on leading); kNotLeader while no leader serves, or if
+    // it stepped down first; kInvalidArgument for a target that leads
+    // already or is not a voter; kBusy while a transfer or a membership
+    // change is in flight, or if the target does not follow the leader now.
+    void transfer_leadership(zab::ServerId target, Done done);
 
     // The membership in force on this server (docs/protocol.md, R1: that of
     // the last CONFIG it holds, committed or not), as of the core thread's
