@@ -252,11 +252,13 @@ struct RegistryClient::Impl : std::enable_shared_from_this<RegistryClient::Impl>
                           Outcome{std::nullopt, Status(Code::kTimeout, "the client is closing")});
         if (l->next == l->order.size()) {
             if (l->outstanding == 0)
+                // Asked again after a pause if nothing can have applied: any
+                // lookup (a read), or a write no master may have taken.
                 finish(l,
                        Outcome{std::nullopt,
                                l->last_error.is_ok() ? Status(Code::kTimeout, "no masters to ask")
                                                      : l->last_error,
-                               l->all_unapplied});
+                               l->all_unapplied || !l->write});
             return;
         }
         const std::string address = l->order[l->next++];

@@ -200,6 +200,28 @@ TEST(RegistryClient, AnswersFromItsCacheWithinTheStalenessBound) {
     EXPECT_EQ(a.asked(), 5u);
 }
 
+// A lookup is a read: a master that was asked and never answered (one
+// shutting down) does not make it final. It failed registry-cluster's
+// rolling restart in CI: the stopping master silent, the other asked not
+// serving for a moment (an election), and the lookup gave up at once.
+TEST(RegistryClient, ALookupIsAskedAgainAfterASilentMasterAndANotServingOne) {
+    FakeMaster silent, electing;
+    silent.set_mode(FakeMaster::Mode::kSilent);
+    electing.set_mode(FakeMaster::Mode::kNotServing);
+    RegistryClient client({.masters = addresses({&silent, &electing}),
+                           .hedge = 2,
+                           .timeout_ms = 3000,
+                           .attempt_timeout_ms = 100,
+                           .cache_ttl_ms = 0});
+    std::thread elected([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        electing.set_mode(FakeMaster::Mode::kAnswer);
+    });
+    auto active = client.active_master();
+    elected.join();
+    EXPECT_TRUE(active.is_ok()) << active.status().str();
+}
+
 TEST(RegistryClient, WaitsOutAMomentWithoutAnActiveMaster) {
     FakeMaster a;
     a.set_mode(FakeMaster::Mode::kNoActive);
