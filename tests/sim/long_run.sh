@@ -75,8 +75,10 @@ add three "$core_key" 1 700000 --servers 3
 add five "$core_key" 1 200000 --servers 5
 add sessions-three "$session_key" 1 80000 --servers 3 --sessions
 add sessions-five "$session_key" 1 20000 --servers 5 --sessions
-add reconfig-three "$core_key" 1 80000 --servers 3 --observers 2 --reconfig
-add reconfig-five "$core_key" 1 20000 --servers 5 --observers 2 --reconfig
+# The membership kinds with every change a running ensemble sees: changes
+# forwarded by followers and observers, and leadership transfers.
+add reconfig-three "$core_key" 1 80000 --servers 3 --observers 2 --reconfig --forwarded-changes --transfer
+add reconfig-five "$core_key" 1 20000 --servers 5 --observers 2 --reconfig --forwarded-changes --transfer
 
 run_one() {
     local sim=$1 out=$2 ledger=$3 commit=$4 spec=$5

@@ -339,9 +339,10 @@ void Core::step(ServerId from, const pb::PeerMessage& message) {
         case B::kFollowerInfo:
             if (role_ == Role::kLeading) {
                 on_follower_info(from, message.follower_info());
-            } else if (role_ == Role::kFollowing) {
+            } else if (role_ == Role::kFollowing && !take_over_deferred_) {
                 // It thinks we lead; tell it whom we follow instead of leaving
-                // it to time out.
+                // it to time out. (Not while we defer a TAKE_OVER: we may be
+                // its target, about to look; it asks again.)
                 pb::PeerMessage m;
                 *m.mutable_vote() = current_vote_message();
                 send(from, std::move(m));
@@ -438,6 +439,7 @@ void Core::heard_from(ServerId peer) {
 }
 
 void Core::connected(ServerId peer) {
+    links_down_.erase(peer);
     if (role_ == Role::kLooking) {
         pb::PeerMessage m;
         *m.mutable_vote() = current_vote_message();
@@ -448,7 +450,18 @@ void Core::connected(ServerId peer) {
 }
 
 void Core::disconnected(ServerId peer) {
+    links_down_.insert(peer);
+    if (handed_vote_.leader() == peer) handed_vote_ = pb::Vote{};
+    if (role_ == Role::kLooking && vote_.leader() == peer && vote_.take_over()) {
+        vote_again_without(peer);
+        return;
+    }
     if (role_ == Role::kFollowing && peer == leader_) {
+        // After its TAKE_OVER we look once what is committed is delivered
+        // (look_after_deferred_take_over): a stopping leader closes its
+        // links soon after the handover, and the last of our own requests
+        // may still wait for delivery (the ninth review).
+        if (take_over_deferred_) return;
         enter_looking("the link to the leader broke");
     } else if (role_ == Role::kLeading) {
         followers_.erase(peer);

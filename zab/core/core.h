@@ -38,6 +38,7 @@ struct CoreStats {
     uint64_t diff_restarts = 0;      // a compaction overtook a DIFF under way (never, by design)
     uint64_t disk_step_downs = 0;    // led, and stepped down because its own disk was stuck
     bool bootstrap_ignored = false;  // heard of history, or joined a leader: not bootstrapping
+    uint64_t times_looked = 0;       // times this server went looking (an election began here)
 };
 
 class Core {
@@ -307,6 +308,11 @@ class Core {
     void broadcast_vote();
     void on_vote(ServerId from, const pb::Vote& vote);
     void adopt_candidate(const pb::Vote& vote);
+    // Whether `vote` names a candidate better than ours that we may take up.
+    bool worth_adopting(const pb::Vote& vote) const;
+    // Our vote goes back to self_vote(), in a new round: its candidate, a
+    // handed-over target, is gone.
+    void vote_again_without(ServerId gone);
     void on_out_of_election(ServerId from, const pb::Vote& vote);
     void on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote);
     bool stranger_heard(const pb::PeerMessage& message) const;
@@ -466,6 +472,11 @@ class Core {
     // delivers nothing). The reason, for the log.
     bool take_over_deferred_ = false;
     std::string take_over_reason_;
+    // Peers whose link broke and has not come back (disconnected, then
+    // connected): a TAKE_OVER naming one is not taken up, nor a vote for it
+    // marked take_over (the ninth review: a target that crashed at the
+    // handover was voted for, and waited for, an election timeout).
+    std::set<ServerId> links_down_;
 
     // Follower.
     uint64_t last_sync_progress_tick_ = 0;  // the last TRUNC/SNAP/DIFF/NEWLEADER (or chunk)

@@ -122,6 +122,7 @@ void Core::enter_looking(const std::string& reason) {
                                          "the handover: " +
                                              reason));
     }
+    ++stats_.times_looked;
     holding_until_tick_ = 0;
     take_over_deferred_ = false;
     // Whatever we led or followed is over.
@@ -255,6 +256,24 @@ void Core::adopt_candidate(const pb::Vote& vote) {
     vote_.set_take_over(vote.take_over());
 }
 
+bool Core::worth_adopting(const pb::Vote& vote) const {
+    if (vote.leader() == 0 || rank(vote) <= rank(vote_)) return false;
+    // A take_over mark for a server whose link broke: it may have crashed
+    // at the handover. Its mark outranks every equal history, so taking it
+    // up would keep the ensemble voting for it until the handed votes
+    // lapse; votes decide nothing for safety, only who is tried first.
+    return !(vote.take_over() && links_down_.count(vote.leader()));
+}
+
+void Core::vote_again_without(ServerId gone) {
+    notice("the link to server " + std::to_string(gone) +
+           ", handed leadership, broke: voting again without it");
+    ++round_;
+    votes_.clear();
+    vote_ = self_vote();
+    broadcast_vote();
+}
+
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
     learn_servers(from, vote);
@@ -275,8 +294,11 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
     }
     if (role_ != Role::kLooking) {
         // Answer a looking peer with who leads; a follower of ours that is
-        // looking has left us.
-        if (vote.state() == pb::LOOKING) {
+        // looking has left us. Not while we defer a TAKE_OVER: the leader
+        // we name has handed over, and a server that already follows the
+        // target would leave it on hearing it follows another (the ninth
+        // review); a looking peer sends its vote again.
+        if (vote.state() == pb::LOOKING && !take_over_deferred_) {
             if (role_ == Role::kLeading) followers_.erase(from);
             pb::PeerMessage m;
             *m.mutable_vote() = current_vote_message();
@@ -298,16 +320,14 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         round_ = vote.round();
         votes_.clear();
         vote_ = self_vote();
-        if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
-            adopt_candidate(vote);
-        }
+        if (worth_adopting(vote)) adopt_candidate(vote);
         broadcast_vote();
     } else if (vote.round() < round_) {
         pb::PeerMessage m;
         *m.mutable_vote() = current_vote_message();
         send(from, std::move(m));
         return;
-    } else if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
+    } else if (worth_adopting(vote)) {
         adopt_candidate(vote);
         broadcast_vote();
     }
@@ -376,9 +396,21 @@ void Core::on_out_of_election(ServerId from, const pb::Vote& vote) {
     out_of_election_[from] = vote;
     const ServerId leader = vote.leader();
     if (leader == 0) return;
-    // (Peers that still follow us while we look are not a reason to lead
-    // again: we may have stepped down because one of them is ahead of us.)
-    if (leader == config_.id) return;
+    // Peers that still follow us while we look are not a reason to lead
+    // again: we may have stepped down because one of them is ahead of us.
+    // Except for a target of a TAKE_OVER: the others may have elected it
+    // while it still delivered before looking (take_over_deferred_), and
+    // follow it already, waiting in discovery. Their answers are its quorum
+    // (discovery checks their histories, as after any election).
+    if (leader == config_.id) {
+        if (!handed_vote_valid() || handed_vote_.leader() != config_.id || own_disk_overdue())
+            return;
+        size_t naming = self_count();
+        for (const auto& [peer, v] : out_of_election_)
+            if (v.leader() == config_.id && v.state() == pb::FOLLOWING && voter(peer)) ++naming;
+        if (naming >= membership_.quorum()) become_leader();
+        return;
+    }
     if (const pb::Vote* answer = leader_answer_of_other_membership(leader)) {
         // Seeds 16 and 1461 of --observers 2 --reconfig: with differing
         // memberships, servers took turns leading with our vote, and we

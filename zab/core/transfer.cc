@@ -229,6 +229,9 @@ void Core::on_take_over(const pb::TakeOver& message) {
         valid = valid && phase_ == Phase::kBroadcast && last_zxid() == last && voting_ &&
                 campaigns() && !own_disk_overdue();
     }
+    // Not for a target whose link to us is down: it may have crashed at
+    // the handover (an ordinary election then follows).
+    if (target != config_.id && links_down_.count(target)) valid = false;
     if (valid) {
         handed_vote_ = pb::Vote{};
         handed_vote_.set_leader(target);
