@@ -98,6 +98,16 @@ class HeldNet {
         return n.disk;
     }
 
+    // A crash nobody is told of (a machine gone quiet, a half-open link):
+    // its messages vanish, and no peer's disconnected() is called.
+    void vanish(ServerId id) {
+        Node& n = nodes_.at(id);
+        n.up = false;
+        std::erase_if(wire_,
+                      [id](const auto& m) { return std::get<0>(m) == id || std::get<1>(m) == id; });
+        n.inbox.clear();
+    }
+
     void submit(ServerId id, uint64_t rid, std::string data) {
         ASSERT_TRUE(core(id).submit(Request{rid, 1, std::move(data)}).is_ok());
         nodes_.at(id).pending.insert(rid);
@@ -138,12 +148,21 @@ class HeldNet {
         });
         nodes_.at(id).core->disconnected(peer);
     }
+    // The link a-b breaks, both ends told, and stays down (no redial).
+    void cut_link(ServerId a, ServerId b) {
+        cuts_.insert({a, b});
+        cuts_.insert({b, a});
+        break_link(a, b);
+        pump(a);
+        break_link(b, a);
+        pump(b);
+    }
     void run() {
         for (int step = 0; step < 1000000 && !wire_.empty(); ++step) {
             auto [from, to, m] = std::move(wire_.front());
             wire_.pop_front();
             Node& n = nodes_.at(to);
-            if (!n.up || !nodes_.at(from).up) continue;
+            if (!n.up || !nodes_.at(from).up || cuts_.count({from, to})) continue;
             if (n.hold && (n.hold(m) || !n.inbox.empty())) {
                 n.inbox.emplace_back(from, std::move(m));
                 continue;
@@ -226,6 +245,7 @@ class HeldNet {
     }
     int n_;
     std::map<ServerId, Node> nodes_;
+    std::set<std::pair<ServerId, ServerId>> cuts_;
     std::deque<std::tuple<ServerId, ServerId, pb::PeerMessage>> wire_;
 };
 

@@ -339,10 +339,10 @@ void Core::step(ServerId from, const pb::PeerMessage& message) {
         case B::kFollowerInfo:
             if (role_ == Role::kLeading) {
                 on_follower_info(from, message.follower_info());
-            } else if (role_ == Role::kFollowing && !take_over_deferred_) {
+            } else if (role_ == Role::kFollowing && !deferring_as_target()) {
                 // It thinks we lead; tell it whom we follow instead of leaving
-                // it to time out. (Not while we defer a TAKE_OVER: we may be
-                // its target, about to look; it asks again.)
+                // it to time out. (Not while we defer a TAKE_OVER naming us:
+                // we are about to look, and lead it; it asks again.)
                 pb::PeerMessage m;
                 *m.mutable_vote() = current_vote_message();
                 send(from, std::move(m));
@@ -439,7 +439,6 @@ void Core::heard_from(ServerId peer) {
 }
 
 void Core::connected(ServerId peer) {
-    links_down_.erase(peer);
     if (role_ == Role::kLooking) {
         pb::PeerMessage m;
         *m.mutable_vote() = current_vote_message();
@@ -450,12 +449,6 @@ void Core::connected(ServerId peer) {
 }
 
 void Core::disconnected(ServerId peer) {
-    links_down_.insert(peer);
-    if (handed_vote_.leader() == peer) handed_vote_ = pb::Vote{};
-    if (role_ == Role::kLooking && vote_.leader() == peer && vote_.take_over()) {
-        vote_again_without(peer);
-        return;
-    }
     if (role_ == Role::kFollowing && peer == leader_) {
         // After its TAKE_OVER we look once what is committed is delivered
         // (look_after_deferred_take_over): a stopping leader closes its

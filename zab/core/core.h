@@ -273,6 +273,8 @@ class Core {
     // Looks, for a TAKE_OVER taken earlier, once every committed
     // transaction is delivered.
     void look_after_deferred_take_over();
+    // A TAKE_OVER naming this server waits for our deliveries (above).
+    bool deferring_as_target() const;
     bool holding_requests() const;
     // The vote a transfer gave this server (for the target: itself; for
     // the old leader and the other followers: the target), while valid.
@@ -308,11 +310,6 @@ class Core {
     void broadcast_vote();
     void on_vote(ServerId from, const pb::Vote& vote);
     void adopt_candidate(const pb::Vote& vote);
-    // Whether `vote` names a candidate better than ours that we may take up.
-    bool worth_adopting(const pb::Vote& vote) const;
-    // Our vote goes back to self_vote(), in a new round: its candidate, a
-    // handed-over target, is gone.
-    void vote_again_without(ServerId gone);
     void on_out_of_election(ServerId from, const pb::Vote& vote);
     void on_vote_while_bootstrapping(ServerId from, const pb::Vote& vote);
     bool stranger_heard(const pb::PeerMessage& message) const;
@@ -472,11 +469,6 @@ class Core {
     // delivers nothing). The reason, for the log.
     bool take_over_deferred_ = false;
     std::string take_over_reason_;
-    // Peers whose link broke and has not come back (disconnected, then
-    // connected): a TAKE_OVER naming one is not taken up, nor a vote for it
-    // marked take_over (the ninth review: a target that crashed at the
-    // handover was voted for, and waited for, an election timeout).
-    std::set<ServerId> links_down_;
 
     // Follower.
     uint64_t last_sync_progress_tick_ = 0;  // the last TRUNC/SNAP/DIFF/NEWLEADER (or chunk)

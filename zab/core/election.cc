@@ -256,24 +256,6 @@ void Core::adopt_candidate(const pb::Vote& vote) {
     vote_.set_take_over(vote.take_over());
 }
 
-bool Core::worth_adopting(const pb::Vote& vote) const {
-    if (vote.leader() == 0 || rank(vote) <= rank(vote_)) return false;
-    // A take_over mark for a server whose link broke: it may have crashed
-    // at the handover. Its mark outranks every equal history, so taking it
-    // up would keep the ensemble voting for it until the handed votes
-    // lapse; votes decide nothing for safety, only who is tried first.
-    return !(vote.take_over() && links_down_.count(vote.leader()));
-}
-
-void Core::vote_again_without(ServerId gone) {
-    notice("the link to server " + std::to_string(gone) +
-           ", handed leadership, broke: voting again without it");
-    ++round_;
-    votes_.clear();
-    vote_ = self_vote();
-    broadcast_vote();
-}
-
 void Core::on_vote(ServerId from, const pb::Vote& vote) {
     max_accepted_seen_ = std::max(max_accepted_seen_, vote.accepted_epoch());
     learn_servers(from, vote);
@@ -294,11 +276,11 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
     }
     if (role_ != Role::kLooking) {
         // Answer a looking peer with who leads; a follower of ours that is
-        // looking has left us. Not while we defer a TAKE_OVER: the leader
-        // we name has handed over, and a server that already follows the
-        // target would leave it on hearing it follows another (the ninth
-        // review); a looking peer sends its vote again.
-        if (vote.state() == pb::LOOKING && !take_over_deferred_) {
+        // looking has left us. Not while we defer a TAKE_OVER naming us: a
+        // server that already follows us would leave us on hearing we follow
+        // the old leader (the ninth review); a looking peer sends its vote
+        // again.
+        if (vote.state() == pb::LOOKING && !deferring_as_target()) {
             if (role_ == Role::kLeading) followers_.erase(from);
             pb::PeerMessage m;
             *m.mutable_vote() = current_vote_message();
@@ -320,14 +302,16 @@ void Core::on_vote(ServerId from, const pb::Vote& vote) {
         round_ = vote.round();
         votes_.clear();
         vote_ = self_vote();
-        if (worth_adopting(vote)) adopt_candidate(vote);
+        if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
+            adopt_candidate(vote);
+        }
         broadcast_vote();
     } else if (vote.round() < round_) {
         pb::PeerMessage m;
         *m.mutable_vote() = current_vote_message();
         send(from, std::move(m));
         return;
-    } else if (worth_adopting(vote)) {
+    } else if (vote.leader() != 0 && rank(vote) > rank(vote_)) {
         adopt_candidate(vote);
         broadcast_vote();
     }

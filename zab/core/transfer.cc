@@ -229,9 +229,6 @@ void Core::on_take_over(const pb::TakeOver& message) {
         valid = valid && phase_ == Phase::kBroadcast && last_zxid() == last && voting_ &&
                 campaigns() && !own_disk_overdue();
     }
-    // Not for a target whose link to us is down: it may have crashed at
-    // the handover (an ordinary election then follows).
-    if (target != config_.id && links_down_.count(target)) valid = false;
     if (valid) {
         handed_vote_ = pb::Vote{};
         handed_vote_.set_leader(target);
@@ -261,6 +258,10 @@ void Core::look_after_deferred_take_over() {
     if (!take_over_deferred_ || role_ != Role::kFollowing || deliveries_waiting()) return;
     take_over_deferred_ = false;
     enter_looking(take_over_reason_);
+}
+
+bool Core::deferring_as_target() const {
+    return take_over_deferred_ && handed_vote_.leader() == config_.id;
 }
 
 bool Core::holding_requests() const {
