@@ -16,6 +16,7 @@
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
 #include "cli/zookeeper_flags.h"
+#include "cli/zookeeper_reconfig.h"
 #include "session/server/admin_front_end.h"
 #include "session/server/client_listener.h"
 #include "session/server/server.h"
@@ -80,13 +81,16 @@ int main(int argc, char** argv) {
     chorus::session::Server server(options);
     server.add_front_end(std::make_unique<chorus::session::ClientListener>(
         chorus::session::ListenerOptions{.endpoint = endpoint.value()}, server.service()));
-    if (zookeeper.value()) {
-        server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
-            *zookeeper.value(), server.service()));
-    }
     // The membership routes (GET /membership, POST /membership/add|remove)
-    // on the admin port; made before the node starts (a tick hook).
+    // on the admin port, and ZooKeeper's reconfig; made before the node
+    // starts (a tick hook).
     chorus::MembershipAdmin membership(server.node(), options.node.id);
+    if (zookeeper.value()) {
+        chorus::zookeeper::FrontEndOptions zk = *zookeeper.value();
+        zk.reconfig = chorus::zookeeper_reconfig_through(membership, server.node());
+        server.add_front_end(
+            std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(zk, server.service()));
+    }
     if (!admin.empty()) {
         auto admin_front_end =
             std::make_unique<chorus::session::AdminFrontEnd>(admin_endpoint, server.service());

@@ -6,8 +6,12 @@
 //   delete fails, and nothing else with it);
 // - at every tick, with zookeeper_system_nodes, it creates /zookeeper, /zookeeper/config
 //   and /zookeeper/quota where they are missing, as a ZooKeeper server has
-//   them from its start.
+//   them from its start, and keeps the data of /zookeeper/config the
+//   committed membership, in ZooKeeper's dynamic configuration format
+//   (session/zookeeper/reconfig.h): a write like any other, so getData and
+//   watches on it work on every server, a tick after each change commits.
 #include "session/server/service_impl.h"
+#include "session/zookeeper/reconfig.h"
 
 namespace chorus::session {
 
@@ -15,7 +19,10 @@ void SessionService::Impl::housekeeping(uint64_t elapsed_ms) {
     if (role != zab::Role::kLeading || !serving()) return;
     // At once (two lookups a tick), so that they are there as soon as a
     // client can look.
-    if (options.zookeeper_system_nodes) create_system_nodes();
+    if (options.zookeeper_system_nodes) {
+        create_system_nodes();
+        keep_config_node();
+    }
     housekeeping_ms += elapsed_ms;
     if (housekeeping_ms < 1000) return;
     housekeeping_ms = 0;
@@ -36,6 +43,26 @@ void SessionService::Impl::create_system_nodes() {
             system_nodes_asked.erase(path);
         });
     }
+}
+
+void SessionService::Impl::keep_config_node() {
+    const TreeNode* config = tracker.node("/zookeeper/config");
+    if (!config || config_set_asked) return;
+    const zab::Membership m = node->membership();
+    // Only a committed one (a CONFIG is in force on the leader from its
+    // proposal, R1, and may yet be truncated).
+    if (m.voters.empty() || m.version > node->status().committed) return;
+    std::string text = zookeeper::config_text(m);
+    if (config->data.str() == text) return;
+    pb::TrackerRequest r;
+    pb::NodeOp* op = r.mutable_nodes()->add_ops();
+    op->set_kind(pb::NodeOp::SET);
+    op->set_path("/zookeeper/config");
+    op->set_data(std::move(text));
+    op->set_expected_version(config->version);                 // lost to a newer set: tried again
+    r.mutable_nodes()->mutable_requester()->set_server(true);  // whatever the ACLs say
+    config_set_asked = true;
+    node->submit(tracker_request(r), [this](Status, Completion) { config_set_asked = false; });
 }
 
 void SessionService::Impl::sweep_containers() {

@@ -130,7 +130,9 @@ struct SessionService::Impl {
     void housekeeping(uint64_t elapsed_ms);
     void sweep_containers();
     void create_system_nodes();
+    void keep_config_node();
     uint64_t housekeeping_ms = 0;
+    bool config_set_asked = false;  // a set of /zookeeper/config submitted, not yet answered
     std::set<std::string> containers_deleting;  // deletes submitted, not yet answered
     std::set<std::string> system_nodes_asked;   // creates submitted, not yet answered
 

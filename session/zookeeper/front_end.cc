@@ -493,6 +493,7 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
         if (call.set_watches) return restore_watches(seq, std::move(call));
         if (call.multi_read) return dispatch_multi_read(seq, std::move(call));
         if (call.who_am_i) return fill(seq, who_am_i_reply(call.header.xid, auth_), false);
+        if (call.reconfig) return reconfig(seq, std::move(call));
         if (call.watch_control) return control_watches(seq, std::move(call));
         if (!call.request) return fill(seq, immediate_reply(call), call.close_after);
         if (call.orders_reads) ++writes_inflight_;
@@ -516,6 +517,57 @@ class ZooKeeperFrontEnd::Impl::Connection : public net::Listener::Connection,
                 // watch before any later write.
                 if (call.watch && response.code() == cpb::OK) self.watch_after_read(call, response);
                 self.release_held();
+            });
+    }
+
+    // reconfig: for the superuser, through the server program's hook. The
+    // answer is ZooKeeper's: the new configuration as getData gives it.
+    void reconfig(uint64_t seq, Call call) {
+        const int32_t xid = call.header.xid;
+        auto refuse = [&](int32_t error, const std::string& why) {
+            spdlog::info("ZooKeeper client {}: reconfig refused: {}", peer_, why);
+            fill(seq, header_reply(xid, 0, error), false);
+        };
+        if (!impl_->options.reconfig) {
+            return refuse(kReconfigDisabled, "this server does not serve reconfig");
+        }
+        if (!auth_.superuser) {
+            return refuse(kNoAuth,
+                          "only the superuser may reconfigure (addauth digest super:PASSWORD, "
+                          "with the server's --zookeeper-super-digest)");
+        }
+        Result<ReconfigChange> change = change_of(*call.reconfig);
+        if (!change.is_ok()) return refuse(kBadArguments, change.status().message());
+        ++writes_inflight_;
+        spdlog::info("ZooKeeper client {}: reconfig: {} server {}", peer_,
+                     change->kind == ReconfigChange::Kind::kJoin ? "joining" : "leaving",
+                     change->id);
+        std::weak_ptr<Connection> weak = shared_from_this();
+        std::weak_ptr<Impl> weak_impl = impl_;
+        impl_->options.reconfig(
+            *change, call.reconfig->cur_config_id,
+            [weak, weak_impl, seq, xid](ReconfigAnswer answer) {
+                auto impl = weak_impl.lock();
+                if (!impl) return;
+                asio::post(impl->listener.io(), [weak, seq, xid, answer = std::move(answer)] {
+                    auto self = weak.lock();
+                    if (!self || self->closed_) return;
+                    --self->writes_inflight_;
+                    if (answer.error != kOk) {
+                        spdlog::info("ZooKeeper client {}: reconfig failed ({}): {}", self->peer_,
+                                     answer.error, answer.why);
+                        self->fill(seq, header_reply(xid, 0, answer.error), false);
+                    } else {
+                        JuteWriter out;
+                        write_reply_header(out, ReplyHeader{xid, answer.version, kOk});
+                        Stat stat;
+                        stat.mzxid = answer.version;
+                        stat.data_length = static_cast<int32_t>(answer.config.size());
+                        write_get_data_response(out, answer.config, stat);
+                        self->fill(seq, out.take(), false);
+                    }
+                    self->release_held();
+                });
             });
     }
 

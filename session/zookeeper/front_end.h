@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -51,6 +52,24 @@ class SessionService;
 }
 
 namespace chorus::zookeeper {
+
+struct ReconfigChange;  // session/zookeeper/reconfig.h
+
+// The outcome of a reconfig: kOk (0) and the new configuration's text
+// (reconfig.h's config_text) with its version, or one of ZooKeeper's error
+// codes (records.h: kBadArguments, kBadVersion, kNewConfigNoQuorum,
+// kReconfigInProgress, ...) with the reason, for the log.
+struct ReconfigAnswer {
+    int32_t error = 0;
+    std::string why;
+    std::string config;
+    int64_t version = 0;
+};
+// Makes `change` (asked by the superuser), if the membership's version is
+// `expected_version` (-1: whatever it is), and calls `done` once, from any
+// thread, when it has committed or failed.
+using ReconfigHook = std::function<void(const ReconfigChange& change, int64_t expected_version,
+                                        std::function<void(ReconfigAnswer)> done)>;
 
 // What the four-letter words conf and dirs report of the server around the
 // front end; the server program fills it in (empty fields are left out).
@@ -82,6 +101,11 @@ struct FrontEndOptions {
     // client that proves it with addAuth passes every ACL. Empty: none.
     std::string super_digest;
     ServerFacts facts;
+    // ZooKeeper's reconfig, served for the superuser through this hook
+    // (chorus-server's makes the change as POST /membership/add|remove
+    // does). Unset: reconfig is refused with ZooKeeper's
+    // RECONFIGDISABLED, as a ZooKeeper server without reconfigEnabled.
+    ReconfigHook reconfig;
 };
 
 class ZooKeeperFrontEnd final : public session::FrontEnd {

@@ -68,6 +68,8 @@ enum ErrorCode : int32_t {
     kUnimplemented = -6,
     kOperationTimeout = -7,
     kBadArguments = -8,
+    kNewConfigNoQuorum = -13,   // reconfig: the new voters in touch make no quorum
+    kReconfigInProgress = -14,  // reconfig: another change is being made
     kApiError = -100,
     kNoNode = -101,
     kNoAuth = -102,
@@ -81,6 +83,7 @@ enum ErrorCode : int32_t {
     kSessionMoved = -118,
     kNotReadOnly = -119,
     kNoWatcher = -121,
+    kReconfigDisabled = -123,  // no reconfig on this server
     kThrottledOp = -127,
 };
 

@@ -590,6 +590,14 @@ Call read_call_unattributed(std::string_view frame, uint64_t session_id, const C
             call.watch = add;
             return call;
         }
+        case kOpReconfig: {
+            ReconfigRequest r;
+            if (!read_reconfig_request(in, &r) || !in.expect_end("reconfig")) break;
+            call.reconfig = std::move(r);
+            call.path = "/zookeeper/config";
+            call.orders_reads = true;  // a write: the reads after it wait for it
+            return call;
+        }
         case kOpWhoAmI:
             if (!in.expect_end("whoAmI")) break;
             call.who_am_i = true;

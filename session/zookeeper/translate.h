@@ -26,6 +26,7 @@
 #include "session/acl.h"
 #include "session/client.pb.h"
 #include "session/zookeeper/operations.h"
+#include "session/zookeeper/reconfig.h"
 #include "session/zookeeper/records.h"
 
 namespace chorus::zookeeper {
@@ -104,6 +105,9 @@ struct Call {
     bool multi_read = false;
     // whoAmI: answered by the front end, which knows the client's address.
     bool who_am_i = false;
+    // reconfig: the front end asks the server program's hook
+    // (FrontEndOptions::reconfig), for the superuser only.
+    std::optional<ReconfigRequest> reconfig;
     // addAuth: the front end adds the identity.
     std::optional<AuthPacket> auth_packet;
     // Who asked (every service request carries it, as its Requester).

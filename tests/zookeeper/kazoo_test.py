@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.request
 
 from kazoo.client import KazooClient
@@ -30,7 +29,7 @@ from kazoo.exceptions import (BadArgumentsError, BadVersionError, InvalidACLErro
                               NotEmptyError)
 from kazoo.security import ACL, Id, Permissions, make_digest_acl, make_digest_acl_credential
 
-from zklib import free_ports
+from zklib import check, failures, free_ports, until
 from zklib import (OP_ADD_WATCH, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_DELETE, OP_EXISTS,
                    OP_GET_ALL_CHILDREN_NUMBER, OP_GET_CHILDREN, OP_REMOVE_WATCHES, OP_SYNC,
                    OP_GET_DATA, OP_GET_EPHEMERALS, OP_MULTI, OP_MULTI_READ, OP_PING, OP_SET_DATA,
@@ -39,26 +38,6 @@ from zklib import (OP_ADD_WATCH, OP_CHECK_WATCHES, OP_CLOSE, OP_CREATE, OP_CREAT
                    set_data_body)
 
 SERVER, MEMBERSHIP, GROUPD = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-
-
-def check(name, fn, *args):
-    start = time.time()
-    try:
-        fn(*args)
-        print(f"ok   {name} ({time.time() - start:.1f} s)", flush=True)
-    except Exception:  # noqa: BLE001 - any failure is reported and counted
-        failures.append(name)
-        print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
-
-
-def until(condition, timeout=15.0, what="the condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def client(ens, order=None, timeout=10.0):

@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "process"))
 from kvlib import ServerProcesses, free_ports  # noqa: E402
@@ -118,6 +119,29 @@ class Ensemble(ServerProcesses):
             except OSError:
                 pass
         return "\n".join(out)
+
+
+# --- checks: each prints a line; `failures` names those that failed ---
+
+failures = []
+
+def check(name, fn, *args):
+    start = time.time()
+    try:
+        fn(*args)
+        print(f"ok   {name} ({time.time() - start:.1f} s)", flush=True)
+    except Exception:  # noqa: BLE001 - any failure is reported and counted
+        failures.append(name)
+        print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
+
+
+def until(condition, timeout=15.0, what="the condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # --- jute by hand ---
