@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -22,34 +21,6 @@ import kvlib  # noqa: E402
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
-
-
-class Writer(threading.Thread):
-    """Writes key0, key1, ... one at a time through the servers in turn,
-    until stopped; remembers which were acknowledged. Retries what was not
-    applied (NotLeader, Busy), and what may have been (a put is idempotent)."""
-
-    def __init__(self, ports):
-        super().__init__(daemon=True)
-        self.ports = ports  # a list, grown as servers join
-        self.acked = []
-        self.stop = threading.Event()
-        self.longest_gap = 0.0
-
-    def run(self):
-        k = 0
-        last_ack = time.time()
-        while not self.stop.is_set():
-            port = self.ports[k % len(self.ports)]
-            answer = kvlib.ask(port, f"put key{k} value{k}", timeout=3.0)
-            if answer and answer.startswith("ok"):
-                self.acked.append(k)
-                now = time.time()
-                self.longest_gap = max(self.longest_gap, now - last_ack)
-                last_ack = now
-                k += 1
-            else:
-                time.sleep(0.02)
 
 
 class Server:
@@ -99,7 +70,7 @@ def main():
 
         s1.start("--peers", f"1=127.0.0.1:{s1.peer}", "--bootstrap")
         wait_until("server 1 to serve alone", lambda: (s1.status() or {}).get("serving") == "yes")
-        writer = Writer([s1.client])
+        writer = kvlib.Writer([s1.client])
         writer.start()
         wait_until("the first writes", lambda: len(writer.acked) >= 50)
 

@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 
@@ -140,6 +141,36 @@ def chorusctl(ctl, admin_port, *args):
     for line in (r.stdout + r.stderr).strip().splitlines():
         print("    " + line)
     return r
+
+
+class Writer(threading.Thread):
+    """Writes key0, key1, ... one at a time through the servers in turn,
+    until stopped; remembers which were acknowledged. Retries what was not
+    applied (NotLeader, Busy), and what may have been (a put is idempotent)."""
+
+    def __init__(self, ports):
+        super().__init__(daemon=True)
+        self.ports = ports  # a list, grown as servers join
+        self.acked = []
+        self.stop = threading.Event()
+        self.longest_gap = 0.0
+
+    def run(self):
+        k = 0
+        tries = 0  # a failed put is tried again on the next server
+        last_ack = time.time()
+        while not self.stop.is_set():
+            port = self.ports[(k + tries) % len(self.ports)]
+            answer = ask(port, f"put key{k} value{k}", timeout=3.0)
+            if answer and answer.startswith("ok"):
+                self.acked.append(k)
+                now = time.time()
+                self.longest_gap = max(self.longest_gap, now - last_ack)
+                last_ack = now
+                k += 1
+            else:
+                tries += 1
+                time.sleep(0.02)
 
 
 class Ensemble:
