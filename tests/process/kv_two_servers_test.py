@@ -21,9 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kvlib  # noqa: E402
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+check = kvlib.check
 
 
 def main():
@@ -98,14 +96,7 @@ def main():
                          lambda: all((kvlib.parse_status(kvlib.ask(p, "status")) or {})
                                      .get("serving") == "yes" for p in ports_of.values()),
                          timeout=30)
-        for i, port in ports_of.items():
-            c = kvlib.Conn(port, timeout=5.0)
-            check(c.ask("sync").startswith("ok"), f"sync on {i}")
-            missing = [k for k in writer.acked if c.ask(f"get key{k}") != f"value value{k}"]
-            check(not missing, f"server {i} lacks acknowledged writes {missing[:5]}")
-            c.close()
-        digests = {i: kvlib.ask(p, "digest").split(" zxid")[0] for i, p in ports_of.items()}
-        check(len(set(digests.values())) == 1, f"digests differ: {digests}")
+        kvlib.no_write_lost(ports_of, writer.acked)
         print(f"two servers, {rounds} SIGKILLs (seed {seed}): {len(writer.acked)} acknowledged "
               f"writes, none lost, none acknowledged while one server was down; writes back "
               f"within {max(recoveries) * 1000:.0f} ms of a restart (median "

@@ -106,6 +106,27 @@ def parse_status(text):
     return dict(zip(words[0::2], words[1::2]))
 
 
+def check(cond, what):
+    """Raises AssertionError(what) unless cond."""
+    if not cond:
+        raise AssertionError(what)
+
+
+def no_write_lost(client_ports, acked):
+    """After a `sync` on each server of client_ports ({id: port}), every
+    key of `acked` (a Writer's) holds its value there, and the servers'
+    digests agree; returns the digests."""
+    for i, port in client_ports.items():
+        c = Conn(port, timeout=5.0)
+        check(c.ask("sync").startswith("ok"), f"sync on {i}")
+        missing = [k for k in acked if c.ask(f"get key{k}") != f"value value{k}"]
+        check(not missing, f"server {i} lacks acknowledged writes {missing[:5]}")
+        c.close()
+    digests = {i: ask(port, "digest").split(" zxid")[0] for i, port in client_ports.items()}
+    check(len(set(digests.values())) == 1, f"digests differ: {digests}")
+    return digests
+
+
 def wait_until(what, pred, timeout=20.0):
     """Polls pred() every 50 ms; raises AssertionError naming `what` if it
     is not true within `timeout` seconds."""
@@ -171,6 +192,38 @@ class Writer(threading.Thread):
             else:
                 tries += 1
                 time.sleep(0.02)
+
+
+class KvServer:
+    """One kv server on loopback ports of its own, started with whatever
+    membership flags a test gives (--peers and --bootstrap, or --join)."""
+
+    def __init__(self, kv, workdir, i, peer, client, admin):
+        self.i, self.peer, self.client, self.admin = i, peer, client, admin
+        self.kv, self.workdir = kv, workdir
+        self.proc = None
+
+    def start(self, *args):
+        cmd = [self.kv, "--id", str(self.i), "--data-dir",
+               os.path.join(self.workdir, f"server{self.i}"),
+               "--client", f"127.0.0.1:{self.client}", "--admin", f"127.0.0.1:{self.admin}",
+               "--election-timeout-ticks", "50"] + list(args)
+        log = open(os.path.join(self.workdir, f"server{self.i}.log"), "ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def status(self):
+        return parse_status(ask(self.client, "status", timeout=1.0))
+
+    def stop(self, sig=signal.SIGTERM):
+        """Signals the process and waits for it (SIGKILL after 20 s)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class Ensemble:
