@@ -29,6 +29,8 @@ class GroupdFrontEnd final : public session::FrontEnd {
     Status start() override;
     void stop() override;
     void tick(uint64_t now_ms) override;  // records the endpoint now and then
+    // The membership routes it serves (for ZooKeeper's reconfig too).
+    MembershipAdmin& membership() { return membership_; }
 
  private:
     HttpServerOptions http_options_;

@@ -16,6 +16,7 @@
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
 #include "cli/zookeeper_flags.h"
+#include "cli/zookeeper_reconfig.h"
 #include "examples/groupd/front_end.h"
 #include "session/server/client_listener.h"
 #include "session/server/server.h"
@@ -132,15 +133,19 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("[%H:%M:%S.%e] [groupd " + std::to_string(options.node.id) + "] %v");
 
     chorus::session::Server server(options);
-    server.add_front_end(
-        std::make_unique<chorus::groupd::GroupdFrontEnd>(api_options, http_options, server));
+    auto groupd =
+        std::make_unique<chorus::groupd::GroupdFrontEnd>(api_options, http_options, server);
+    chorus::MembershipAdmin& membership = groupd->membership();
+    server.add_front_end(std::move(groupd));
     if (client_endpoint) {
         server.add_front_end(std::make_unique<chorus::session::ClientListener>(
             chorus::session::ListenerOptions{.endpoint = *client_endpoint}, server.service()));
     }
     if (zookeeper.value()) {
-        server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
-            *zookeeper.value(), server.service()));
+        chorus::zookeeper::FrontEndOptions zk = *zookeeper.value();
+        zk.reconfig = chorus::zookeeper_reconfig_through(membership, server.node());
+        server.add_front_end(
+            std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(zk, server.service()));
     }
     if (chorus::Status s = server.start(); !s.is_ok()) return fail(s.str(), 1);
     return chorus::wait_for_stop_signal([&] { server.stop(); });

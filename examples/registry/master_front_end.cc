@@ -8,6 +8,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "cli/membership_admin.h"
 #include "examples/registry/lookups.h"
 #include "examples/registry/master_election.h"
 #include "examples/registry/master_http.h"
@@ -180,6 +181,7 @@ struct MasterFrontEnd::Impl : std::enable_shared_from_this<MasterFrontEnd::Impl>
     }
 
     void on_http(net::HttpRequest request, net::Respond respond) {
+        if (options.membership && options.membership->handle(request, respond)) return;
         HttpRoute route = route_of(request);
         if (auto* reply = std::get_if<net::HttpReply>(&route)) return respond(std::move(*reply));
         if (auto* r = std::get_if<pb::RegistryRequest>(&route)) {

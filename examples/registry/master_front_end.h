@@ -18,6 +18,9 @@
 //   /health   200 {"status":"ok",...} while serving with a session, else 503
 //   /ready    200 once serving, the cache read and the run for active begun
 //   /metrics  Prometheus text: the server's chorus_* and registry_*
+//   /membership...  the server's membership routes, when MasterOptions
+//       names them (cli/membership_admin.h: GET /membership, POST
+//       /membership/add|remove|transfer-leader; chorusctl uses them)
 // Status: 200; 400 bad input; 404 nothing there yet; 409 a version that
 // did not match; 503 not serving, or a write's outcome unknown.
 #pragma once
@@ -29,6 +32,10 @@
 #include "examples/registry/registry_cache.h"
 #include "net/http_server.h"
 #include "session/server/front_end.h"
+
+namespace chorus {
+class MembershipAdmin;
+}
 
 namespace chorus::session {
 class Server;
@@ -42,6 +49,9 @@ struct MasterOptions {
     std::string new_cluster_id;  // /hbase/hbaseid if no master made one yet
     LookupListenerOptions lookups;
     net::HttpServerOptions http;
+    // The membership routes served on `http` too; null: none. It must
+    // outlive the front end.
+    MembershipAdmin* membership = nullptr;
 };
 
 class MasterFrontEnd final : public session::FrontEnd {

@@ -20,9 +20,11 @@
 #include <cstdio>
 #include <random>
 
+#include "cli/membership_admin.h"
 #include "cli/node_flags.h"
 #include "cli/stop_signals.h"
 #include "cli/zookeeper_flags.h"
+#include "cli/zookeeper_reconfig.h"
 #include "examples/registry/master_front_end.h"
 #include "session/server/client_listener.h"
 #include "session/server/server.h"
@@ -148,9 +150,15 @@ int main(int argc, char** argv) {
         server.add_front_end(std::make_unique<chorus::session::ClientListener>(
             chorus::session::ListenerOptions{.endpoint = *client_endpoint}, server.service()));
     }
+    // The membership routes on --http (chorusctl --servers HOST:HTTP), and
+    // ZooKeeper's reconfig; made before the node starts (a tick hook).
+    chorus::MembershipAdmin membership(server.node(), options.node.id);
+    master.membership = &membership;
     if (zookeeper.value()) {
-        server.add_front_end(std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(
-            *zookeeper.value(), server.service()));
+        chorus::zookeeper::FrontEndOptions zk = *zookeeper.value();
+        zk.reconfig = chorus::zookeeper_reconfig_through(membership, server.node());
+        server.add_front_end(
+            std::make_unique<chorus::zookeeper::ZooKeeperFrontEnd>(zk, server.service()));
     }
     // Added last, so it stops first: it resigns while the others still serve.
     server.add_front_end(std::make_unique<chorus::registry::MasterFrontEnd>(master, server));

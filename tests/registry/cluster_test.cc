@@ -327,6 +327,33 @@ TEST(RegistryCluster, EveryMasterSeesEveryRegionServerAndAnswersAlike) {
     }
 }
 
+// The masters' --http serves the membership routes (cli/membership_admin.h),
+// as groupd's --http and chorus-server's --admin do: the membership on each,
+// and leadership moved to another master while lookups go on.
+TEST(RegistryCluster, EveryMasterServesTheMembershipRoutes) {
+    RegistryCluster cluster(1);
+    ASSERT_TRUE(cluster.every_master_sees_every_server());
+    uint64_t leader = 0;
+    for (int id = 1; id <= RegistryCluster::kMasters; ++id) {
+        int status = 0;
+        json m = get_json(cluster.master(id).http, "/membership", &status);
+        ASSERT_EQ(status, 200) << m.dump();
+        EXPECT_EQ(m["this"], id);
+        EXPECT_EQ(m["voters"].size(), 3u) << m.dump();
+        if (m["role"] == "leading") leader = id;
+    }
+    ASSERT_NE(leader, 0u);
+    const uint64_t target = leader % RegistryCluster::kMasters + 1;
+    net::HttpClient client(address(cluster.master(1).http), 30000);
+    auto r = client.request("POST", "/membership/transfer-leader?id=" + std::to_string(target));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(get_json(cluster.master(target).http, "/membership")["role"], "leading");
+    RegistryClient lookups({.masters = cluster.lookup_addresses()});
+    auto servers = lookups.region_servers();
+    ASSERT_TRUE(servers.is_ok()) << servers.status().str();
+    EXPECT_EQ(servers.value().size(), 1u);
+}
+
 TEST(RegistryCluster, AKilledActiveMasterIsReplacedAndClientsSeeItWithinASecond) {
     RegistryCluster cluster(2);
     ASSERT_TRUE(cluster.every_master_sees_every_server());
