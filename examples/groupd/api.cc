@@ -172,8 +172,13 @@ std::vector<std::string> GroupApi::Impl::endpoints() const {
     std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
         return a.size() != b.size() ? a.size() < b.size() : a < b;  // numerically
     });
+    // Only the servers of the membership in force here: a server removed
+    // (docs/operations.md) leaves the documents at once, though its
+    // recorded address stays in the tree.
+    const zab::Membership m = node.membership();
     std::vector<std::string> out;
     for (const std::string& id : ids) {
+        if (!m.voters.empty() && !m.contains(std::stoull(id))) continue;
         if (const session::TreeNode* n = t.node(std::string(kEndpointsPath) + "/" + id))
             out.push_back(n->data);
     }

@@ -217,6 +217,24 @@ TEST(Groupd, ReadyServersHandOutCompleteEndpoints) {
     EXPECT_EQ(parse(r)["endpoints"], json({e.address(1), e.address(2), e.address(3)}));
 }
 
+// The documents' endpoints follow the membership: a server removed
+// (POST /membership/remove) is no longer listed.
+TEST(Groupd, EndpointsFollowTheMembership) {
+    GroupdEnsemble e;
+    const int leader = e.wait_ready();
+    ASSERT_NE(leader, 0);
+    ASSERT_TRUE(e.wait_endpoints());
+    const int leaving = others(leader)[0];
+    HttpResult r = e.call(leader, "POST", "/membership/remove?id=" + std::to_string(leaving));
+    ASSERT_EQ(r.status, 200) << r.body << r.error;
+    std::vector<std::string> staying;
+    for (int id = 1; id <= GroupdEnsemble::kServers; ++id)
+        if (id != leaving) staying.push_back(e.address(id));
+    r = e.call(leader, "PUT", "/web/after?timeout=5");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(parse(r)["endpoints"], json(staying)) << r.body;
+}
+
 TEST(Groupd, SilentMemberExpiresHeartbeatingMemberStays) {
     GroupdEnsemble e;
     const int leader = e.wait_ready();
