@@ -39,6 +39,25 @@ void FramedConnection::close() {
 void FramedConnection::request_answered() {
     --inflight_;
     read_more();
+    close_if_drained();
+}
+
+void FramedConnection::close_when_idle() {
+    if (closed_) return;
+    draining_ = true;
+    on_draining();
+    close_if_drained();
+}
+
+void FramedConnection::abandon() {
+    if (closed_) return;
+    std::string last = abandoned_frame();
+    if (last.empty() || closing_) return close();
+    send(std::move(last), true);
+}
+
+void FramedConnection::close_if_drained() {
+    if (draining_ && inflight_ == 0 && !writer_.writing() && writer_.empty()) close();
 }
 
 // Reads what has arrived (often many requests at once) and handles the
@@ -100,6 +119,7 @@ void FramedConnection::write_next() {
     if (closed_) return;
     if (writer_.empty()) {
         if (closing_) close();
+        close_if_drained();
         return;
     }
     asio::async_write(socket_, writer_.start_write(),

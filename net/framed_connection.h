@@ -48,11 +48,23 @@ class FramedConnection : public Listener::Connection,
 
     void start();  // begins reading
     void close() override;
+    // Closes once every request taken is answered and written; frames that
+    // arrive meanwhile still reach on_frame(), which should refuse them.
+    // on_draining() comes first.
+    void close_when_idle() override;
+    // Closes once what is queued is written, after on_abandoned().
+    void abandon() override;
 
  protected:
     // A whole frame (the view lasts until this returns). Call
     // request_started() for each frame whose answer will come later.
     virtual void on_frame(std::string_view body) = 0;
+    // The listener drains (close_when_idle): e.g. send() a frame that tells
+    // the peer so. By default nothing.
+    virtual void on_draining() {}
+    // The drain timed out with requests unanswered (abandon): the frame to
+    // send last, if the protocol has one ("" for none).
+    virtual std::string abandoned_frame() { return {}; }
     // The frame to send before closing, for a frame of `length` bytes over
     // the limit.
     virtual std::string too_large_frame(uint32_t length) = 0;
@@ -72,6 +84,7 @@ class FramedConnection : public Listener::Connection,
     void read_more();
     bool take_frames();
     void write_next();
+    void close_if_drained();
 
     std::shared_ptr<void> owner_;
     Listener& listener_;
@@ -85,6 +98,7 @@ class FramedConnection : public Listener::Connection,
     bool reading_ = false;
     bool closing_ = false;  // the last frame is queued: close once it is written
     bool closed_ = false;
+    bool draining_ = false;                          // close_when_idle()
     std::shared_ptr<FramedConnection> paused_self_;  // while reading is paused
 };
 

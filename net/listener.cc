@@ -52,6 +52,33 @@ void Listener::stop() {
     make_ = nullptr;
 }
 
+bool Listener::drain(uint64_t timeout_ms) {
+    if (!thread_.joinable()) return true;
+    asio::post(io_, [this] {
+        error_code ignored;
+        if (acceptor_) acceptor_->close(ignored);
+        for (auto& w : open_) {
+            if (auto c = w.lock()) c->close_when_idle();
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (connections_.load() > 0) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            asio::post(io_, [this] {
+                for (auto& w : open_) {
+                    if (auto c = w.lock()) c->abandon();
+                }
+            });
+            const auto gone = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+            while (connections_.load() > 0 && std::chrono::steady_clock::now() < gone)
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+}
+
 void Listener::accept() {
     acceptor_->async_accept([this](error_code ec, tcp::socket socket) {
         if (!acceptor_ || !acceptor_->is_open()) return;  // stopping

@@ -40,6 +40,12 @@ class Listener {
      public:
         virtual ~Connection() = default;
         virtual void close() = 0;
+        // At drain(): close once every request taken is answered and its
+        // answer written. The default closes at once.
+        virtual void close_when_idle() { close(); }
+        // At drain()'s timeout: close now, though requests taken are still
+        // unanswered (saying so first, where the protocol can).
+        virtual void abandon() { close(); }
     };
     // Makes (and starts) the connection for an accepted socket. Let go of at
     // stop(), so it may hold the state that holds this listener.
@@ -65,6 +71,12 @@ class Listener {
     Status start(Make make);
     // Idempotent; returns once the I/O thread has ended.
     void stop();
+    // Before stop(), for a stop that leaves no request unanswered: accepts
+    // no more connections and has each close once idle
+    // (Connection::close_when_idle), then waits for them, at most
+    // `timeout_ms`. True if every connection closed in time; otherwise the
+    // rest are abandoned (Connection::abandon), given a moment to say so.
+    bool drain(uint64_t timeout_ms);
 
     boost::asio::io_context& io() { return io_; }
     uint16_t port() const { return bound_port_; }  // the one bound (useful with port 0)

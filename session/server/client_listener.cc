@@ -23,6 +23,7 @@ struct ClientListener::Impl : std::enable_shared_from_this<ClientListener::Impl>
     SessionService& service;
     net::Listener listener;  // its io_context lives as long as any connection (they hold us)
     std::atomic<uint64_t> bad_frames{0};
+    std::atomic<bool> stopping{false};  // stop(): requests are refused, those taken answered
 
     class Connection;
 
@@ -56,6 +57,27 @@ class ClientListener::Impl::Connection : public net::FramedConnection {
         return net::frame_of(r);
     }
 
+    // The server stops (docs/client-protocol.md, "Stopping"): a frame of
+    // id 0 says that every request taken on this connection will be
+    // answered before it closes, and the rest refused, so that whatever is
+    // left unanswered at the close was never taken: the client sends it
+    // elsewhere.
+    void on_draining() override {
+        cpb::Response r;
+        r.set_id(0);
+        r.set_code(cpb::NOT_SERVING);
+        r.set_message("this server is stopping: requests it took are answered, others refused");
+        send(net::frame_of(r), false);
+    }
+    // The drain timed out: what is unanswered here may have been applied.
+    std::string abandoned_frame() override {
+        cpb::Response r;
+        r.set_id(0);
+        r.set_code(cpb::UNCERTAIN);
+        r.set_message("this server stopped with requests unanswered: their outcome is unknown");
+        return net::frame_of(r);
+    }
+
     void on_frame(std::string_view body) override {
         cpb::Request request;
         if (!request.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
@@ -70,6 +92,17 @@ class ClientListener::Impl::Connection : public net::FramedConnection {
         // Who asks is this server's to say, never the client's: chorus's own
         // protocol has no authentication yet, so its clients are anonymous.
         request.clear_requester();
+        if (listener_->stopping.load()) {
+            // Not applied: the client library sends it again, elsewhere
+            // once this connection closes (it closes when the requests it
+            // had taken are answered).
+            cpb::Response r;
+            r.set_id(request.id());
+            r.set_code(cpb::NOT_SERVING);
+            r.set_message("this server is stopping");
+            send(net::frame_of(r), false);
+            return;
+        }
         request_started();
         const bool is_stats = request.op_case() == cpb::Request::kStats;
         // Weak: an answer that comes after the listener or the connection is
@@ -105,7 +138,17 @@ Status ClientListener::start() {
     return impl_->listener.start(net::Listener::making<Impl::Connection>(impl_));
 }
 
-void ClientListener::stop() { impl_->listener.stop(); }
+void ClientListener::stop() {
+    // A stop that leaves no request uncertain: what was taken is answered
+    // (the node still runs: front ends stop before it), what comes is
+    // refused as not serving, and each connection closes once idle.
+    if (!impl_->stopping.exchange(true) &&
+        !impl_->listener.drain(impl_->options.drain_timeout_ms)) {
+        spdlog::warn("clients: requests still unanswered after {} ms; closing their connections",
+                     impl_->options.drain_timeout_ms);
+    }
+    impl_->listener.stop();
+}
 
 std::string ClientListener::describe() const {
     const uint16_t bound = port();

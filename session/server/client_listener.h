@@ -12,6 +12,11 @@
 //   max_inflight_per_connection unanswered requests; a connection with more
 //   than max_queued_bytes of answers it does not read is closed.
 //
+// stop() leaves no request uncertain (docs/client-protocol.md,
+// "Stopping"): it tells each connection (a frame of id 0, NOT_SERVING),
+// refuses what comes, answers what it took, and closes each connection once
+// idle, waiting at most drain_timeout_ms.
+//
 // Threads: one I/O thread of its own; the service answers on the node's
 // core thread and the answer is handed back to the I/O thread.
 //
@@ -36,6 +41,10 @@ struct ListenerOptions {
     size_t max_inflight_per_connection = 4096;
     size_t max_queued_bytes = 64 << 20;
     size_t max_connections = 10000;
+    // At stop(): how long the requests already taken may take to be
+    // answered before their connections close anyway (new ones are refused
+    // as not serving meanwhile, and clients send them elsewhere).
+    uint64_t drain_timeout_ms = 3000;
 };
 
 class ClientListener final : public FrontEnd {
