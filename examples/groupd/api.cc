@@ -178,7 +178,11 @@ std::vector<std::string> GroupApi::Impl::endpoints() const {
     const zab::Membership m = node.membership();
     std::vector<std::string> out;
     for (const std::string& id : ids) {
-        if (!m.voters.empty() && !m.contains(std::stoull(id))) continue;
+        // (A name that is no server id is a client's node, not a server's:
+        // left out, never parsed into an exception.)
+        const bool numeric = !id.empty() && id.size() <= 19 &&
+                             id.find_first_not_of("0123456789") == std::string::npos;
+        if (!m.voters.empty() && (!numeric || !m.contains(std::stoull(id)))) continue;
         if (const session::TreeNode* n = t.node(std::string(kEndpointsPath) + "/" + id))
             out.push_back(n->data);
     }
