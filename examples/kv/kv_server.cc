@@ -169,6 +169,10 @@ class Session : public std::enable_shared_from_this<Session> {
         });
     }
 
+    // A read asked once the node stops: Node::post may never run then, so
+    // it is refused at once (retry elsewhere), as a write is by submit().
+    static constexpr const char* kStopping = "error NotLeader: this server is stopping";
+
     void handle(const std::string& line) {
         const size_t sp = line.find(' ');
         const std::string cmd = line.substr(0, sp);
@@ -186,6 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
             });
         } else if (cmd == "get") {
             if (rest.empty()) return answer("error usage: get KEY");
+            if (!node_.running()) return answer(kStopping);
             node_.post([self, rest] {
                 auto v = self->store_.get(rest);
                 self->answer(v ? "value " + *v : "missing");
@@ -195,6 +200,7 @@ class Session : public std::enable_shared_from_this<Session> {
                 self->answer(s.is_ok() ? "ok " + z.str() : "error " + s.str());
             });
         } else if (cmd == "digest") {
+            if (!node_.running()) return answer(kStopping);
             node_.post([self] { self->answer(self->store_.digest()); });
         } else if (cmd == "status") {
             const chorus::NodeStatus st = node_.status();
