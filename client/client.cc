@@ -240,12 +240,12 @@ class Client::Impl::Conn : public std::enable_shared_from_this<Conn> {
     const uint64_t generation;
     bool connected = false;
     bool closed = false;
-    // The server said it stops (a frame of id 0, NOT_SERVING): it answers
-    // every request it took here before it closes, and refuses the rest, so
-    // a request left unanswered at the close was never taken — unless it
-    // then said it gave up waiting (id 0, UNCERTAIN: `abandoned`).
-    bool stopping = false;
-    bool abandoned = false;
+    // The server's last frame said it drained (id 0, OK; it stops): it had
+    // answered every request it took here and reads nothing more, so a
+    // request still unanswered on this connection was never taken. Only
+    // this positive word counts: a close without it (a crash, a timed-out
+    // drain, our own failover) leaves writes uncertain.
+    bool drained = false;
 
     void connect(uint64_t timeout_ms) {
         const size_t colon = server.rfind(':');
@@ -432,10 +432,10 @@ void Client::Impl::on_connected(Conn* conn) {
 void Client::Impl::drop_requests_on(Conn* conn, const std::string& why) {
     // Requests this connection was carrying: reads go again elsewhere;
     // anything else may or may not have been applied (kConnectionLost) —
-    // but for a server that said it stopped and did not give up: what it
-    // left unanswered it never took, and goes again too. Heartbeats and
+    // but on a connection whose server said it drained, what it left
+    // unanswered it never took, and goes again too. Heartbeats and
     // revalidations end; their callbacks see that the connection is gone.
-    const bool never_taken = conn->stopping && !conn->abandoned;
+    const bool never_taken = conn->drained;
     std::vector<uint64_t> failed;
     for (auto& [id, p] : pending) {
         if (!p.sent_on.erase(conn)) continue;
@@ -543,8 +543,7 @@ void Client::Impl::finish(uint64_t id, ClientStatus status, const cpb::Response&
 
 void Client::Impl::on_response(Conn* conn, cpb::Response response) {
     if (response.id() == 0) {  // about the connection itself
-        if (response.code() == cpb::NOT_SERVING) conn->stopping = true;
-        if (response.code() == cpb::UNCERTAIN) conn->abandoned = true;
+        if (response.code() == cpb::OK) conn->drained = true;
         return;
     }
     auto it = pending.find(response.id());

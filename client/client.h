@@ -14,8 +14,9 @@
 //   quorum), moves to another server and revalidates its sessions there, so
 //   they live on; requests the old server never answered fail with
 //   kConnectionLost (a write among them may or may not have been applied);
-//   a server that says it stops (docs/client-protocol.md, "Stopping")
-//   answers what it took, and what it left unanswered goes again elsewhere;
+//   a server that stops answers what it took and says it drained
+//   (docs/client-protocol.md, "Stopping"): what it left unanswered then
+//   goes again elsewhere;
 //   requests a server refuses as not serving (an election) are sent again
 //   to the same server, and the client moves only if it goes on refusing
 //   for a third of the session timeout;

@@ -49,15 +49,13 @@ void FramedConnection::close_when_idle() {
     close_if_drained();
 }
 
-void FramedConnection::abandon() {
-    if (closed_) return;
-    std::string last = abandoned_frame();
-    if (last.empty() || closing_) return close();
-    send(std::move(last), true);
-}
-
 void FramedConnection::close_if_drained() {
-    if (draining_ && inflight_ == 0 && !writer_.writing() && writer_.empty()) close();
+    if (!draining_ || closing_ || closed_ || inflight_ != 0 || writer_.writing() ||
+        !writer_.empty())
+        return;
+    std::string last = drained_frame();
+    if (last.empty()) return close();
+    send(std::move(last), true);  // closing_: nothing more is read; closes once written
 }
 
 // Reads what has arrived (often many requests at once) and handles the

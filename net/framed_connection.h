@@ -50,10 +50,9 @@ class FramedConnection : public Listener::Connection,
     void close() override;
     // Closes once every request taken is answered and written; frames that
     // arrive meanwhile still reach on_frame(), which should refuse them.
-    // on_draining() comes first.
+    // on_draining() comes first; drained_frame(), if any, is the last frame
+    // sent (nothing is read after it).
     void close_when_idle() override;
-    // Closes once what is queued is written, after on_abandoned().
-    void abandon() override;
 
  protected:
     // A whole frame (the view lasts until this returns). Call
@@ -62,9 +61,9 @@ class FramedConnection : public Listener::Connection,
     // The listener drains (close_when_idle): e.g. send() a frame that tells
     // the peer so. By default nothing.
     virtual void on_draining() {}
-    // The drain timed out with requests unanswered (abandon): the frame to
-    // send last, if the protocol has one ("" for none).
-    virtual std::string abandoned_frame() { return {}; }
+    // The drain is done (every request taken answered and written): the
+    // frame to send last, before the close, if the protocol has one ("").
+    virtual std::string drained_frame() { return {}; }
     // The frame to send before closing, for a frame of `length` bytes over
     // the limit.
     virtual std::string too_large_frame(uint32_t length) = 0;

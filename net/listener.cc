@@ -63,17 +63,7 @@ bool Listener::drain(uint64_t timeout_ms) {
     });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (connections_.load() > 0) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-            asio::post(io_, [this] {
-                for (auto& w : open_) {
-                    if (auto c = w.lock()) c->abandon();
-                }
-            });
-            const auto gone = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-            while (connections_.load() > 0 && std::chrono::steady_clock::now() < gone)
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
-            return false;
-        }
+        if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return true;

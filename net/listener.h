@@ -43,9 +43,6 @@ class Listener {
         // At drain(): close once every request taken is answered and its
         // answer written. The default closes at once.
         virtual void close_when_idle() { close(); }
-        // At drain()'s timeout: close now, though requests taken are still
-        // unanswered (saying so first, where the protocol can).
-        virtual void abandon() { close(); }
     };
     // Makes (and starts) the connection for an accepted socket. Let go of at
     // stop(), so it may hold the state that holds this listener.
@@ -74,8 +71,8 @@ class Listener {
     // Before stop(), for a stop that leaves no request unanswered: accepts
     // no more connections and has each close once idle
     // (Connection::close_when_idle), then waits for them, at most
-    // `timeout_ms`. True if every connection closed in time; otherwise the
-    // rest are abandoned (Connection::abandon), given a moment to say so.
+    // `timeout_ms`. True if every connection closed in time (stop() closes
+    // the rest).
     bool drain(uint64_t timeout_ms);
 
     boost::asio::io_context& io() { return io_; }

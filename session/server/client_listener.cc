@@ -58,10 +58,7 @@ class ClientListener::Impl::Connection : public net::FramedConnection {
     }
 
     // The server stops (docs/client-protocol.md, "Stopping"): a frame of
-    // id 0 says that every request taken on this connection will be
-    // answered before it closes, and the rest refused, so that whatever is
-    // left unanswered at the close was never taken: the client sends it
-    // elsewhere.
+    // id 0, NOT_SERVING, says so; requests that come after it are refused.
     void on_draining() override {
         cpb::Response r;
         r.set_id(0);
@@ -69,12 +66,16 @@ class ClientListener::Impl::Connection : public net::FramedConnection {
         r.set_message("this server is stopping: requests it took are answered, others refused");
         send(net::frame_of(r), false);
     }
-    // The drain timed out: what is unanswered here may have been applied.
-    std::string abandoned_frame() override {
+    // The last frame of a drained connection (id 0, OK): every request this
+    // connection carried that it has not answered was never taken, and
+    // nothing more is read — the client may send those elsewhere. Without
+    // it (the drain timed out, the process died, a reset lost it) they stay
+    // uncertain.
+    std::string drained_frame() override {
         cpb::Response r;
         r.set_id(0);
-        r.set_code(cpb::UNCERTAIN);
-        r.set_message("this server stopped with requests unanswered: their outcome is unknown");
+        r.set_code(cpb::OK);
+        r.set_message("drained: every request taken here was answered; closing");
         return net::frame_of(r);
     }
 

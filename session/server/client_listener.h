@@ -14,8 +14,9 @@
 //
 // stop() leaves no request uncertain (docs/client-protocol.md,
 // "Stopping"): it tells each connection (a frame of id 0, NOT_SERVING),
-// refuses what comes, answers what it took, and closes each connection once
-// idle, waiting at most drain_timeout_ms.
+// refuses what comes, answers what it took, and once a connection is idle
+// sends its last frame (id 0, OK: drained) and closes it, waiting at most
+// drain_timeout_ms in all.
 //
 // Threads: one I/O thread of its own; the service answers on the node's
 // core thread and the answer is handed back to the I/O thread.

@@ -68,6 +68,13 @@ Result<ReconfigChange> joining_of(const std::string& spec) {
     if (parts.size() != 2 || parts[0].empty() || !number(parts[1]) || *number(parts[1]) == 0 ||
         *number(parts[1]) > 65535)
         return bad(form + ", not \"" + spec + "\"");
+    // A host name or an IPv4 address: nothing that could mean more where
+    // the address is passed on (the review: "&id=1" in HOST changed
+    // another server).
+    if (parts[0].find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+        std::string::npos)
+        return bad("\"" + spec + "\": the host may hold only letters, digits, '.', '-' and '_'");
     c.address = parts[0] + ":" + parts[1];
     return c;
 }

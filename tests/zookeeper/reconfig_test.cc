@@ -54,8 +54,10 @@ TEST(ZooKeeperReconfig, MoreThanOneServerNoneOrANewConfigurationIsRefusedWithThe
     ReconfigRequest whole;
     whole.new_members = "server.1=a:1:2;3,server.2=b:1:2;3";
     EXPECT_NE(change_of(whole).status().message().find("non-incremental"), std::string::npos);
-    for (const std::string spec : {"4=a:1", "server.x=a:1", "server.0=a:1", "server.4=a",
-                                   "server.4=a:99999", "server.4=:7004", "server.4=a:1:2:3:4"}) {
+    for (const std::string spec :
+         {"4=a:1", "server.x=a:1", "server.0=a:1", "server.4=a", "server.4=a:99999",
+          "server.4=:7004", "server.4=a:1:2:3:4", "server.4=x&id=1&address=10.0.0.9:7004",
+          "server.4=a%26b:7004", "server.4=a b:7004"}) {
         Result<ReconfigChange> c = change_of(joining(spec));
         EXPECT_FALSE(c.is_ok()) << spec;
         EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
