@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 
 namespace chorus::net {
 
@@ -30,6 +33,7 @@ void FramedConnection::start() { read_more(); }
 void FramedConnection::close() {
     if (closed_) return;
     closed_ = true;
+    if (auto timer = linger_timer_.lock()) timer->cancel();
     paused_self_.reset();
     error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -55,13 +59,44 @@ void FramedConnection::close_if_drained() {
         return;
     std::string last = drained_frame();
     if (last.empty()) return close();
-    send(std::move(last), true);  // closing_: nothing more is read; closes once written
+    lingering_ = true;            // once it is written: linger_close()
+    send(std::move(last), true);  // closing_: nothing more is taken
+}
+
+// After the drained frame: our side is shut, and what the peer still sends
+// is read and dropped until it closes (at most a second). A close() with
+// unread input would send a reset, which can destroy the frames just
+// written — the drained frame among them (the review of 157976b).
+void FramedConnection::linger_close() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    auto timer =
+        std::make_shared<asio::steady_timer>(socket_.get_executor(), std::chrono::seconds(1));
+    timer->async_wait([self = shared_from_this(), timer](error_code) { self->close(); });
+    linger_timer_ = timer;
+    read_more();
+}
+
+void FramedConnection::linger_read() {
+    reading_ = true;
+    auto scratch = std::make_shared<std::array<char, 4096>>();
+    socket_.async_read_some(asio::buffer(*scratch),
+                            [self = shared_from_this(), scratch](error_code ec, size_t) {
+                                self->reading_ = false;
+                                if (self->closed_) return;
+                                if (ec) return self->close();  // the peer closed: done
+                                self->linger_read();
+                            });
 }
 
 // Reads what has arrived (often many requests at once) and handles the
 // whole frames, pausing at max_inflight unanswered.
 void FramedConnection::read_more() {
-    if (closed_ || reading_ || closing_) return;
+    if (closed_ || reading_) return;
+    if (closing_) {
+        if (lingering_ && linger_timer_.lock()) linger_read();  // drop what comes
+        return;
+    }
     if (!take_frames()) return;
     reading_ = true;
     socket_.async_read_some(reader_.prepare(),
@@ -116,7 +151,7 @@ void FramedConnection::send(std::string frame, bool then_close) {
 void FramedConnection::write_next() {
     if (closed_) return;
     if (writer_.empty()) {
-        if (closing_) close();
+        if (closing_) return lingering_ ? linger_close() : close();
         close_if_drained();
         return;
     }

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -84,6 +85,8 @@ class FramedConnection : public Listener::Connection,
     bool take_frames();
     void write_next();
     void close_if_drained();
+    void linger_close();
+    void linger_read();
 
     std::shared_ptr<void> owner_;
     Listener& listener_;
@@ -97,7 +100,9 @@ class FramedConnection : public Listener::Connection,
     bool reading_ = false;
     bool closing_ = false;  // the last frame is queued: close once it is written
     bool closed_ = false;
-    bool draining_ = false;                          // close_when_idle()
+    bool draining_ = false;   // close_when_idle()
+    bool lingering_ = false;  // the drained frame is queued: linger_close() once written
+    std::weak_ptr<boost::asio::steady_timer> linger_timer_;
     std::shared_ptr<FramedConnection> paused_self_;  // while reading is paused
 };
 
